@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tern needs to build and test, only if missing.
+# Idempotent; safe to run on every invocation of scripts/run.sh and scripts/test.sh.
+set -euo pipefail
+PKGS=(zlib1g-dev clang clang-format libclang-rt-14-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: unit tests and corpus
+# replays (release and ASan+UBSan builds), integration tests with real broker
+# processes, the ali-ons compatibility suite, and the layer/format checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+
+echo "== checks"
+bash tools/check_layers.sh
+bash tools/check_format.sh
+
+echo "== release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+(cd build && ctest --output-on-failure -j2)
+
+echo "== asan+ubsan build"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTERN_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$(nproc)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2)
+
+if [ -d tests/integration ] && ls tests/integration/*.sh >/dev/null 2>&1; then
+  echo "== integration"
+  for t in tests/integration/*.sh; do
+    echo "-- $t"
+    bash "$t" build
+  done
+fi
+
+if [ -f tests/compat/package.json ]; then
+  echo "== compat (ali-ons)"
+  (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error && node --test --test-concurrency=1 .)
+fi
+echo "== all tests passed"

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* remoting.h: the remoting layer's facade: TCP server with a dispatch table,
+ * connections, server-initiated requests, and an RPC client.
+ *
+ * Threads (docs/design/remoting.md): a server runs io_threads epoll loops;
+ * each connection belongs to one loop for life. Handlers run on that loop
+ * thread and must not block; a handler that cannot answer at once keeps the
+ * struct rreq and answers later with rreq_respond() from any thread (held
+ * pulls, SYNC_FLUSH acks). A connection answers requests out of order and keeps
+ * reading while requests are pending. Output beyond max_out_bytes pauses
+ * reading from that connection until it drains (back-pressure).
+ *
+ * A client (struct rclient) owns one loop thread and one connection per
+ * address, opened lazily; calls are matched to responses by opaque. */
+#ifndef TERN_REMOTING_REMOTING_H
+#define TERN_REMOTING_REMOTING_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "protocol/cmd.h"
+
+struct rconn;
+struct rserver;
+struct rclient;
+
+/* One inbound request. Owned by the handler from the moment it is called until
+ * it passes it to rreq_respond()/rreq_free(). */
+struct rreq {
+    struct rcmd cmd;    /* decoded request; views into frame */
+    struct rconn *conn; /* one reference held; released with the rreq */
+    uint8_t *frame;     /* owned: the raw frame bytes cmd points into */
+    size_t frame_len;
+};
+
+typedef void (*rhandler_fn)(void *ctx, struct rreq *req);
+
+/* Dispatch table entry. The table is searched once per request by code. */
+struct rprocessor {
+    int code;
+    const char *name;
+    rhandler_fn fn;
+    unsigned flags; /* reserved for the caller's use (e.g. permission bits) */
+};
+
+struct rserver_opts {
+    const char *bind_host;          /* NULL or "0.0.0.0" = any */
+    int port;                       /* 0 = ephemeral (see rserver_port) */
+    int io_threads;                 /* >= 1 */
+    const struct rprocessor *table; /* borrowed; must outlive the server */
+    size_t ntable;
+    void *ctx; /* passed to handlers and hooks */
+    /* Called on the connection's loop thread when a connection closes (after
+     * which no handler sees it again). May be NULL. */
+    void (*on_close)(void *ctx, struct rconn *c);
+    /* Called for every request before dispatch; return false to drop it (the
+     * hook answered or freed it). May be NULL. */
+    bool (*pre_dispatch)(void *ctx, struct rreq *req);
+    size_t max_out_bytes; /* 0 = default 64 MiB */
+};
+
+/* Starts listening and the loop threads. Errors: -errno from bind/listen. */
+int rserver_start(const struct rserver_opts *o, struct rserver **out);
+/* The bound port (useful with port 0). */
+int rserver_port(const struct rserver *s);
+/* Stops accepting, closes every connection, joins the threads, frees. NULL is a no-op. */
+void rserver_stop(struct rserver *s);
+
+/* Sends resp as the answer to req (same opaque, RESPONSE flag, req's serialize
+ * type are applied here), then frees req. resp is encoded before return, so
+ * the caller keeps ownership of resp. For oneway requests nothing is sent.
+ * Thread-safe; if the connection is gone the answer is dropped. */
+void rreq_respond(struct rreq *req, struct rcmd *resp);
+/* Convenience: a response with only a code and a remark (remark may be NULL). */
+void rreq_respond_code(struct rreq *req, int32_t code, const char *remark);
+/* Frees req without answering. */
+void rreq_free(struct rreq *req);
+static inline bool rreq_is_oneway(const struct rreq *r)
+{
+    return (r->cmd.flag & RCMD_FLAG_ONEWAY) != 0;
+}
+
+/* Connections. References keep the struct alive, not the socket. */
+void rconn_ref(struct rconn *c);
+void rconn_unref(struct rconn *c);
+/* "ip:port" of the peer (NUL-terminated, owned by the connection). */
+const char *rconn_peer(const struct rconn *c);
+/* The peer address as a sockaddr_in (IPv4; v6 peers map to 0.0.0.0). */
+void rconn_peer_addr(const struct rconn *c, struct sockaddr_in *out);
+/* The local address of the connection. */
+void rconn_local_addr(const struct rconn *c, struct sockaddr_in *out);
+/* Unique, increasing id of this connection within the process. */
+uint64_t rconn_id(const struct rconn *c);
+bool rconn_is_closed(const struct rconn *c);
+/* One pointer of caller data per connection (not freed by remoting). */
+void rconn_set_user(struct rconn *c, void *user);
+void *rconn_get_user(const struct rconn *c);
+/* Closes the connection (any thread). */
+void rconn_close(struct rconn *c);
+
+/* Response callback: err is TERN_OK with resp valid only during the call, or
+ * TERN_ETIMEOUT / TERN_ECLOSED with resp NULL. Runs on the loop thread. */
+typedef void (*rresp_fn)(void *arg, int err, struct rcmd *resp);
+
+/* Sends a request on an existing connection (server-initiated, or client).
+ * The opaque is assigned here; JSON is forced for server-initiated requests
+ * (CPP and ali-ons read only JSON). Any thread. Returns TERN_ECLOSED if the
+ * connection is closed; then cb never runs. */
+int rconn_send_oneway(struct rconn *c, struct rcmd *req);
+int rconn_send_request(struct rconn *c, struct rcmd *req, int timeout_ms, rresp_fn cb, void *arg);
+
+/* RPC client. */
+struct rclient_opts {
+    /* Handlers for requests the server sends us (may be NULL/0). */
+    const struct rprocessor *table;
+    size_t ntable;
+    void *ctx;
+    int connect_timeout_ms; /* 0 = 3000 */
+};
+
+int rclient_new(const struct rclient_opts *o, struct rclient **out);
+/* Closes connections, fails pending calls with TERN_ECLOSED, joins. NULL no-op. */
+void rclient_free(struct rclient *c);
+/* Asynchronous call to addr ("host:port"); connects if needed. Returns an
+ * error (cb never runs) only if the request cannot be queued. */
+int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms, rresp_fn cb,
+                 void *arg);
+int rclient_oneway(struct rclient *c, const char *addr, struct rcmd *req);
+
+/* A response kept beyond its callback: the frame copy and the decoded view. */
+struct rresp {
+    buf_t frame;
+    struct rcmd cmd;
+};
+void rresp_init(struct rresp *r);
+void rresp_deinit(struct rresp *r);
+/* Blocking call from a non-loop thread. On TERN_OK, out->cmd is the response
+ * (any response code). Errors: TERN_ETIMEOUT, TERN_ECLOSED, -errno (connect). */
+int rclient_call_sync(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms,
+                      struct rresp *out);
+
+#endif
