@@ -7,6 +7,7 @@
 const char *rc_name(int code)
 {
     switch (code) {
+        /* clang-format off */
 #define N(c)     \
     case RC_##c: \
         return #c;
@@ -43,7 +44,7 @@ const char *rc_name(int code)
                                                                             N(LITE_PULL_MESSAGE)
                                                                                 N(BROKER_HEARTBEAT)
 #undef N
-                                                                                    default
-            : return NULL;
+            /* clang-format on */
+            default : return NULL;
     }
 }
