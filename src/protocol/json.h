@@ -46,8 +46,10 @@ tern_bytes_t json_get_str(const struct json_val *obj, const char *key);
 bool json_get_bool(const struct json_val *obj, const char *key, bool dflt);
 int json_val_i64(const struct json_val *v, int64_t *out);
 
-/* Writer: commas are inserted automatically. */
-#define JW_MAX_DEPTH 32
+/* Writer: commas are inserted automatically. Nesting deeper than
+ * JW_MAX_DEPTH - 1 would lose comma state; it covers every tree json_parse
+ * accepts (TERN_MAX_JSON_DEPTH). */
+#define JW_MAX_DEPTH 72
 typedef struct {
     buf_t *out; /* borrowed */
     int depth;
