@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# bench/run_core.sh: the core benchmark matrix of Tern's broker, printed as a
+# markdown table ready for bench/RESULTS.md.
+#
+# Usage: bench/run_core.sh [BUILD_DIR] [options]
+#   BUILD_DIR          holds mqbroker and mqbench (default: build-bench)
+#   -d SECONDS         measured seconds per load cell (default 10)
+#   -w SECONDS         warm-up seconds per load cell (default 1)
+#   --backlog N        messages for the consumer catch-up cell (default 200000)
+#   --full             the full run: --backlog 5000000
+#   -s SIZE            message body bytes (default 1024)
+#   --keep             keep the scratch directory (stores, logs) afterwards
+# Environment: NSPORT (default 29876) and BPORT (default 30911) choose the
+# loopback ports, away from a broker you may be running on 9876/10911.
+#
+# Each configuration (ASYNC_FLUSH, SYNC_FLUSH) gets a fresh standalone broker
+# (embedded name server) with a generated broker.conf in a scratch directory.
+# All load goes to 127.0.0.1 and every run is bounded by time and count. The
+# broker is stopped by its pid (SIGTERM, then SIGKILL after 10 s).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="build-bench"
+dur=10
+warm=1
+backlog=200000
+size=1024
+keep=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -d) dur=$2; shift 2 ;;
+    -w) warm=$2; shift 2 ;;
+    --backlog) backlog=$2; shift 2 ;;
+    --full) backlog=5000000; shift ;;
+    -s) size=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run_core.sh: unknown option $1" >&2; exit 2 ;;
+    *) build=$1; shift ;;
+  esac
+done
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+broker_bin="$build/mqbroker"
+bench_bin="$build/mqbench"
+for b in "$broker_bin" "$bench_bin"; do
+  [ -x "$b" ] || { echo "run_core.sh: $b not built (cmake --build $build --target mqbroker mqbench)" >&2; exit 1; }
+done
+nsport=${NSPORT:-29876}
+bport=${BPORT:-30911}
+ns="127.0.0.1:$nsport"
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench.XXXXXX")
+broker_pid=""
+
+log() { echo "run_core: $*" >&2; }
+
+stop_broker() {
+  [ -n "$broker_pid" ] || return 0
+  if kill -0 "$broker_pid" 2>/dev/null; then
+    kill -TERM "$broker_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$broker_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$broker_pid" 2>/dev/null; then
+      log "broker $broker_pid ignored SIGTERM for 10 s; SIGKILL"
+      kill -KILL "$broker_pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$broker_pid" 2>/dev/null || true
+  broker_pid=""
+}
+
+cleanup() {
+  stop_broker
+  if [ "$keep" = 1 ]; then log "scratch kept in $scratch"; else rm -rf "$scratch"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+for p in "$nsport" "$bport"; do
+  if port_open "$p"; then
+    echo "run_core.sh: port $p is already in use; set NSPORT/BPORT" >&2
+    exit 1
+  fi
+done
+
+# write_conf DIR FLUSH: a broker.conf for a standalone broker storing in DIR.
+write_conf() {
+  mkdir -p "$1/store"
+  cat >"$1/broker.conf" <<EOF
+brokerClusterName=BenchCluster
+brokerName=bench-a
+brokerId=0
+listenPort=$bport
+brokerIP1=127.0.0.1
+namesrvPort=$nsport
+namesrvAddr=$ns
+standalone=true
+storePathRootDir=$1/store
+flushDiskType=$2
+vipChannelEnable=false
+autoCreateTopicEnable=true
+autoCreateSubscriptionGroup=true
+defaultTopicQueueNums=8
+EOF
+}
+
+# start_broker NAME FLUSH: fresh store, waits until both ports accept.
+start_broker() {
+  local dir="$scratch/$1"
+  write_conf "$dir" "$2"
+  "$broker_bin" --standalone -c "$dir/broker.conf" >"$dir/broker.log" 2>&1 &
+  broker_pid=$!
+  for _ in $(seq 1 300); do
+    if port_open "$bport" && port_open "$nsport"; then return 0; fi
+    kill -0 "$broker_pid" 2>/dev/null || { log "broker exited; log:"; tail -20 "$dir/broker.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  log "broker not serving after 30 s"; tail -20 "$dir/broker.log" >&2
+  exit 1
+}
+
+# rss_kb PID [KEY]: VmRSS (or RssAnon, ...) of PID in kB; 0 when gone.
+rss_kb() { awk -v k="${2:-VmRSS}:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# field KEY LINE: the value of KEY=... in a SUMMARY line.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+rows=()
+peak_rss=0
+peak_anon=0
+
+# cell LABEL ARGS...: one produce run; appends a table row.
+cell() {
+  local label=$1; shift
+  local out="$scratch/cell-${#rows[@]}.log"
+  log "$label: mqbench produce $*"
+  "$bench_bin" produce -n "$ns" -t BenchCore -s "$size" -d "$dur" --warmup "$warm" "$@" >"$out" 2>&1 &
+  local bpid=$!
+  while kill -0 "$bpid" 2>/dev/null; do
+    local r a; r=$(rss_kb "$broker_pid"); a=$(rss_kb "$broker_pid" RssAnon)
+    [ "${r:-0}" -gt "$peak_rss" ] && peak_rss=$r
+    [ "${a:-0}" -gt "$peak_anon" ] && peak_anon=$a
+    sleep 0.5
+  done
+  wait "$bpid" || log "$label: mqbench exited non-zero (see below)"
+  local s; s=$(grep '^SUMMARY' "$out" || true)
+  if [ -z "$s" ]; then
+    tail -5 "$out" >&2
+    rows+=("| $label | failed to run | | | | | | |")
+    return
+  fi
+  log "$s"
+  local fails; fails=$(field failed "$s")
+  local fdt; fdt=$(field flush_disk_timeout "$s")
+  [ "${fdt:-0}" != 0 ] && fails="$fails (FLUSH_DISK_TIMEOUT $fdt)"
+  local other; other=$(field failures "$s")
+  [ "$other" != none ] && fails="$fails $other"
+  rows+=("| $label | $(field msgs_per_s "$s") | $(field mb_per_s "$s") | $(field p50_us "$s") | $(field p99_us "$s") | $(field p999_us "$s") | $(field max_us "$s") | $fails |")
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- start-to-serving and idle RSS (fresh, empty store) -------------------
+write_conf "$scratch/startup" ASYNC_FLUSH
+log "startup: mqbench startup --rss 5"
+startup=$("$bench_bin" startup --bin "$broker_bin" --port "$bport" --ns-port "$nsport" --rss 5 \
+  --log "$scratch/startup/broker.log" -- --standalone -c "$scratch/startup/broker.conf" | grep '^SUMMARY' || true)
+log "$startup"
+serving_ms=$(field serving_ms "$startup")
+idle_kb=$(field rss_idle_kb "$startup")
+idle_anon_kb=$(field anon_kb "$startup")
+stop_ms=$(field stop_ms "$startup")
+
+# ---- ASYNC_FLUSH matrix ------------------------------------------------------
+start_broker async ASYNC_FLUSH
+cell "sync, 1 thread" --mode sync -w 1 --create -q 8
+cell "sync, 64 threads" --mode sync -w 64
+cell "async, 1024 in flight" --mode async --inflight 1024
+cell "async, 4096 in flight" --mode async --inflight 4096
+cell "batch 32, sync 16 threads" --mode sync -w 16 --batch 32
+load_rss_kb=$peak_rss
+load_anon_kb=$peak_anon
+
+# Consumer catch-up: fill a fresh topic, then drain it from offset 0.
+log "backlog: $backlog messages into BenchBacklog"
+fill=$("$bench_bin" produce -n "$ns" -t BenchBacklog -s "$size" --create -q 8 --mode async \
+  --inflight 1024 --count "$backlog" -d 3600 2>"$scratch/fill.err" | grep '^SUMMARY' || true)
+log "$fill"
+drain=$("$bench_bin" consume -n "$ns" -t BenchBacklog --from-start --expect "$backlog" -d 600 \
+  2>"$scratch/drain.err" | grep '^SUMMARY' || true)
+log "$drain"
+idle_after_kb=$(rss_kb "$broker_pid")
+idle_after_anon_kb=$(rss_kb "$broker_pid" RssAnon)
+stop_broker
+
+# ---- SYNC_FLUSH -------------------------------------------------------------
+peak_rss=0
+start_broker syncflush SYNC_FLUSH
+cell "SYNC_FLUSH, sync 64 threads" --mode sync -w 64 --create -q 8
+stop_broker
+
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- report -------------------------------------------------------------------
+mib() { awk -v k="${1:-0}" 'BEGIN { if (k == "" || k < 0) print "n/a"; else printf "%.1f", k / 1024 }'; }
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+cat <<EOF
+### Core matrix, $(date -u '+%Y-%m-%d %H:%M UTC')
+
+Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r). Broker and load tool share it;
+all traffic on 127.0.0.1. Messages of $size bytes, 8 queues, ${dur} s per cell after ${warm} s warm-up,
+one fresh standalone broker per flush mode. Latency is per request (a batch counts once).
+RSS includes the mapped store files the broker touched; the anonymous part is heap and stacks.
+Load average (1/5/15 min) before the run: $load_before; after: $load_after. Other load on the
+machine lowers every figure.
+
+| Scenario | msgs/s | MiB/s | p50 µs | p99 µs | p99.9 µs | max µs | failed |
+|---|---:|---:|---:|---:|---:|---:|---|
+EOF
+for r in "${rows[@]}"; do echo "$r"; done
+cat <<EOF
+
+| Other | Value |
+|---|---|
+| Start to serving (exec → both ports accept), empty store | ${serving_ms:-n/a} ms |
+| Stop after SIGTERM (idle) | ${stop_ms:-n/a} ms |
+| RSS idle, 5 s after start (anonymous part) | $(mib "$idle_kb") MiB ($(mib "$idle_anon_kb") MiB) |
+| RSS under load, peak of the ASYNC_FLUSH cells (anonymous part) | $(mib "$load_rss_kb") MiB ($(mib "$load_anon_kb") MiB) |
+| RSS after the backlog drain (anonymous part) | $(mib "$idle_after_kb") MiB ($(mib "$idle_after_anon_kb") MiB) |
+| Backlog fill ($backlog msgs, async 1024) | $(field msgs_per_s "$fill") msgs/s, failed $(field failed "$fill") |
+| Consumer catch-up ($backlog msgs, 8 queues, 4 pulls in flight each) | $(field drain_ms "$drain") ms, $(field msgs_per_s "$drain") msgs/s, $(field mb_per_s "$drain") MiB/s, errors $(field errors "$drain") |
+EOF

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bench.h: private declarations shared by the mqbench subcommands.
+ *
+ * mqbench is a load tool shaped like RocketMQ's benchmark Producer/Consumer
+ * (spec broker-internals.md §14.3), speaking the remoting protocol through
+ * remoting/remoting.h, so it runs against Tern or Java RocketMQ alike. Usage
+ * and output format: tools/bench/README.md.
+ *
+ * Threads: the main thread parses options, resolves the route and prints one
+ * line per second; workers (produce) or one dispatcher (consume) issue
+ * requests; response callbacks run on the rclient loop threads. Counters
+ * shared between them are atomics. */
+#ifndef TERN_TOOLS_BENCH_BENCH_H
+#define TERN_TOOLS_BENCH_BENCH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "remoting/remoting.h"
+
+/* ---- latency histogram (hist.c) ---------------------------------------- */
+
+/* Log-linear buckets over microseconds: values below 64 are exact, above
+ * that each power of two is split in 32 buckets (error < 3.2%). Values are
+ * clamped at 2^41-1 us (about 25 days). Recording is lock-free (relaxed
+ * atomics), so any thread may record into any histogram. */
+#define HIST_SUB_BITS 5
+#define HIST_MAX_MSB  40
+#define HIST_BUCKETS  ((HIST_MAX_MSB - HIST_SUB_BITS + 1) * (1 << HIST_SUB_BITS) + 64)
+
+struct hist {
+    _Atomic uint64_t counts[HIST_BUCKETS];
+    _Atomic uint64_t n;
+    _Atomic uint64_t sum_us;
+    _Atomic uint64_t max_us;
+};
+
+void hist_init(struct hist *h);
+void hist_record(struct hist *h, uint64_t us);
+/* Adds every count of src into dst (src is read, not reset). */
+void hist_merge(struct hist *dst, const struct hist *src);
+/* Returns the upper bound of the bucket holding quantile q (0..1), capped by
+ * the maximum recorded; 0 when empty. */
+uint64_t hist_quantile(const struct hist *h, double q);
+
+/* ---- response code tally (hist.c) --------------------------------------- */
+
+/* Transport failures get their own slots after the wire codes. */
+#define TALLY_WIRE_CODES 1024
+enum {
+    TALLY_OTHER_CODE = TALLY_WIRE_CODES, /* wire code outside 0..1023 */
+    TALLY_TIMEOUT,                       /* TERN_ETIMEOUT */
+    TALLY_CLOSED,                        /* TERN_ECLOSED */
+    TALLY_SEND_ERROR,                    /* any other local error */
+    TALLY_SLOTS
+};
+
+struct tally {
+    _Atomic uint64_t slot[TALLY_SLOTS];
+};
+
+void tally_init(struct tally *t);
+/* Counts one request outcome: err is a tern/-errno error or TERN_OK with
+ * the wire response code in code. */
+void tally_add(struct tally *t, int err, int32_t code);
+/* Appends "NAME=count ..." for every non-zero slot except SUCCESS (and, when
+ * skip_flush is set, FLUSH_DISK_TIMEOUT) to out; "none" if there is none. */
+void tally_format(const struct tally *t, bool skip_flush, char *out, size_t cap);
+/* Symbolic name of a response code ("SYSTEM_BUSY") or NULL. */
+const char *resp_code_name(int32_t code);
+
+/* ---- route and admin calls (route.c) ------------------------------------ */
+
+/* One message queue of a topic, resolved to its master broker address. */
+struct bench_queue {
+    char addr[64];   /* "ip:port" of the master (brokerId 0) */
+    char broker[64]; /* brokerName */
+    int queue_id;
+};
+
+struct bench_route {
+    struct bench_queue *q; /* owned (xmalloc) */
+    size_t n;
+};
+
+void route_free(struct bench_route *r);
+
+/* GET_ROUTEINFO_BY_TOPIC against namesrv. Keeps queues that are writable
+ * (for_write, ids < writeQueueNums) or readable (ids < readQueueNums) on a
+ * broker with a master. Returns TERN_OK, TERN_EREMOTE with the response code
+ * in *code (TOPIC_NOT_EXIST, ...), TERN_EPROTOCOL on a body we cannot parse,
+ * or a transport error. */
+int route_fetch(struct rclient *c, const char *namesrv, const char *topic, bool for_write,
+                int timeout_ms, struct bench_route *out, int32_t *code);
+
+/* Addresses of every master in the cluster (GET_BROKER_CLUSTER_INFO).
+ * OUT: *addrs is an xmalloc'ed array of *n xstrdup'ed strings. */
+int route_cluster_masters(struct rclient *c, const char *namesrv, int timeout_ms, char ***addrs,
+                          size_t *n);
+
+/* UPDATE_AND_CREATE_TOPIC(17) on one broker with read = write = queues,
+ * perm 6. TERN_EREMOTE with *code on a non-SUCCESS answer. */
+int route_create_topic(struct rclient *c, const char *broker_addr, const char *topic, int queues,
+                       int timeout_ms, int32_t *code);
+
+/* Resolves the route, creating the topic first when create is set or when
+ * the name server does not know it (on broker_addr, or on every master of
+ * the cluster when broker_addr is NULL), then waits up to wait_ms for the
+ * route to show up. Prints what it does to stderr. */
+int route_ensure(struct rclient *c, const char *namesrv, const char *broker_addr, const char *topic,
+                 int queues, bool create, bool for_write, int timeout_ms, struct bench_route *out);
+
+/* GET_MAX_OFFSET(30) / GET_MIN_OFFSET(31) of one queue. */
+int route_queue_offset(struct rclient *c, const struct bench_queue *q, const char *topic, bool max,
+                       int timeout_ms, int64_t *out);
+
+/* ---- option helpers (mqbench.c) --------------------------------------- */
+
+/* Parses a non-negative decimal integer (suffixes k/m/g = 10^3/10^6/10^9)
+ * or exits with a message naming opt. */
+int64_t mqbench_num(const char *opt, const char *s, int64_t min, int64_t max);
+/* Parses a non-negative number of seconds (may have a fraction). */
+double mqbench_seconds(const char *opt, const char *s);
+/* Seconds since an arbitrary origin, from the monotonic clock. */
+double mqbench_now_s(void);
+
+/* Subcommands; argv[0] is the subcommand name. Return the process status. */
+int produce_main(int argc, char **argv);
+int consume_main(int argc, char **argv);
+int startup_main(int argc, char **argv);
+
+#endif

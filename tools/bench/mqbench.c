@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mqbench.c: entry point of the mqbench load tool and its option helpers.
+ *
+ *   mqbench produce -n NAMESRV -t TOPIC [...]   (produce.c)
+ *   mqbench consume -n NAMESRV -t TOPIC [...]   (consume.c)
+ *   mqbench startup --bin PATH [...] -- ARGS... (startup.c)
+ *
+ * See tools/bench/README.md for every option and how to read the output. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#include "common/clock.h"
+
+int64_t mqbench_num(const char *opt, const char *s, int64_t min, int64_t max)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s)
+        goto bad;
+    int64_t mult = 1;
+    if (*end == 'k' || *end == 'K')
+        mult = 1000;
+    else if (*end == 'm' || *end == 'M')
+        mult = 1000000;
+    else if (*end == 'g' || *end == 'G')
+        mult = 1000000000;
+    if (mult != 1)
+        end++;
+    if (*end != '\0' || v < 0 || v > INT64_MAX / mult)
+        goto bad;
+    v *= mult;
+    if (v < min || v > max)
+        goto bad;
+    return v;
+bad:
+    fprintf(stderr, "mqbench: bad value for %s: '%s' (want %lld..%lld)\n", opt, s, (long long)min,
+            (long long)max);
+    exit(2);
+}
+
+double mqbench_seconds(const char *opt, const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v >= 0) || v > 86400.0 * 365) {
+        fprintf(stderr, "mqbench: bad number of seconds for %s: '%s'\n", opt, s);
+        exit(2);
+    }
+    return v;
+}
+
+double mqbench_now_s(void)
+{
+    return (double)clock_mono_ns() / 1e9;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: mqbench produce -n NAMESRV -t TOPIC [-s SIZE] [-w THREADS]\n"
+          "                       [--mode sync|async|oneway] [--inflight N] [--batch N]\n"
+          "                       [-d SECONDS] [--count N] [-q QUEUES] [--create] [-b ADDR]\n"
+          "                       [--warmup SECONDS] [--conns N] [--timeout-ms MS]\n"
+          "       mqbench consume -n NAMESRV -t TOPIC [-g GROUP] [-d SECONDS] [--from-start]\n"
+          "                       [--expect N] [--window N] [--max-msgs N] [--conns N]\n"
+          "       mqbench startup --bin PATH [--port PORT] [--ns-port PORT] [--rss SECONDS]\n"
+          "                       [--timeout-ms MS] [--log FILE] -- BROKER-ARGS...\n"
+          "Run 'mqbench SUBCOMMAND --help' for the options of one subcommand;\n"
+          "tools/bench/README.md explains the output.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    /* A broker going away must surface as a failed call, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *sub = argv[1];
+    if (strcmp(sub, "produce") == 0)
+        return produce_main(argc - 1, argv + 1);
+    if (strcmp(sub, "consume") == 0)
+        return consume_main(argc - 1, argv + 1);
+    if (strcmp(sub, "startup") == 0)
+        return startup_main(argc - 1, argv + 1);
+    if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "mqbench: unknown subcommand '%s'\n", sub);
+    usage(stderr);
+    return 2;
+}
