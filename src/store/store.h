@@ -182,6 +182,23 @@ struct store_stats {
 };
 void store_get_stats(struct store *s, struct store_stats *out);
 
+/* Operational and test hooks (additions to the facade). */
+/* Runs one retention pass now. With force, deletes every commit-log segment
+ * except the one being written (oldest first, only flushed ones), then the
+ * consume-queue and index files below the new minimum. Returns the number of
+ * commit-log segments deleted, or an error. */
+int store_clean_now(struct store *s, bool force);
+/* Changes the disk-full thresholds at run time and re-measures free space at
+ * once (refuse puts when free < min_free_bytes or used % > refuse_ratio). */
+void store_set_disk_limits(struct store *s, int64_t min_free_bytes, int refuse_ratio);
+/* Flushes commit log, consume queues and index and writes the checkpoint now. */
+int store_flush_now(struct store *s);
+/* Test hook simulating kill -9: stops the threads and frees everything
+ * without a final flush or checkpoint and leaves the abort marker, so the
+ * next store_open() runs crash recovery. Pending flush waiters get
+ * TERN_ESHUTDOWN. */
+void store_crash_close(struct store *s);
+
 /* Java String.hashCode of a TAGS value (0 when absent/empty): the consume-queue
  * tag code. */
 int64_t store_tags_code(tern_bytes_t tags);

@@ -26,6 +26,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            fprintf(stderr, "fuzz_recovery: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+            abort();                                                                  \
+        }                                                                             \
+    } while (0)
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
@@ -69,8 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct store_config cfg;
     config(&cfg, dir);
     struct store *s;
-    if (store_open(&cfg, &s) != TERN_OK)
-        abort();
+    CHECK(store_open(&cfg, &s) == TERN_OK);
     int64_t ends[NRECS];
     buf_t props;
     buf_init(&props);
@@ -84,8 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               .body = tern_cstr(body),
                               .props = buf_view(&props)};
         struct store_put_result r;
-        if (store_put(s, &m, 1, &r, NULL) != TERN_OK)
-            abort();
+        CHECK(store_put(s, &m, 1, &r, NULL) == TERN_OK);
         ends[i] = r.end_phy_off;
     }
     buf_deinit(&props);
@@ -119,23 +125,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < NRECS; i++) {
             buf_reset(&out);
             /* Records before the damage are intact (mode 0 and 2 never touch them). */
-            if (mode != 1 && store_read_at(s, prev, &out) != TERN_OK)
-                abort();
+            CHECK(mode == 1 || store_read_at(s, prev, &out) == TERN_OK);
             prev = ends[i];
         }
         struct store_get_result g;
         for (int q = 0; q < 2; q++) {
             buf_reset(&out);
             store_get(s, tern_cstr("Fz"), q, 0, 32, 1 << 20, NULL, NULL, &out, &g);
-            if (mode != 1 && (g.status != GET_FOUND || g.count < NRECS / 2))
-                abort();
+            CHECK(mode == 1 || (g.status == GET_FOUND && g.count >= NRECS / 2));
         }
         struct store_query_result qr;
         buf_reset(&out);
         store_query(s, tern_cstr("Fz"), tern_cstr("valid-1"), 4, 0, INT64_MAX, &out, &qr);
         struct store_msg m = {.topic = tern_cstr("Fz"), .queue_id = 0, .body = tern_cstr("x")};
-        if (store_put(s, &m, 1, NULL, NULL) != TERN_OK)
-            abort();
+        CHECK(store_put(s, &m, 1, NULL, NULL) == TERN_OK);
         buf_deinit(&out);
         store_close(s);
     }

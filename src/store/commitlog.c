@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* commitlog.c: segments, append reservation with filler and roll, reads,
+ * flush, tail recovery and retention of the commit log (see commitlog.h and
+ * docs/design/store.md#commitlog). The alloc thread keeps one spare segment
+ * created ahead so that a roll is a pointer swap, not a 1 GiB fallocate. */
+#include "store/commitlog.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "common/bytes.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "protocol/message.h"
+
+static void push_seg(struct commitlog *cl, struct mfile *m)
+{
+    if (cl->nsegs == cl->cap) {
+        cl->cap = cl->cap ? cl->cap * 2 : 16;
+        cl->segs = xrealloc(cl->segs, cl->cap * sizeof *cl->segs);
+    }
+    cl->segs[cl->nsegs++] = m;
+}
+
+int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct commitlog **out)
+{
+    int rc = mfile_mkdirs(dir);
+    if (rc)
+        return rc;
+    struct commitlog *cl = xcalloc(1, sizeof *cl);
+    cl->dir = xstrdup(dir);
+    cl->seg_bytes = seg_bytes;
+    cl->preallocate = preallocate;
+    cl->repaired_start = -1;
+    cl->want_start = -1;
+    cl->busy_start = -1;
+    pthread_rwlock_init(&cl->segs_lock, NULL);
+    pthread_mutex_init(&cl->alloc_mu, NULL);
+    pthread_cond_init(&cl->alloc_cv, NULL);
+    int64_t *starts;
+    size_t n;
+    rc = mfile_list(dir, &starts, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (starts[i] % seg_bytes != 0 || (i > 0 && starts[i] != starts[i - 1] + seg_bytes)) {
+            log_error("store", "commitlog segment out of sequence start=%lld",
+                      (long long)starts[i]);
+            rc = TERN_ECORRUPT;
+            break;
+        }
+        struct mfile *m;
+        bool was_short;
+        rc = mfile_open(dir, starts[i], seg_bytes, &m, &was_short);
+        if (rc) {
+            log_error("store", "cannot map commitlog segment start=%lld: %s", (long long)starts[i],
+                      tern_strerror(rc));
+            break;
+        }
+        if (was_short && cl->repaired_start < 0)
+            cl->repaired_start = starts[i];
+        push_seg(cl, m);
+    }
+    free(starts);
+    if (rc) {
+        commitlog_close(cl);
+        return rc;
+    }
+    atomic_store(&cl->min_off, cl->nsegs ? cl->segs[0]->start : 0);
+    *out = cl;
+    return TERN_OK;
+}
+
+/* Prefaults [from, size) of m writable, in chunks, so that the appender's
+ * first touch of each page does not pay for a page fault (allocating,
+ * zeroing and page_mkwrite dominated the cost of a put). As RocketMQ's
+ * warmMappedFile, this marks the zero pages dirty: a page not overwritten
+ * before background writeback gets written twice, which only happens when
+ * the log grows slowly. Falls back to a read prefault where
+ * MADV_POPULATE_WRITE is unknown. Stops early on shutdown. */
+static void warm(struct commitlog *cl, struct mfile *m, int64_t from)
+{
+    const int64_t chunk = 8 * 1024 * 1024;
+    for (int64_t pos = from & ~(int64_t)4095; pos < m->size; pos += chunk) {
+        if (atomic_load_explicit(&cl->alloc_stop_flag, memory_order_relaxed))
+            return;
+        size_t n = (size_t)(m->size - pos < chunk ? m->size - pos : chunk);
+#if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
+        if (madvise(m->base + pos, n, MADV_POPULATE_WRITE) != 0 &&
+            madvise(m->base + pos, n, MADV_POPULATE_READ) != 0)
+            return;
+#else
+        (void)n;
+        return;
+#endif
+    }
+}
+
+/* Frees a spare that will not be used. Its file is deleted only when it lies
+ * past every segment of the log: a spare can never be allowed to unlink a
+ * live segment, whatever interleaving produced it. */
+static void drop_spare(struct commitlog *cl, struct mfile *m)
+{
+    if (!m)
+        return;
+    pthread_rwlock_rdlock(&cl->segs_lock);
+    bool past = cl->nsegs == 0 || m->start > cl->segs[cl->nsegs - 1]->start;
+    pthread_rwlock_unlock(&cl->segs_lock);
+    if (past)
+        mfile_destroy(m);
+    else
+        mfile_close(m);
+}
+
+static void *alloc_main(void *arg)
+{
+    struct commitlog *cl = arg;
+    pthread_mutex_lock(&cl->alloc_mu);
+    while (!cl->alloc_stop) {
+        if (cl->warm_seg) {
+            /* The segment being written (at start or after a roll that found
+             * no spare); a deleted one only makes madvise fail. */
+            struct mfile *m = cl->warm_seg;
+            int64_t from = cl->warm_from - m->start;
+            cl->warm_seg = NULL;
+            pthread_mutex_unlock(&cl->alloc_mu);
+            warm(cl, m, from);
+            pthread_mutex_lock(&cl->alloc_mu);
+            continue;
+        }
+        if (cl->want_start < 0 || cl->spare) {
+            pthread_cond_wait(&cl->alloc_cv, &cl->alloc_mu);
+            continue;
+        }
+        int64_t start = cl->want_start;
+        cl->want_start = -1;
+        cl->busy_start = start;
+        pthread_mutex_unlock(&cl->alloc_mu);
+        struct mfile *m = NULL;
+        int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
+        if (rc)
+            log_warn("store", "preallocating segment start=%lld failed: %s", (long long)start,
+                     tern_strerror(rc));
+        pthread_mutex_lock(&cl->alloc_mu);
+        cl->busy_start = -1;
+        bool keep = m && !cl->alloc_stop && !cl->spare;
+        if (keep)
+            cl->spare = m;
+        else
+            drop_spare(cl, m);
+        pthread_cond_broadcast(&cl->alloc_cv);
+        if (keep) {
+            /* A roll may take m meanwhile: that is fine, faults can race. */
+            pthread_mutex_unlock(&cl->alloc_mu);
+            warm(cl, m, 0);
+            pthread_mutex_lock(&cl->alloc_mu);
+        }
+    }
+    pthread_mutex_unlock(&cl->alloc_mu);
+    return NULL;
+}
+
+int commitlog_start_alloc(struct commitlog *cl)
+{
+    int rc = pthread_create(&cl->alloc_thr, NULL, alloc_main, cl);
+    if (rc)
+        return -rc;
+    cl->alloc_started = true;
+    if (cl->cur) {
+        pthread_mutex_lock(&cl->alloc_mu);
+        cl->warm_seg = cl->cur;
+        cl->warm_from = cl->wpos;
+        cl->want_start = cl->cur->start + cl->seg_bytes;
+        pthread_cond_signal(&cl->alloc_cv);
+        pthread_mutex_unlock(&cl->alloc_mu);
+    } else {
+        /* No segment to write into yet (fresh store, or the last one is
+         * full): create the first one in the background too. */
+        pthread_mutex_lock(&cl->alloc_mu);
+        cl->want_start = cl->wpos;
+        pthread_cond_signal(&cl->alloc_cv);
+        pthread_mutex_unlock(&cl->alloc_mu);
+    }
+    return TERN_OK;
+}
+
+void commitlog_close(struct commitlog *cl)
+{
+    if (!cl)
+        return;
+    if (cl->alloc_started) {
+        pthread_mutex_lock(&cl->alloc_mu);
+        cl->alloc_stop = true;
+        atomic_store(&cl->alloc_stop_flag, true);
+        pthread_cond_broadcast(&cl->alloc_cv);
+        pthread_mutex_unlock(&cl->alloc_mu);
+        pthread_join(cl->alloc_thr, NULL);
+    }
+    /* The spare lies past the end of the log: remove it so a clean store
+     * holds only segments with data. */
+    drop_spare(cl, cl->spare);
+    for (size_t i = 0; i < cl->nsegs; i++)
+        mfile_close(cl->segs[i]);
+    free(cl->segs);
+    pthread_rwlock_destroy(&cl->segs_lock);
+    pthread_mutex_destroy(&cl->alloc_mu);
+    pthread_cond_destroy(&cl->alloc_cv);
+    free(cl->dir);
+    free(cl);
+}
+
+/* ---- recovery ---- */
+
+/* Walks records from start; returns the end of the last valid one. */
+static int64_t scan_tail(struct commitlog *cl, int64_t start)
+{
+    int64_t first = cl->segs[0]->start;
+    int64_t pos = start;
+    for (;;) {
+        size_t idx = (size_t)((pos - first) / cl->seg_bytes);
+        if (idx >= cl->nsegs)
+            break;
+        struct mfile *m = cl->segs[idx];
+        int64_t off = pos - m->start;
+        int64_t left = m->size - off;
+        if (left < CL_MIN_BLANK)
+            break;
+        const uint8_t *p = m->base + off;
+        uint32_t total = be32_load(p);
+        uint32_t magic = be32_load(p + 4);
+        if (magic == MSG_MAGIC_BLANK) {
+            if ((int64_t)total != left)
+                break;
+            pos = m->start + m->size;
+            continue;
+        }
+        if (magic != MSG_MAGIC_V1 && magic != MSG_MAGIC_V2)
+            break;
+        if ((int64_t)total > left - CL_MIN_BLANK)
+            break;
+        struct msg_record r;
+        if (msg_decode(p, (size_t)total, &r) != TERN_OK || r.phy_off != pos || !msg_check_crc(&r))
+            break;
+        pos += total;
+    }
+    return pos;
+}
+
+int commitlog_recover(struct commitlog *cl, bool trust, int64_t ckpt_off, int64_t *end)
+{
+    if (cl->nsegs == 0) {
+        cl->cur = NULL;
+        cl->wpos = 0;
+        atomic_store(&cl->max_off, 0);
+        atomic_store(&cl->flushed_off, 0);
+        atomic_store(&cl->min_off, 0);
+        *end = 0;
+        return TERN_OK;
+    }
+    int64_t first = cl->segs[0]->start;
+    int64_t last_end = cl->segs[cl->nsegs - 1]->start + cl->seg_bytes;
+    bool in_range = ckpt_off >= first && ckpt_off <= last_end;
+    int64_t e, scan_from;
+    if (trust && in_range && cl->repaired_start < 0) {
+        e = scan_from = ckpt_off;
+    } else {
+        scan_from = in_range ? ckpt_off : first;
+        if (cl->repaired_start >= 0 && cl->repaired_start < scan_from)
+            scan_from = cl->repaired_start;
+        e = scan_tail(cl, scan_from);
+        log_info("store", "commitlog tail scan from=%lld end=%lld", (long long)scan_from,
+                 (long long)e);
+    }
+    /* Cut: zero the rest of the segment holding e, drop later segments. */
+    size_t idx = (size_t)((e - first) / cl->seg_bytes);
+    if (idx < cl->nsegs && !(trust && e == scan_from)) {
+        struct mfile *m = cl->segs[idx];
+        int rc = mfile_zero_from(m, e - m->start);
+        if (rc == 0)
+            rc = mfile_sync(m, e - m->start, m->size);
+        if (rc)
+            return rc;
+    }
+    while (cl->nsegs > idx + 1) {
+        struct mfile *m = cl->segs[--cl->nsegs];
+        log_warn("store", "deleting commitlog segment past the end start=%lld",
+                 (long long)m->start);
+        mfile_destroy(m);
+    }
+    cl->cur = idx < cl->nsegs ? cl->segs[idx] : NULL;
+    cl->wpos = e;
+    atomic_store(&cl->max_off, e);
+    atomic_store(&cl->flushed_off, scan_from < e ? scan_from : e);
+    *end = e;
+    return TERN_OK;
+}
+
+/* ---- append ---- */
+
+static int roll(struct commitlog *cl)
+{
+    int64_t start = cl->wpos;
+    struct mfile *m = NULL;
+    bool from_spare = false;
+    pthread_mutex_lock(&cl->alloc_mu);
+    /* Never create the file the alloc thread is creating: wait for it. */
+    while (cl->busy_start == start)
+        pthread_cond_wait(&cl->alloc_cv, &cl->alloc_mu);
+    if (cl->spare && cl->spare->start == start) {
+        m = cl->spare;
+        cl->spare = NULL;
+        from_spare = true;
+    } else if (cl->spare) {
+        drop_spare(cl, cl->spare);
+        cl->spare = NULL;
+    }
+    /* We create this start ourselves: the alloc thread must not as well. */
+    if (!m && cl->want_start >= 0 && cl->want_start <= start)
+        cl->want_start = -1;
+    pthread_mutex_unlock(&cl->alloc_mu);
+    if (!m) {
+        int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
+        if (rc) {
+            log_error("store", "cannot create commitlog segment start=%lld: %s", (long long)start,
+                      tern_strerror(rc));
+            return rc;
+        }
+    }
+    pthread_rwlock_wrlock(&cl->segs_lock);
+    push_seg(cl, m);
+    if (cl->nsegs == 1)
+        atomic_store(&cl->min_off, m->start);
+    pthread_rwlock_unlock(&cl->segs_lock);
+    cl->cur = m;
+    if (cl->alloc_started) {
+        pthread_mutex_lock(&cl->alloc_mu);
+        cl->want_start = start + cl->seg_bytes;
+        if (!from_spare) {
+            cl->warm_seg = m;
+            cl->warm_from = start;
+        }
+        pthread_cond_signal(&cl->alloc_cv);
+        pthread_mutex_unlock(&cl->alloc_mu);
+    }
+    return TERN_OK;
+}
+
+int commitlog_reserve(struct commitlog *cl, size_t len, int64_t *phy, uint8_t **dst)
+{
+    if ((int64_t)len + CL_MIN_BLANK > cl->seg_bytes)
+        return TERN_ETOO_LARGE;
+    if (!cl->cur) {
+        int rc = roll(cl);
+        if (rc)
+            return rc;
+    }
+    int64_t left = cl->cur->start + cl->seg_bytes - cl->wpos;
+    if ((int64_t)len + CL_MIN_BLANK > left) {
+        uint8_t *f = cl->cur->base + (cl->wpos - cl->cur->start);
+        be32_store(f, (uint32_t)left);
+        be32_store(f + 4, MSG_MAGIC_BLANK);
+        cl->wpos += left;
+        commitlog_publish(cl, cl->wpos);
+        cl->cur = NULL;
+        int rc = roll(cl);
+        if (rc)
+            return rc;
+    }
+    *phy = cl->wpos;
+    *dst = cl->cur->base + (cl->wpos - cl->cur->start);
+    cl->wpos += (int64_t)len;
+    return TERN_OK;
+}
+
+void commitlog_publish(struct commitlog *cl, int64_t end)
+{
+    atomic_store_explicit(&cl->max_off, end, memory_order_release);
+}
+
+/* ---- reads ---- */
+
+void commitlog_rdlock(struct commitlog *cl)
+{
+    pthread_rwlock_rdlock(&cl->segs_lock);
+}
+
+void commitlog_unlock(struct commitlog *cl)
+{
+    pthread_rwlock_unlock(&cl->segs_lock);
+}
+
+int commitlog_locate(struct commitlog *cl, int64_t phy, const uint8_t **p, int64_t *avail)
+{
+    int64_t max = atomic_load_explicit(&cl->max_off, memory_order_acquire);
+    if (cl->nsegs == 0 || phy < cl->segs[0]->start || phy >= max)
+        return TERN_ENOT_FOUND;
+    size_t idx = (size_t)((phy - cl->segs[0]->start) / cl->seg_bytes);
+    if (idx >= cl->nsegs)
+        return TERN_ENOT_FOUND;
+    struct mfile *m = cl->segs[idx];
+    int64_t lim = m->start + m->size;
+    if (lim > max)
+        lim = max;
+    *p = m->base + (phy - m->start);
+    *avail = lim - phy;
+    return TERN_OK;
+}
+
+int commitlog_peek(struct commitlog *cl, int64_t pos, const uint8_t **p, int32_t *size,
+                   int64_t *next)
+{
+    int64_t avail;
+    *next = pos;
+    if (pos >= atomic_load_explicit(&cl->max_off, memory_order_acquire))
+        return TERN_ENOT_FOUND;
+    if (commitlog_locate(cl, pos, p, &avail) != TERN_OK || avail < 8)
+        return TERN_ECORRUPT;
+    uint32_t total = be32_load(*p);
+    uint32_t magic = be32_load(*p + 4);
+    if (magic == MSG_MAGIC_BLANK) {
+        *next = commitlog_next_seg_start(cl, pos);
+        return TERN_ENOT_FOUND;
+    }
+    if ((magic != MSG_MAGIC_V1 && magic != MSG_MAGIC_V2) || total < MSG_FIXED_V1_V4 ||
+        (int64_t)total > avail)
+        return TERN_ECORRUPT;
+    *size = (int32_t)total;
+    *next = pos + total;
+    return TERN_OK;
+}
+
+int commitlog_read_record(struct commitlog *cl, int64_t phy, int32_t size, buf_t *out)
+{
+    const uint8_t *p;
+    int32_t total;
+    int64_t next;
+    commitlog_rdlock(cl);
+    int rc = commitlog_peek(cl, phy, &p, &total, &next);
+    if (rc == TERN_OK && size > 0 && total != size)
+        rc = TERN_ECORRUPT;
+    if (rc == TERN_OK)
+        buf_append(out, p, (size_t)total);
+    commitlog_unlock(cl);
+    return rc == TERN_OK ? TERN_OK : TERN_ENOT_FOUND;
+}
+
+int64_t commitlog_next_seg_start(const struct commitlog *cl, int64_t phy)
+{
+    return (phy / cl->seg_bytes + 1) * cl->seg_bytes;
+}
+
+/* ---- flush and retention ---- */
+
+int commitlog_flush(struct commitlog *cl, int64_t upto)
+{
+    int64_t from = atomic_load(&cl->flushed_off);
+    if (upto <= from)
+        return TERN_OK;
+    struct mfile *todo[8];
+    size_t n = 0;
+    int64_t covered = from;
+    commitlog_rdlock(cl);
+    for (size_t i = 0; i < cl->nsegs && n < 8; i++) {
+        struct mfile *m = cl->segs[i];
+        if (m->start + m->size <= from || m->start >= upto)
+            continue;
+        todo[n++] = m;
+        covered = m->start + m->size < upto ? m->start + m->size : upto;
+    }
+    commitlog_unlock(cl);
+    /* Segments at or above flushed_off are never deleted (retention checks),
+     * so they stay mapped without the lock. */
+    for (size_t i = 0; i < n; i++) {
+        struct mfile *m = todo[i];
+        int64_t a = from > m->start ? from - m->start : 0;
+        int64_t b = upto < m->start + m->size ? upto - m->start : m->size;
+        int rc = mfile_sync(m, a, b);
+        if (rc)
+            return rc;
+    }
+    atomic_store(&cl->flushed_off, n ? covered : upto);
+    return TERN_OK;
+}
+
+int commitlog_delete_old(struct commitlog *cl, int64_t older_than_ms, bool force, int64_t limit_off,
+                         int max_files)
+{
+    int k = 0;
+    commitlog_rdlock(cl);
+    for (size_t i = 0; i + 1 < cl->nsegs && k < max_files; i++) {
+        struct mfile *m = cl->segs[i];
+        if (m->start + m->size > limit_off)
+            break;
+        if (!force) {
+            struct stat st;
+            if (fstat(m->fd, &st) != 0)
+                break;
+            int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+            if (mtime_ms >= older_than_ms)
+                break;
+        }
+        k++;
+    }
+    commitlog_unlock(cl);
+    if (k == 0)
+        return 0;
+    struct mfile **gone = xmalloc((size_t)k * sizeof *gone);
+    pthread_rwlock_wrlock(&cl->segs_lock);
+    memcpy(gone, cl->segs, (size_t)k * sizeof *gone);
+    memmove(cl->segs, cl->segs + k, (cl->nsegs - (size_t)k) * sizeof *cl->segs);
+    cl->nsegs -= (size_t)k;
+    atomic_store(&cl->min_off, cl->segs[0]->start);
+    pthread_rwlock_unlock(&cl->segs_lock);
+    for (int i = 0; i < k; i++) {
+        log_info("store", "retention deleted commitlog segment start=%lld",
+                 (long long)gone[i]->start);
+        mfile_destroy(gone[i]);
+    }
+    free(gone);
+    return k;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* commitlog.h: the append-only message log shared by all topics.
+ *
+ * Records go into fixed-size segments named by the offset of their first byte
+ * and never span segments: a BLANK filler (size = bytes left, magic
+ * 0xCBD43194) closes a segment. Layout: docs/design/store.md#commitlog.
+ * Invariants: bytes below max_off are complete records (published with
+ * release order after the memcpy); bytes below flushed_off are durable.
+ * Threads: reserve/publish under the store's put_lock; readers take segs_lock
+ * shared; the list changes under segs_lock exclusive (roll, retention); the
+ * alloc thread creates the next segment ahead of time. */
+#ifndef TERN_STORE_COMMITLOG_H
+#define TERN_STORE_COMMITLOG_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "store/mapped_file.h"
+
+/* A segment always keeps room for a filler: a record needs len + 8 bytes. */
+#define CL_MIN_BLANK 8
+
+struct commitlog {
+    char *dir; /* owned: <root>/commitlog */
+    int64_t seg_bytes;
+    bool preallocate;
+
+    pthread_rwlock_t segs_lock; /* guards segs, nsegs, cap */
+    struct mfile **segs;        /* owned; contiguous, sorted by start */
+    size_t nsegs, cap;
+
+    _Atomic int64_t min_off;     /* start of the first segment */
+    _Atomic int64_t max_off;     /* end of the last complete record */
+    _Atomic int64_t flushed_off; /* durable below this; written by the flush thread */
+    int64_t repaired_start;      /* lowest segment found short at open, or -1 */
+
+    struct mfile *cur; /* guarded by put_lock; borrowed from segs; NULL = need a segment */
+    int64_t wpos;      /* guarded by put_lock: next write offset */
+
+    pthread_mutex_t alloc_mu; /* guards spare, want_start, busy_start, alloc_stop */
+    pthread_cond_t alloc_cv;
+    struct mfile *spare;    /* owned: the next segment, created ahead */
+    int64_t want_start;     /* start offset to preallocate, or -1 */
+    int64_t busy_start;     /* start the alloc thread is creating now, or -1 */
+    struct mfile *warm_seg; /* borrowed: segment to prefault from warm_from, or NULL */
+    int64_t warm_from;
+    bool alloc_stop;
+    atomic_bool alloc_stop_flag; /* alloc_stop, readable without alloc_mu */
+    bool alloc_started;
+    pthread_t alloc_thr;
+};
+
+/* Opens <dir>, maps every segment (sizes must equal seg_bytes, names must be
+ * contiguous). OUT: *out (owned; commitlog_close). */
+int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct commitlog **out);
+/* Joins the alloc thread, unmaps everything. NULL is a no-op. */
+void commitlog_close(struct commitlog *cl);
+/* Starts the thread that creates the next segment ahead of the appender. */
+int commitlog_start_alloc(struct commitlog *cl);
+
+/* Recovery. With trust, end = ckpt_off (clean shutdown). Otherwise records are
+ * walked from min(ckpt_off, repaired_start) (clamped into the log) checking
+ * magic, TOTALSIZE, PHYSICALOFFSET and body CRC; the first invalid one ends
+ * the log. The tail after the end is zeroed, later segments are deleted.
+ * OUT: *end (the new max_off). */
+int commitlog_recover(struct commitlog *cl, bool trust, int64_t ckpt_off, int64_t *end);
+
+/* Appender (caller holds put_lock): returns where a len-byte record goes,
+ * writing a filler and rolling to the next segment when needed. OUT: *phy,
+ * *dst (borrowed: valid while put_lock is held). */
+int commitlog_reserve(struct commitlog *cl, size_t len, int64_t *phy, uint8_t **dst);
+/* Publishes bytes below end as readable (release order). put_lock held. */
+void commitlog_publish(struct commitlog *cl, int64_t end);
+
+/* Readers: hold the shared lock around commitlog_locate and the use of *p. */
+void commitlog_rdlock(struct commitlog *cl);
+void commitlog_unlock(struct commitlog *cl);
+/* Pointer to offset phy and the readable bytes from there to the end of its
+ * segment or max_off. TERN_ENOT_FOUND when phy is outside [min_off, max_off). */
+int commitlog_locate(struct commitlog *cl, int64_t phy, const uint8_t **p, int64_t *avail);
+/* Looks at the record at pos (lock held). TERN_OK: a record of *size bytes at
+ * *p, *next = pos + size. TERN_ENOT_FOUND with *next = next segment start: a
+ * filler. TERN_ECORRUPT: not a record (decode fails). Also TERN_ENOT_FOUND
+ * with *next = pos when pos >= max_off. */
+int commitlog_peek(struct commitlog *cl, int64_t pos, const uint8_t **p, int32_t *size,
+                   int64_t *next);
+/* Copies the one record at phy (size checked if size > 0) to out. */
+int commitlog_read_record(struct commitlog *cl, int64_t phy, int32_t size, buf_t *out);
+
+/* Syncs [flushed_off, upto) to disk and advances flushed_off. Flush thread or
+ * close only (segments at or above flushed_off are never deleted). */
+int commitlog_flush(struct commitlog *cl, int64_t upto);
+
+/* Retention: deletes up to max_files oldest segments that are wholly below
+ * limit_off (never the current one) and either force or modified before
+ * older_than_ms (wall ms). Returns the number deleted. */
+int commitlog_delete_old(struct commitlog *cl, int64_t older_than_ms, bool force, int64_t limit_off,
+                         int max_files);
+/* Start offset of the segment after the one holding phy. */
+int64_t commitlog_next_seg_start(const struct commitlog *cl, int64_t phy);
+
+#endif

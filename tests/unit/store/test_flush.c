@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_flush.c: flush modes and the checkpoint file: SYNC_FLUSH group commit
+ * completes waiters only once their bytes are flushed, times out waiters it
+ * cannot satisfy, ASYNC_FLUSH completes at once; checkpoint slots survive a
+ * torn write of the newer one. */
+#include "harness.h"
+#include "store_test_util.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "store/checkpoint.h"
+
+struct waiter {
+    struct store *s;
+    int64_t end;
+    atomic_int status;
+    atomic_int calls;
+    atomic_llong flushed_at_cb;
+};
+
+static void on_flushed(void *arg, int status)
+{
+    struct waiter *w = arg;
+    struct store_stats st;
+    store_get_stats(w->s, &st);
+    atomic_store(&w->flushed_at_cb, st.flushed_off);
+    atomic_store(&w->status, status);
+    atomic_fetch_add(&w->calls, 1);
+}
+
+static void wait_calls(struct waiter *w, int n)
+{
+    for (int i = 0; i < 2000 && atomic_load(&w->calls) < n; i++)
+        usleep(1000);
+}
+
+TEST(sync_flush_waiters_complete_after_flush)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    cfg.flush_mode = STORE_SYNC_FLUSH;
+    cfg.flush_interval_ms = 10000; /* only waiters wake the flush thread */
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    ASSERT(store_is_sync_flush(s));
+    struct waiter w[20];
+    for (int i = 0; i < 20; i++) {
+        struct store_put_result r;
+        ASSERT_EQ(tst_put(s, "F", 0, "durable please", NULL, NULL, NULL, &r), TERN_OK);
+        w[i] = (struct waiter){.s = s, .end = r.end_phy_off};
+        store_wait_flush(s, r.end_phy_off, on_flushed, &w[i]);
+    }
+    for (int i = 0; i < 20; i++) {
+        wait_calls(&w[i], 1);
+        ASSERT_EQ(atomic_load(&w[i].calls), 1);
+        ASSERT_EQ(atomic_load(&w[i].status), TERN_OK);
+        ASSERT(atomic_load(&w[i].flushed_at_cb) >= w[i].end);
+    }
+    /* Already durable: the callback runs at once on this thread. */
+    struct waiter again = {.s = s, .end = w[0].end};
+    store_wait_flush(s, w[0].end, on_flushed, &again);
+    ASSERT_EQ(atomic_load(&again.calls), 1);
+    /* Bytes that will never exist: TERN_ETIMEOUT after the timeout. */
+    store_close(s);
+    cfg.sync_flush_timeout_ms = 30;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    struct store_stats st;
+    store_get_stats(s, &st);
+    struct waiter never = {.s = s};
+    store_wait_flush(s, st.commitlog_max_off + 100000, on_flushed, &never);
+    wait_calls(&never, 1);
+    ASSERT_EQ(atomic_load(&never.calls), 1);
+    ASSERT_EQ(atomic_load(&never.status), TERN_ETIMEOUT);
+    store_close(s);
+    tst_rm_rf(dir);
+}
+
+struct sync_ctx {
+    struct store *s;
+    int n;
+    int bad;
+};
+
+static void *sync_producer(void *arg)
+{
+    struct sync_ctx *c = arg;
+    for (int i = 0; i < c->n; i++) {
+        struct store_put_result r;
+        if (tst_put(c->s, "G", 1, "group commit", NULL, NULL, NULL, &r) != TERN_OK) {
+            c->bad++;
+            continue;
+        }
+        struct waiter w = {.s = c->s, .end = r.end_phy_off};
+        store_wait_flush(c->s, r.end_phy_off, on_flushed, &w);
+        wait_calls(&w, 1);
+        if (atomic_load(&w.status) != TERN_OK || atomic_load(&w.flushed_at_cb) < r.end_phy_off)
+            c->bad++;
+    }
+    return NULL;
+}
+
+TEST(sync_flush_group_commit_many_threads)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    cfg.flush_mode = STORE_SYNC_FLUSH;
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    struct sync_ctx c[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = (struct sync_ctx){s, 100, 0};
+        pthread_create(&th[i], NULL, sync_producer, &c[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ASSERT_EQ(c[i].bad, 0);
+    }
+    ASSERT_EQ(store_max_offset(s, tern_cstr("G"), 1), 400);
+    store_close(s);
+    tst_rm_rf(dir);
+}
+
+TEST(async_flush_completes_at_once_and_flushes_in_background)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    cfg.flush_interval_ms = 20;
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    struct store_put_result r;
+    ASSERT_EQ(tst_put(s, "A", 0, "x", NULL, NULL, NULL, &r), TERN_OK);
+    struct waiter w = {.s = s};
+    store_wait_flush(s, r.end_phy_off, on_flushed, &w);
+    ASSERT_EQ(atomic_load(&w.calls), 1);
+    ASSERT_EQ(atomic_load(&w.status), TERN_OK);
+    struct store_stats st = {0};
+    for (int i = 0; i < 500 && st.flushed_off < r.end_phy_off; i++) {
+        usleep(2000);
+        store_get_stats(s, &st);
+    }
+    ASSERT_EQ(st.flushed_off, r.end_phy_off);
+    store_close(s);
+    tst_rm_rf(dir);
+}
+
+TEST(checkpoint_two_slots_survive_torn_write)
+{
+    char *dir = tst_mkdtemp();
+    struct checkpoint *cp;
+    struct checkpoint_data d, got;
+    bool valid;
+    ASSERT_EQ(checkpoint_open(dir, &cp, &got, &valid), TERN_OK);
+    ASSERT(!valid);
+    for (int i = 1; i <= 3; i++) {
+        d = (struct checkpoint_data){.phy_flushed_off = 1000 * i,
+                                     .cq_flushed_phy = 900 * i,
+                                     .index_phy = 800 * i,
+                                     .write_ms = 5};
+        ASSERT_EQ(checkpoint_write(cp, &d, true), TERN_OK);
+    }
+    checkpoint_close(cp);
+    ASSERT_EQ(checkpoint_open(dir, &cp, &got, &valid), TERN_OK);
+    ASSERT(valid);
+    ASSERT_EQ(got.phy_flushed_off, 3000);
+    ASSERT_EQ(got.cq_flushed_phy, 2700);
+    ASSERT_EQ(got.index_phy, 2400);
+    checkpoint_close(cp);
+    /* seq 3 lives in slot 1 (@2048): tear it; slot 0 (seq 2) remains. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoint", dir);
+    int fd = open(path, O_RDWR);
+    ASSERT(fd >= 0);
+    ASSERT_EQ(pwrite(fd, "\xff\xff", 2, CKPT_SLOT1_POS + CKPT_OFF_PHY + 3), 2);
+    close(fd);
+    ASSERT_EQ(checkpoint_open(dir, &cp, &got, &valid), TERN_OK);
+    ASSERT(valid);
+    ASSERT_EQ(got.phy_flushed_off, 2000);
+    /* The next write goes after the highest valid seq. */
+    d.phy_flushed_off = 4000;
+    ASSERT_EQ(checkpoint_write(cp, &d, false), TERN_OK);
+    checkpoint_close(cp);
+    ASSERT_EQ(checkpoint_open(dir, &cp, &got, &valid), TERN_OK);
+    ASSERT_EQ(got.phy_flushed_off, 4000);
+    checkpoint_close(cp);
+    tst_rm_rf(dir);
+}
+
+TEST_MAIN()
