@@ -206,7 +206,7 @@ static void case_requests(void)
     rcmd_init(&req);
     send_header(&req, longtopic, "TBW102");
     req.body = tern_cstr("x");
-    expect_code("topic over 127 bytes -> MESSAGE_ILLEGAL", &req, RESP_MESSAGE_ILLEGAL);
+    expect_code("topic over 127 bytes -> INVALID_PARAMETER", &req, RESP_INVALID_PARAMETER);
     rcmd_deinit(&req);
 
     rcmd_init(&req);
