@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* broker_config.c: the one table of broker settings (RocketMQ key names).
+ *
+ * Keys Java brokers accept but we do not act on (sendThreadPoolNums, ...) are
+ * still listed so existing broker.conf files load and show up in the
+ * effective config. */
+#include "broker/broker_config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+
+#define OFF(f) offsetof(struct broker_config, f)
+
+static const char *const FLUSH_NAMES[] = {"ASYNC_FLUSH", "SYNC_FLUSH", NULL};
+
+static const struct config_opt BROKER_OPTS[] = {
+    {"brokerClusterName", CFG_STR, OFF(cluster_name), "DefaultCluster", 0, 0, NULL,
+     "cluster this broker belongs to"},
+    {"brokerName", CFG_STR, OFF(broker_name), "broker-a", 0, 0, NULL,
+     "logical broker name (master and slaves share it)"},
+    {"brokerId", CFG_I64, OFF(broker_id), "0", 0, 1024, NULL, "0 = master"},
+    {"namesrvAddr", CFG_STR, OFF(namesrv_addr), NULL, 0, 0, NULL,
+     "name servers, host:port separated by ';'"},
+    {"listenPort", CFG_INT, OFF(listen_port), "10911", 0, 65535, NULL,
+     "client port (0 = any free port)"},
+    {"brokerIP1", CFG_STR, OFF(broker_ip1), NULL, 0, 0, NULL,
+     "advertised IPv4 (default: first non-loopback address, else 127.0.0.1)"},
+    {"storePathRootDir", CFG_STR, OFF(store_root), NULL, 0, 0, NULL,
+     "store directory (default $HOME/store)"},
+    {"flushDiskType", CFG_ENUM, OFF(flush_disk_type), "ASYNC_FLUSH", 0, 0, FLUSH_NAMES,
+     "SYNC_FLUSH acks a send only once it is on disk"},
+    {"mappedFileSizeCommitLog", CFG_I64, OFF(commitlog_bytes), "1073741824", 4096, (int64_t)1 << 40,
+     NULL, "commit-log segment size in bytes"},
+    {"fileReservedTime", CFG_INT, OFF(file_reserved_hours), "72", 1, 100000, NULL,
+     "hours a commit-log segment is kept"},
+    {"deleteWhen", CFG_INT, OFF(delete_when), "4", 0, 23, NULL,
+     "hour of day when expired files are deleted"},
+    {"diskMaxUsedSpaceRatio", CFG_INT, OFF(disk_max_used_ratio), "75", 10, 95, NULL,
+     "disk usage (%) above which expired files are deleted at once"},
+    {"autoCreateTopicEnable", CFG_BOOL, OFF(auto_create_topic), "true", 0, 0, NULL,
+     "register TBW102 and create topics on first send"},
+    {"autoCreateSubscriptionGroup", CFG_BOOL, OFF(auto_create_group), "true", 0, 0, NULL,
+     "create consumer groups on first use"},
+    {"defaultTopicQueueNums", CFG_INT, OFF(default_topic_queues), "8", 1, 1024, NULL,
+     "queues of the TBW102 template"},
+    {"maxMessageSize", CFG_INT, OFF(max_message_size), "4194304", 1024, 16 * 1024 * 1024, NULL,
+     "largest message body (and batch body) accepted"},
+    {"sendThreadPoolNums", CFG_INT, OFF(send_threads), "1", 1, 1024, NULL,
+     "accepted for compatibility; sends run on the I/O loops"},
+    {"registerNameServerPeriod", CFG_INT, OFF(register_period_ms), "30000", 10000, 60000, NULL,
+     "ms between registrations with the name servers"},
+    {"brokerPermission", CFG_INT, OFF(broker_permission), "6", 0, 7, NULL,
+     "perm bits: 4 read, 2 write"},
+    {"longPollingEnable", CFG_BOOL, OFF(long_polling), "true", 0, 0, NULL,
+     "hold pulls until a message arrives"},
+    {"shortPollingTimeMills", CFG_INT, OFF(short_polling_ms), "1000", 1, 60000, NULL,
+     "hold time when long polling is off"},
+    {"syncFlushTimeout", CFG_INT, OFF(sync_flush_timeout_ms), "5000", 100, 60000, NULL,
+     "SYNC_FLUSH wait before FLUSH_DISK_TIMEOUT"},
+    {"flushIntervalCommitLog", CFG_INT, OFF(flush_interval_ms), "500", 1, 60000, NULL,
+     "ASYNC_FLUSH fsync interval (ms)"},
+    {"serverSelectorThreads", CFG_INT, OFF(io_threads), "2", 1, 64, NULL,
+     "I/O loop threads (requests are served on them)"},
+    {"flushConsumerOffsetInterval", CFG_INT, OFF(offset_flush_ms), "5000", 100, 600000, NULL,
+     "ms between consumer offset persists"},
+    {"channelExpiredTimeout", CFG_INT, OFF(channel_expired_ms), "120000", 1000, 3600000, NULL,
+     "client dropped after this long without a heartbeat (ms)"},
+    {"traceOn", CFG_BOOL, OFF(trace_on), "true", 0, 0, NULL, "TRACE_ON in send responses"},
+    {"regionId", CFG_STR, OFF(region_id), "DefaultRegion", 0, 0, NULL,
+     "MSG_REGION in send responses"},
+    {"messageIndexEnable", CFG_BOOL, OFF(index_enable), "true", 0, 0, NULL,
+     "index keys for QUERY_MESSAGE"},
+    {"vipChannelEnable", CFG_BOOL, OFF(vip_channel), "true", 0, 0, NULL,
+     "also listen on listenPort-2 when it is free"},
+    {"namesrvPort", CFG_INT, OFF(namesrv_port), "9876", 0, 65535, NULL,
+     "embedded name server port (--standalone)"},
+    {"standalone", CFG_BOOL, OFF(standalone), "false", 0, 0, NULL,
+     "run an embedded name server in the broker process"},
+};
+
+#define NOPTS (sizeof BROKER_OPTS / sizeof BROKER_OPTS[0])
+
+int broker_config_init(struct broker_config *c)
+{
+    memset(c, 0, sizeof *c);
+    int rc = config_defaults(BROKER_OPTS, NOPTS, c);
+    if (rc != TERN_OK)
+        return rc;
+    const char *home = getenv("HOME");
+    free(c->store_root);
+    size_t n = strlen(home ? home : ".") + 8;
+    c->store_root = xmalloc(n);
+    strcpy(c->store_root, home ? home : ".");
+    strcat(c->store_root, "/store");
+    return TERN_OK;
+}
+
+void broker_config_deinit(struct broker_config *c)
+{
+    config_free_strings(BROKER_OPTS, NOPTS, c);
+}
+
+void broker_config_copy(struct broker_config *dst, const struct broker_config *src)
+{
+    config_copy(BROKER_OPTS, NOPTS, dst, src, sizeof *dst);
+}
+
+int broker_config_set(struct broker_config *c, const char *key, const char *val, char *err,
+                      size_t errlen)
+{
+    return config_set(BROKER_OPTS, NOPTS, c, key, val, err, errlen);
+}
+
+int broker_config_load(struct broker_config *c, const char *path, int *unknown, char *err,
+                       size_t errlen)
+{
+    return config_load_file(BROKER_OPTS, NOPTS, c, path, unknown, err, errlen);
+}
+
+void broker_config_print(const struct broker_config *c, buf_t *out)
+{
+    config_print(BROKER_OPTS, NOPTS, c, out);
+}
+
+void broker_config_help(buf_t *out)
+{
+    config_help(BROKER_OPTS, NOPTS, out);
+}

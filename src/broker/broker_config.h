@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* broker_config.h: the broker's settings, with RocketMQ broker.conf key names.
+ *
+ * One table (broker_config.c) declares every key with type, default, bounds
+ * and help; loading, --help and print-effective-config walk it. Strings are
+ * owned by the struct (broker_config_deinit frees them). Configure before
+ * broker_start(); the broker keeps its own copy. */
+#ifndef TERN_BROKER_BROKER_CONFIG_H
+#define TERN_BROKER_BROKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+enum flush_disk_type { FLUSH_ASYNC = 0, FLUSH_SYNC = 1 };
+
+struct broker_config {
+    char *cluster_name;        /* owned: brokerClusterName */
+    char *broker_name;         /* owned: brokerName */
+    int64_t broker_id;         /* brokerId (0 = master) */
+    char *namesrv_addr;        /* owned: namesrvAddr, "host:port;host:port" */
+    int listen_port;           /* listenPort; 0 = ephemeral (tests) */
+    char *broker_ip1;          /* owned: brokerIP1; empty = auto-detect */
+    char *store_root;          /* owned: storePathRootDir */
+    int flush_disk_type;       /* enum flush_disk_type */
+    int64_t commitlog_bytes;   /* mappedFileSizeCommitLog */
+    int file_reserved_hours;   /* fileReservedTime */
+    int delete_when;           /* deleteWhen (hour) */
+    int disk_max_used_ratio;   /* diskMaxUsedSpaceRatio */
+    bool auto_create_topic;    /* autoCreateTopicEnable */
+    bool auto_create_group;    /* autoCreateSubscriptionGroup */
+    int default_topic_queues;  /* defaultTopicQueueNums */
+    int max_message_size;      /* maxMessageSize */
+    int send_threads;          /* sendThreadPoolNums (ignored: loops serve sends) */
+    int register_period_ms;    /* registerNameServerPeriod */
+    int broker_permission;     /* brokerPermission */
+    bool long_polling;         /* longPollingEnable */
+    int short_polling_ms;      /* shortPollingTimeMills */
+    int sync_flush_timeout_ms; /* syncFlushTimeout */
+    int flush_interval_ms;     /* flushIntervalCommitLog */
+    int io_threads;            /* serverSelectorThreads */
+    int offset_flush_ms;       /* flushConsumerOffsetInterval */
+    int channel_expired_ms;    /* channelExpiredTimeout */
+    bool trace_on;             /* traceOn */
+    char *region_id;           /* owned: regionId */
+    bool index_enable;         /* messageIndexEnable */
+    bool vip_channel;          /* vipChannelEnable: also listen on listenPort-2 */
+    int namesrv_port;          /* namesrvPort (mqbroker --standalone) */
+    bool standalone;           /* standalone: embedded name server */
+};
+
+/* Fills defaults (storePathRootDir = $HOME/store). Returns TERN_OK. */
+int broker_config_init(struct broker_config *c);
+void broker_config_deinit(struct broker_config *c);
+/* Deep copy into dst (dst must not hold strings). */
+void broker_config_copy(struct broker_config *dst, const struct broker_config *src);
+/* Sets one key. TERN_ENOT_FOUND unknown key, TERN_ECONFIG bad value. */
+int broker_config_set(struct broker_config *c, const char *key, const char *val, char *err,
+                      size_t errlen);
+/* Loads a broker.conf file. *unknown counts keys we do not know. */
+int broker_config_load(struct broker_config *c, const char *path, int *unknown, char *err,
+                       size_t errlen);
+/* Appends "key=value" lines (GET_BROKER_CONFIG body, print-effective-config). */
+void broker_config_print(const struct broker_config *c, buf_t *out);
+/* Appends the option help generated from the table. */
+void broker_config_help(buf_t *out);
+
+#endif

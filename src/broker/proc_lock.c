@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* proc_lock.c: LOCK_BATCH_MQ (41) and UNLOCK_BATCH_MQ (42) for ordered
+ * consumers (spec §4.C.9). LOCK answers {"lockOKMQSet":[...]} with the queues
+ * the client holds afterwards; queues locked by others are left out. */
+#include "broker/broker_int.h"
+#include "common/arena.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "protocol/codes.h"
+#include "protocol/heartbeat.h"
+#include "protocol/json.h"
+
+static bool decode(struct rreq *req, arena_t *a, struct lock_batch *lb)
+{
+    if (lock_batch_decode(req->cmd.body, a, lb) == TERN_OK)
+        return true;
+    reply(req, RESP_INVALID_PARAMETER,
+          "the lock body is malformed (needs consumerGroup, clientId, mqSet)");
+    return false;
+}
+
+void proc_lock_batch(void *ctx, struct rreq *req)
+{
+    struct broker *b = ctx;
+    arena_t a;
+    arena_init(&a);
+    struct lock_batch lb;
+    if (!decode(req, &a, &lb)) {
+        arena_deinit(&a);
+        return;
+    }
+    int64_t now = clock_mono_ms();
+    buf_t body;
+    buf_init(&body);
+    jw_t w;
+    jw_init(&w, &body);
+    jw_obj_begin(&w);
+    jw_key(&w, "lockOKMQSet");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < lb.nmq; i++) {
+        const struct lock_mq *q = &lb.mqs[i];
+        if (!lock_table_try(&b->locks, lb.group, q->topic, q->queue_id, lb.client_id, now))
+            continue;
+        jw_obj_begin(&w);
+        jw_key(&w, "brokerName");
+        jw_str(&w, q->broker_name);
+        jw_key(&w, "queueId");
+        jw_i64(&w, q->queue_id);
+        jw_key(&w, "topic");
+        jw_str(&w, q->topic);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    arena_deinit(&a);
+    struct rcmd resp;
+    rcmd_init_response(&resp, &req->cmd, RESP_SUCCESS);
+    resp.body = buf_view(&body);
+    rreq_respond(req, &resp);
+    rcmd_deinit(&resp);
+    buf_deinit(&body);
+}
+
+void proc_unlock_batch(void *ctx, struct rreq *req)
+{
+    struct broker *b = ctx;
+    arena_t a;
+    arena_init(&a);
+    struct lock_batch lb;
+    if (!decode(req, &a, &lb)) {
+        arena_deinit(&a);
+        return;
+    }
+    for (size_t i = 0; i < lb.nmq; i++)
+        lock_table_unlock(&b->locks, lb.group, lb.mqs[i].topic, lb.mqs[i].queue_id, lb.client_id);
+    arena_deinit(&a);
+    reply(req, RESP_SUCCESS, NULL);
+}

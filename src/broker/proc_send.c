@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* proc_send.c: SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE
+ * (320) (spec §4.B.1-4.B.2).
+ *
+ * Hot path: one topic hash lookup, properties rebuilt once into a stack
+ * buffer (heap only for large ones), one store_put, no JSON, no logging.
+ * Under SYNC_FLUSH (and WAIT != false) the answer is sent from the store's
+ * flush callback (store_wait_flush), FLUSH_DISK_TIMEOUT with the header still
+ * filled on timeout. MSG_REGION and TRACE_ON are on every send response. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_int.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/limits.h"
+#include "common/xalloc.h"
+#include "protocol/batch.h"
+#include "protocol/codes.h"
+#include "protocol/props.h"
+#include "store/store.h"
+
+#define RETRY_PREFIX "%RETRY%"
+/* Room for UNIQ_KEY, CLUSTER and DELAY pairs added by the broker. */
+#define PROPS_EXTRA (64 + 256)
+
+/* The parsed send header. */
+struct send_hdr {
+    tern_bytes_t group;
+    tern_bytes_t topic;
+    tern_bytes_t default_topic;
+    int32_t default_queues;
+    int32_t queue_id;
+    int32_t sys_flag;
+    int64_t born_ts;
+    int32_t flag;
+    tern_bytes_t props;
+    int32_t reconsume_times;
+    int32_t max_reconsume_times; /* -1 = not given */
+    bool batch;
+};
+
+/* What the response needs once the store accepted the message(s). */
+struct send_ack {
+    struct rreq *req; /* owned until answered */
+    struct broker *b;
+    int32_t queue_id;
+    int64_t queue_off;
+    char uniq[40];
+    size_t nids;
+    char *msg_ids; /* owned when heap; else points at ids_inline */
+    char ids_inline[MSGID_MAX_LEN + 1];
+};
+
+static void add_region(struct broker *b, struct rcmd *resp)
+{
+    rcmd_add_cstr(resp, "MSG_REGION", b->cfg.region_id ? b->cfg.region_id : "DefaultRegion");
+    rcmd_add_cstr(resp, "TRACE_ON", b->cfg.trace_on ? "true" : "false");
+}
+
+static void send_error(struct broker *b, struct rreq *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void send_error(struct broker *b, struct rreq *req, int code, const char *fmt, ...)
+{
+    struct rcmd resp;
+    rcmd_init_response(&resp, &req->cmd, code);
+    add_region(b, &resp);
+    if (fmt) {
+        char remark[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(remark, sizeof remark, fmt, ap);
+        va_end(ap);
+        rcmd_set_remark(&resp, "%s", remark);
+    }
+    rreq_respond(req, &resp);
+    rcmd_deinit(&resp);
+}
+
+static void answer_ack(struct send_ack *a, int code)
+{
+    struct rcmd resp;
+    rcmd_init_response(&resp, &a->req->cmd, code);
+    rcmd_add_cstr(&resp, "msgId", a->msg_ids);
+    rcmd_add_i64(&resp, "queueId", a->queue_id);
+    rcmd_add_i64(&resp, "queueOffset", a->queue_off);
+    if (a->uniq[0])
+        rcmd_add_cstr(&resp, "transactionId", a->uniq);
+    add_region(a->b, &resp);
+    rreq_respond(a->req, &resp);
+    rcmd_deinit(&resp);
+}
+
+static void ack_free(struct send_ack *a)
+{
+    if (a->msg_ids != a->ids_inline)
+        free(a->msg_ids);
+}
+
+static void flush_done(void *arg, int status)
+{
+    struct send_ack *a = arg;
+    struct broker *b = a->b;
+    answer_ack(a, status == TERN_OK ? RESP_SUCCESS : RESP_FLUSH_DISK_TIMEOUT);
+    ack_free(a);
+    free(a);
+    atomic_fetch_sub(&b->flush_waits, 1);
+}
+
+/* Answers now, or after the flush under SYNC_FLUSH. a is on the stack; it is
+ * copied to the heap only when waiting. */
+static void finish(struct broker *b, struct send_ack *a, int64_t end_phy_off, bool wait)
+{
+    if (wait && store_is_sync_flush(b->store) && !rreq_is_oneway(a->req)) {
+        struct send_ack *h = xmalloc(sizeof *h);
+        *h = *a;
+        if (a->msg_ids == a->ids_inline)
+            h->msg_ids = h->ids_inline;
+        atomic_fetch_add(&b->flush_waits, 1);
+        store_wait_flush(b->store, end_phy_off, flush_done, h);
+        return;
+    }
+    answer_ack(a, RESP_SUCCESS);
+    ack_free(a);
+}
+
+static int parse_header(struct rreq *req, struct send_hdr *h)
+{
+    const struct rcmd *c = &req->cmd;
+    memset(h, 0, sizeof *h);
+    if (!need_str(req, "producerGroup", "a", &h->group) || !need_str(req, "topic", "b", &h->topic))
+        return -1;
+    h->default_topic = rcmd_get2(c, "defaultTopic", "c");
+    h->default_queues = (int32_t)opt_i64(c, "defaultTopicQueueNums", "d", 4);
+    if (!need_i32(req, "queueId", "e", &h->queue_id))
+        return -1;
+    h->sys_flag = (int32_t)opt_i64(c, "sysFlag", "f", 0);
+    h->born_ts = opt_i64(c, "bornTimestamp", "g", 0);
+    h->flag = (int32_t)opt_i64(c, "flag", "h", 0);
+    h->props = rcmd_get2(c, "properties", "i");
+    h->reconsume_times = (int32_t)opt_i64(c, "reconsumeTimes", "j", 0);
+    h->max_reconsume_times = (int32_t)opt_i64(c, "maxReconsumeTimes", "l", -1);
+    tern_bytes_t m = rcmd_get2(c, "batch", "m");
+    h->batch = req->cmd.code == RC_SEND_BATCH_MESSAGE ||
+               (m.len == 4 && (m.ptr[0] | 0x20) == 't' && (m.ptr[1] | 0x20) == 'r' &&
+                (m.ptr[2] | 0x20) == 'u' && (m.ptr[3] | 0x20) == 'e');
+    return 0;
+}
+
+/* Finds or auto-creates the topic (step 4). Answers on failure. */
+static bool resolve_topic(struct broker *b, struct rreq *req, const struct send_hdr *h,
+                          struct topic_config *tc)
+{
+    if (topics_get(&b->topics, h->topic, tc))
+        return true;
+    struct topic_config tmpl, nc;
+    topic_config_defaults(&nc, h->topic);
+    if (tern_bytes_starts(h->topic, RETRY_PREFIX)) {
+        nc.read_queue_nums = nc.write_queue_nums = 1;
+    } else if (h->default_topic.ptr && topics_get(&b->topics, h->default_topic, &tmpl) &&
+               (tmpl.perm & PERM_INHERIT)) {
+        int q = h->default_queues > 0 ? h->default_queues : tmpl.write_queue_nums;
+        if (q > tmpl.write_queue_nums)
+            q = tmpl.write_queue_nums;
+        nc.read_queue_nums = nc.write_queue_nums = q;
+        nc.perm = tmpl.perm & ~PERM_INHERIT;
+        nc.multi_tag = tmpl.multi_tag;
+    } else {
+        send_error(b, req, RESP_TOPIC_NOT_EXIST, "topic[%.*s] not exist, apply first please!",
+                   (int)h->topic.len, (const char *)h->topic.ptr);
+        return false;
+    }
+    if (topics_create_if_absent(&b->topics, &nc, tc))
+        broker_topic_changed(b);
+    return true;
+}
+
+/* Appends "key 0x01 val 0x02" at dst; returns the bytes written. */
+static size_t put_pair(uint8_t *dst, const char *key, const char *val, size_t vlen)
+{
+    size_t kl = strlen(key);
+    memcpy(dst, key, kl);
+    dst[kl] = PROP_NAME_SEP;
+    memcpy(dst + kl + 1, val, vlen);
+    dst[kl + 1 + vlen] = PROP_PAIR_SEP;
+    return kl + vlen + 2;
+}
+
+/* Writes props + UNIQ_KEY (if missing) + CLUSTER (+ extra pair) into dst.
+ * Returns the length; uniq receives the UNIQ_KEY used. dst has room for
+ * props.len + PROPS_EXTRA + cluster length. */
+static size_t build_props(struct broker *b, tern_bytes_t props, uint8_t *dst, char uniq[40],
+                          const char *extra_key, const char *extra_val)
+{
+    size_t n = 0;
+    if (props.len) {
+        memcpy(dst, props.ptr, props.len);
+        n = props.len;
+        if (dst[n - 1] != PROP_PAIR_SEP)
+            dst[n++] = PROP_PAIR_SEP;
+    }
+    tern_bytes_t u;
+    if (props_get(props, PROP_UNIQ_KEY, &u) && u.len < 40) {
+        memcpy(uniq, u.ptr, u.len);
+        uniq[u.len] = '\0';
+    } else {
+        uniq_gen_next(&b->uniq, clock_wall_ms(), uniq);
+        n += put_pair(dst + n, PROP_UNIQ_KEY, uniq, 32);
+    }
+    n += put_pair(dst + n, PROP_CLUSTER, b->cfg.cluster_name, b->cluster_len);
+    if (extra_key)
+        n += put_pair(dst + n, extra_key, extra_val, strlen(extra_val));
+    return n;
+}
+
+static int map_store_error(int rc, const char **remark)
+{
+    switch (rc) {
+    case TERN_ETOO_LARGE:
+        *remark = "the message is illegal, maybe msg body or properties length not matched";
+        return RESP_MESSAGE_ILLEGAL;
+    case TERN_EDISK_FULL:
+        *remark = "service not available now: the disk is full, the broker refuses new messages";
+        return RESP_SERVICE_NOT_AVAILABLE;
+    case TERN_ESHUTDOWN:
+        *remark = "service not available now, the store is shutting down";
+        return RESP_SERVICE_NOT_AVAILABLE;
+    default:
+        *remark = "the store failed to append the message";
+        return RESP_SYSTEM_ERROR;
+    }
+}
+
+static bool wait_wanted(tern_bytes_t props)
+{
+    tern_bytes_t w;
+    return !(props_get(props, PROP_WAIT, &w) && tern_bytes_eq_cstr(w, "false"));
+}
+
+static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr *h,
+                       const struct topic_config *tc, int32_t qid, const struct store_msg *proto);
+
+void proc_send(void *ctx, struct rreq *req)
+{
+    struct broker *b = ctx;
+    struct send_hdr h;
+    if (parse_header(req, &h) != 0)
+        return;
+    if (atomic_load(&b->stopping)) {
+        send_error(b, req, RESP_SERVICE_NOT_AVAILABLE, "service not available now, shutting down");
+        return;
+    }
+    if (!(b->cfg.broker_permission & PERM_WRITE)) {
+        send_error(b, req, RESP_NO_PERMISSION, "the broker[%s] sending message is forbidden",
+                   b->cfg.broker_name);
+        return;
+    }
+    bool is_retry = tern_bytes_starts(h.topic, RETRY_PREFIX);
+    if (!topic_name_valid(h.topic, TERN_MAX_TOPIC_BYTES)) {
+        send_error(b, req, RESP_INVALID_PARAMETER,
+                   "the specified topic[%.*s] is longer than %d or contains illegal characters "
+                   "(allowed: %%|a-zA-Z0-9_-)",
+                   (int)(h.topic.len > 200 ? 200 : h.topic.len), (const char *)h.topic.ptr,
+                   TERN_MAX_TOPIC_BYTES);
+        return;
+    }
+    if (topic_is_send_forbidden(h.topic)) {
+        send_error(b, req, RESP_NO_PERMISSION, "Sending message to topic[%.*s] is forbidden.",
+                   (int)h.topic.len, (const char *)h.topic.ptr);
+        return;
+    }
+    if ((h.sys_flag & MSG_SYSFLAG_TXN_MASK) == MSG_SYSFLAG_TXN_PREPARED) {
+        send_error(b, req, RESP_NO_PERMISSION,
+                   "the broker[%s] does not support transaction messages yet", b->cfg.broker_name);
+        return;
+    }
+    struct topic_config tc;
+    if (!resolve_topic(b, req, &h, &tc))
+        return;
+    if (!(tc.perm & PERM_WRITE)) {
+        send_error(b, req, RESP_NO_PERMISSION, "the topic[%s] sending message is forbidden",
+                   tc.name);
+        return;
+    }
+    int maxq = tc.read_queue_nums > tc.write_queue_nums ? tc.read_queue_nums : tc.write_queue_nums;
+    if (h.queue_id >= maxq) {
+        send_error(b, req, RESP_INVALID_PARAMETER,
+                   "request queueId[%d] is illegal, topic:%s topicConfig.writeQueueNums:%d",
+                   h.queue_id, tc.name, tc.write_queue_nums);
+        return;
+    }
+    int32_t qid = h.queue_id;
+    if (qid < 0) {
+        if (tc.write_queue_nums <= 0) {
+            send_error(b, req, RESP_NO_PERMISSION, "topic[%s] has no writable queue", tc.name);
+            return;
+        }
+        qid = (int32_t)((uint64_t)clock_mono_ns() % (uint64_t)tc.write_queue_nums);
+    }
+    tern_bytes_t body = req->cmd.body;
+    if (body.len > (size_t)b->cfg.max_message_size) {
+        send_error(b, req, RESP_MESSAGE_ILLEGAL, "the message body size %zu is over the limit %d",
+                   body.len, b->cfg.max_message_size);
+        return;
+    }
+
+    struct store_msg m;
+    memset(&m, 0, sizeof m);
+    m.topic = tern_cstr(tc.name);
+    m.queue_id = qid;
+    m.flag = h.flag;
+    m.sys_flag = h.sys_flag;
+    m.born_ts = h.born_ts;
+    struct sockaddr_in peer;
+    rconn_peer_addr(req->conn, &peer);
+    host_from_sockaddr(&peer, &m.born_host);
+    m.store_host = b->store_host;
+    m.reconsume_times = h.reconsume_times;
+
+    if (h.batch) {
+        if (is_retry) {
+            send_error(b, req, RESP_MESSAGE_ILLEGAL,
+                       "batch request does not support retry group %s", tc.name);
+            return;
+        }
+        send_batch(b, req, &h, &tc, qid, &m);
+        return;
+    }
+
+    /* %RETRY% topics: group must exist; too many reconsumes go to the DLQ. */
+    char dlq[TOPIC_NAME_MAX + 1];
+    const char *extra_key = NULL;
+    if (is_retry) {
+        tern_bytes_t group = tern_bytes(h.topic.ptr + 7, h.topic.len - 7);
+        struct group_config gc;
+        if (!groups_ensure(&b->groups, group, b->cfg.auto_create_group, &gc)) {
+            send_error(b, req, RESP_SUBSCRIPTION_GROUP_NOT_EXIST,
+                       "subscription group not exist, %.*s", (int)group.len,
+                       (const char *)group.ptr);
+            return;
+        }
+        int max_times = h.max_reconsume_times >= 0 && req->cmd.version >= 121
+                            ? h.max_reconsume_times
+                            : gc.retry_max_times;
+        if (h.reconsume_times > max_times ||
+            lock_table_group_locked(&b->locks, group, clock_mono_ms())) {
+            int n =
+                snprintf(dlq, sizeof dlq, "%%DLQ%%%.*s", (int)group.len, (const char *)group.ptr);
+            if (n > 0 && (size_t)n <= TERN_MAX_TOPIC_BYTES) {
+                struct topic_config dc, cur;
+                topic_config_defaults(&dc, tern_bytes(dlq, (size_t)n));
+                dc.read_queue_nums = dc.write_queue_nums = 1;
+                if (topics_create_if_absent(&b->topics, &dc, &cur))
+                    broker_topic_changed(b);
+                m.topic = tern_bytes(dlq, (size_t)n);
+                m.queue_id = qid = 0;
+                extra_key = PROP_DELAY;
+            }
+        }
+    }
+
+    if (h.props.len > TERN_MAX_PROPERTIES_BYTES) {
+        send_error(b, req, RESP_MESSAGE_ILLEGAL, "the message properties length %zu is over %d",
+                   h.props.len, TERN_MAX_PROPERTIES_BYTES);
+        return;
+    }
+    uint8_t local[2048];
+    size_t need = h.props.len + PROPS_EXTRA + b->cluster_len;
+    uint8_t *pbuf = need <= sizeof local ? local : xmalloc(need);
+    struct send_ack a;
+    memset(&a, 0, sizeof a);
+    size_t plen = build_props(b, h.props, pbuf, a.uniq, extra_key, "-1");
+    if (plen > TERN_MAX_PROPERTIES_BYTES) {
+        if (pbuf != local)
+            free(pbuf);
+        send_error(b, req, RESP_MESSAGE_ILLEGAL, "the message properties length %zu is over %d",
+                   plen, TERN_MAX_PROPERTIES_BYTES);
+        return;
+    }
+    m.body = body;
+    m.props = tern_bytes(pbuf, plen);
+    struct store_put_result res;
+    int rc = store_put(b->store, &m, 1, &res, NULL);
+    if (pbuf != local)
+        free(pbuf);
+    if (rc != TERN_OK) {
+        const char *remark;
+        int code = map_store_error(rc, &remark);
+        send_error(b, req, code, "%s", remark);
+        return;
+    }
+    atomic_fetch_add_explicit(&b->msgs_put, 1, memory_order_relaxed);
+    a.req = req;
+    a.b = b;
+    a.queue_id = qid;
+    a.queue_off = res.first_queue_off;
+    a.nids = 1;
+    a.msg_ids = a.ids_inline;
+    msgid_encode(&b->store_host, res.first_phy_off, a.ids_inline);
+    finish(b, &a, res.end_phy_off, wait_wanted(h.props));
+}
+
+static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr *h,
+                       const struct topic_config *tc, int32_t qid, const struct store_msg *proto)
+{
+    (void)tc;
+    tern_bytes_t body = req->cmd.body;
+    reader_t r = reader_of(body.ptr, body.len);
+    struct batch_entry e;
+    size_t count = 0, props_total = 0;
+    int rc;
+    while ((rc = batch_next(&r, &e)) == TERN_OK) {
+        count++;
+        props_total += e.props.len;
+        if (count > TERN_MAX_BATCH_MSGS)
+            break;
+    }
+    if (count > TERN_MAX_BATCH_MSGS) {
+        send_error(b, req, RESP_MESSAGE_ILLEGAL, "too many messages in one batch (max %d)",
+                   TERN_MAX_BATCH_MSGS);
+        return;
+    }
+    if (rc != TERN_ENOT_FOUND || count == 0) {
+        send_error(b, req, RESP_MESSAGE_ILLEGAL, "the batch body is malformed");
+        return;
+    }
+    size_t per_extra = PROPS_EXTRA + b->cluster_len;
+    struct store_msg *msgs = xmalloc(count * sizeof *msgs);
+    uint8_t *pbuf = xmalloc(props_total + count * per_extra);
+    int64_t *phys = xmalloc(count * sizeof *phys);
+    size_t used = 0;
+    char first_uniq[40] = "";
+    r = reader_of(body.ptr, body.len);
+    for (size_t i = 0; i < count; i++) {
+        batch_next(&r, &e);
+        char uniq[40];
+        size_t plen = build_props(b, e.props, pbuf + used, uniq, NULL, NULL);
+        if (i == 0)
+            memcpy(first_uniq, uniq, sizeof uniq);
+        if (plen > TERN_MAX_PROPERTIES_BYTES) {
+            free(msgs);
+            free(pbuf);
+            free(phys);
+            send_error(b, req, RESP_MESSAGE_ILLEGAL, "the message properties length %zu is over %d",
+                       plen, TERN_MAX_PROPERTIES_BYTES);
+            return;
+        }
+        msgs[i] = *proto;
+        msgs[i].flag = e.flag;
+        msgs[i].body = e.body;
+        msgs[i].props = tern_bytes(pbuf + used, plen);
+        used += plen;
+    }
+    struct store_put_result res;
+    rc = store_put(b->store, msgs, count, &res, phys);
+    free(msgs);
+    free(pbuf);
+    if (rc != TERN_OK) {
+        free(phys);
+        const char *remark;
+        int code = map_store_error(rc, &remark);
+        send_error(b, req, code, "%s", remark);
+        return;
+    }
+    atomic_fetch_add_explicit(&b->msgs_put, (long long)count, memory_order_relaxed);
+    struct send_ack a;
+    memset(&a, 0, sizeof a);
+    a.req = req;
+    a.b = b;
+    a.queue_id = qid;
+    a.queue_off = res.first_queue_off;
+    a.nids = count;
+    a.msg_ids = xmalloc(count * (MSGID_MAX_LEN + 1) + 1);
+    size_t pos = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            a.msg_ids[pos++] = ',';
+        pos += msgid_encode(&b->store_host, phys[i], a.msg_ids + pos);
+    }
+    a.msg_ids[pos] = '\0';
+    free(phys);
+    (void)first_uniq;
+    finish(b, &a, res.end_phy_off, wait_wanted(h->props));
+}
