@@ -95,6 +95,35 @@ static void init_system_topics(struct broker *b)
     add_system_topic(b, reply_topic, 1, PERM_READ | PERM_WRITE);
 }
 
+/* A crash can cut the window between creating a topic and persisting
+ * topics.json while messages sent to it were already acknowledged. Every queue
+ * the store knows gets a topic config back, so those messages stay readable. */
+static void restore_one(void *arg, tern_bytes_t topic, int32_t queue_id)
+{
+    struct broker *b = arg;
+    struct topic_config tc;
+    if (topics_get(&b->topics, topic, &tc)) {
+        if (queue_id < tc.read_queue_nums)
+            return;
+    } else {
+        topic_config_defaults(&tc, topic);
+        tc.read_queue_nums = tc.write_queue_nums = b->cfg.default_topic_queues;
+    }
+    if (queue_id >= tc.read_queue_nums)
+        tc.read_queue_nums = queue_id + 1;
+    if (queue_id >= tc.write_queue_nums)
+        tc.write_queue_nums = queue_id + 1;
+    topics_put(&b->topics, &tc);
+    log_warn("broker", "restored topic config topic=%.*s queues=%d from the store", (int)topic.len,
+             (const char *)topic.ptr, tc.read_queue_nums);
+}
+
+static void restore_topics_from_store(struct broker *b)
+{
+    store_each_known_queue(b->store, restore_one, b);
+    topics_persist(&b->topics, false);
+}
+
 static void persist_all(struct broker *b, bool force)
 {
     topics_persist(&b->topics, force);
@@ -132,6 +161,15 @@ static void *housekeeping_main(void *arg)
     }
     pthread_mutex_unlock(&b->hk_lock);
     return NULL;
+}
+
+void broker_persist_soon(struct broker *b)
+{
+    if (!b->hk_started)
+        return;
+    pthread_mutex_lock(&b->hk_lock);
+    pthread_cond_signal(&b->hk_cond);
+    pthread_mutex_unlock(&b->hk_lock);
 }
 
 static int start_housekeeping(struct broker *b)
@@ -283,6 +321,7 @@ int broker_start(const struct broker_config *cfg, struct broker **out)
         goto fail;
     }
     init_system_topics(b);
+    restore_topics_from_store(b);
     if ((rc = hold_start(&b->hold, pull_replay, hold_max, b)) != TERN_OK)
         goto fail;
     store_set_arrival_cb(b->store, arrival, b);

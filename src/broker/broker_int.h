@@ -126,6 +126,9 @@ int64_t opt_i64(const struct rcmd *c, const char *key, const char *alt, int64_t 
 void broker_ensure_retry_topic(struct broker *b, tern_bytes_t group, int queues);
 /* Creates a topic in the table; kicks registration if it changed. */
 void broker_topic_changed(struct broker *b);
+/* Wakes the housekeeping thread so changed topic/group tables reach disk now
+ * (fsync happens there, never on a loop thread). Any thread. */
+void broker_persist_soon(struct broker *b);
 /* Store host / born host helpers. */
 void host_from_sockaddr(const struct sockaddr_in *sa, struct msg_host *out);
 

@@ -193,4 +193,5 @@ void broker_register_now(struct broker *b)
 void broker_topic_changed(struct broker *b)
 {
     broker_register_now(b);
+    broker_persist_soon(b);
 }

@@ -615,6 +615,35 @@ void store_each_queue(struct store *s, tern_bytes_t topic, void (*fn)(void *arg,
         fn(arg, ids[i]);
 }
 
+void store_each_known_queue(struct store *s,
+                            void (*fn)(void *arg, tern_bytes_t topic, int32_t queue_id), void *arg)
+{
+    /* Copy out under the lock, call back without it. */
+    struct known {
+        char topic[128];
+        size_t len;
+        int32_t qid;
+    };
+    pthread_rwlock_rdlock(&s->qmap_lock);
+    size_t n = strmap_count(&s->qmap), i = 0;
+    struct known *k = xcalloc(n ? n : 1, sizeof *k);
+    const char *key;
+    void *v;
+    for (size_t it = 0; i < n && strmap_next(&s->qmap, &it, &key, &v);) {
+        struct cq *q = v;
+        if (q->topic_len >= sizeof k[i].topic)
+            continue;
+        memcpy(k[i].topic, q->topic, q->topic_len);
+        k[i].len = q->topic_len;
+        k[i].qid = q->queue_id;
+        i++;
+    }
+    pthread_rwlock_unlock(&s->qmap_lock);
+    for (size_t j = 0; j < i; j++)
+        fn(arg, tern_bytes(k[j].topic, k[j].len), k[j].qid);
+    free(k);
+}
+
 void store_get_stats(struct store *s, struct store_stats *o)
 {
     memset(o, 0, sizeof *o);

@@ -164,6 +164,12 @@ int store_query(struct store *s, tern_bytes_t topic, tern_bytes_t key, int max, 
 /* Drops the consume queues of a topic (DELETE_TOPIC_IN_BROKER). */
 void store_delete_topic(struct store *s, tern_bytes_t topic);
 
+/* Calls fn for every (topic, queue id) the store has a consume queue for (the
+ * topic view is valid during the call only). The broker uses it at start-up to
+ * restore topic configs a crash kept from reaching disk. */
+void store_each_known_queue(struct store *s,
+                            void (*fn)(void *arg, tern_bytes_t topic, int32_t queue_id), void *arg);
+
 /* Lists the queue ids known for a topic: calls fn for each. */
 void store_each_queue(struct store *s, tern_bytes_t topic, void (*fn)(void *arg, int32_t queue_id),
                       void *arg);

@@ -26,8 +26,8 @@ for run in $(seq 1 "$RUNS"); do
   wait_port "$bp" 10
   "$CC" produce -b "127.0.0.1:$bp" -t CrashTest -n "$COUNT" -w 32 -a "$dir/acks" >"$dir/produce.log" 2>&1 &
   ppid=$!
-  # Kill somewhere between 0.3 s and 2.3 s into the run.
-  delay_ms=$((300 + (RANDOM * 7 + run * 331) % 2000))
+  # Kill somewhere between 0.1 s and 5 s into the run.
+  delay_ms=$((100 + (RANDOM * 7 + run * 331) % 4900))
   sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
   kill -9 "$bpid"
   wait "$bpid" 2>/dev/null || true

@@ -230,8 +230,13 @@ static int pull_queue(struct rclient *c, const struct opts *o, int qid, uint8_t 
             }
         }
         rresp_deinit(&resp);
-        if (code != RESP_SUCCESS && code != RESP_PULL_RETRY_IMMEDIATELY)
+        if (code == RESP_PULL_NOT_FOUND)
             return 0;
+        if (code != RESP_SUCCESS && code != RESP_PULL_RETRY_IMMEDIATELY) {
+            fprintf(stderr, "verify: pull q%d at %lld answered code %d\n", qid, (long long)off,
+                    code);
+            return -1;
+        }
         if (next <= off) {
             fprintf(stderr, "verify: q%d made no progress at %lld\n", qid, (long long)off);
             return -1;

@@ -133,7 +133,7 @@ TEST(batch_put_consecutive_offsets)
     ASSERT_EQ(tst_put(s, "B", 0, "first", NULL, NULL, NULL, NULL), TERN_OK);
     buf_t pb[5];
     struct store_msg msgs[5];
-    char bodies[5][16];
+    char bodies[5][24];
     for (int i = 0; i < 5; i++) {
         buf_init(&pb[i]);
         snprintf(bodies[i], sizeof bodies[i], "batch-%d", i);
