@@ -19,6 +19,8 @@
 #include "broker/broker_int.h"
 #include "broker/persist.h"
 #include "broker/register.h"
+#include "broker/reset_table.h"
+#include "broker/txn.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -49,6 +51,7 @@ static void arrival(void *arg, tern_bytes_t topic, int32_t qid, int64_t max_off,
 {
     struct broker *b = arg;
     hold_notify(&b->hold, topic, qid, max_off, &tags_code);
+    timer_notify(&b->timer, topic);
 }
 
 static int64_t hold_max(void *ctx, tern_bytes_t topic, int32_t qid)
@@ -306,12 +309,15 @@ int broker_start(const struct broker_config *cfg, struct broker **out)
     uniq_gen_init(&b->uniq, (const uint8_t *)&ia.s_addr);
     cm_init(&b->clients);
     lock_table_init(&b->locks);
+    lock_table_set_lease(&b->locks, b->cfg.lock_lease_ms);
+    b->resets = reset_table_new();
     int rc = persist_mkdirs(b->cfg.store_root);
     if (rc == TERN_OK)
         rc = open_store(b);
     if (rc != TERN_OK) {
         cm_deinit(&b->clients);
         lock_table_deinit(&b->locks);
+        reset_table_free(b->resets);
         broker_config_deinit(&b->cfg);
         free(b);
         return rc;
@@ -322,6 +328,12 @@ int broker_start(const struct broker_config *cfg, struct broker **out)
     }
     init_system_topics(b);
     restore_topics_from_store(b);
+    add_system_topic(b, TIMER_TOPIC, 1, PERM_READ | PERM_WRITE);
+    if ((rc = timer_init(&b->timer, &b->cfg, b->store)) != TERN_OK ||
+        (rc = timer_start(&b->timer)) != TERN_OK)
+        goto fail;
+    if ((rc = txn_start(b)) != TERN_OK) /* transactions: before serving END_TRANSACTION */
+        goto fail;
     if ((rc = hold_start(&b->hold, pull_replay, hold_max, b)) != TERN_OK)
         goto fail;
     store_set_arrival_cb(b->store, arrival, b);
@@ -360,6 +372,7 @@ void broker_stop(struct broker *b)
         return;
     atomic_store(&b->stopping, true);
     stop_housekeeping(b);
+    txn_stop(b); /* its thread sends checks and stores parks: before server and store */
     if (b->ns)
         register_stop(b);
     if (b->hold.started)
@@ -374,6 +387,7 @@ void broker_stop(struct broker *b)
     rserver_stop(b->vip);
     rserver_stop(b->server);
     b->vip = b->server = NULL;
+    timer_stop(&b->timer); /* no I/O thread can notify it any more */
     if (b->store)
         store_set_arrival_cb(b->store, NULL, NULL);
     if (b->hold.replay)
@@ -390,6 +404,7 @@ void broker_stop(struct broker *b)
     rclient_free(b->ns);
     cm_deinit(&b->clients);
     lock_table_deinit(&b->locks);
+    reset_table_free(b->resets);
     log_info("broker", "broker %s stopped", b->cfg.broker_name);
     broker_config_deinit(&b->cfg);
     free(b);

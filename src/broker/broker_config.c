@@ -80,6 +80,21 @@ static const struct config_opt BROKER_OPTS[] = {
      "embedded name server port (--standalone)"},
     {"standalone", CFG_BOOL, OFF(standalone), "false", 0, 0, NULL,
      "run an embedded name server in the broker process"},
+    {"messageDelayLevel", CFG_STR, OFF(delay_levels),
+     "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h", 0, 0, NULL,
+     "delay of each DELAY level (units ms s m h d); retries use level 3 + reconsumeTimes"},
+    {"timerMaxDelaySec", CFG_I64, OFF(timer_max_sec), "3456000", 1, 3456000 * 10, NULL,
+     "longest accepted timer delay in seconds (default 40 days)"},
+    {"timerPrecisionMs", CFG_INT, OFF(timer_prec_ms), "10", 1, 60000, NULL,
+     "timer delivery times are rounded up to a multiple of this (ms)"},
+    {"transactionCheckInterval", CFG_INT, OFF(txn_check_interval_ms), "30000", 100, 3600000, NULL,
+     "ms between scans for unresolved transaction half messages"},
+    {"transactionTimeOut", CFG_INT, OFF(txn_timeout_ms), "6000", 0, 86400000, NULL,
+     "ms a half message is left alone before its first check (unless it sets its own)"},
+    {"transactionCheckMax", CFG_INT, OFF(txn_check_max), "15", 1, 10000, NULL,
+     "checks of one half message before it is parked in TRANS_CHECK_MAX_TIME_TOPIC"},
+    {"lockLeaseMs", CFG_INT, OFF(lock_lease_ms), "60000", 100, 3600000, NULL,
+     "ordered-consumer queue lock lease (rocketmq.broker.rebalance.lockMaxLiveTime)"},
 };
 
 #define NOPTS (sizeof BROKER_OPTS / sizeof BROKER_OPTS[0])

@@ -49,6 +49,13 @@ struct broker_config {
     bool vip_channel;          /* vipChannelEnable: also listen on listenPort-2 */
     int namesrv_port;          /* namesrvPort (mqbroker --standalone) */
     bool standalone;           /* standalone: embedded name server */
+    char *delay_levels;        /* owned: messageDelayLevel ("1s 5s ... 2h") */
+    int64_t timer_max_sec;     /* timerMaxDelaySec (40 days) */
+    int timer_prec_ms;         /* timerPrecisionMs: due times rounded up to it */
+    int txn_check_interval_ms; /* transactionCheckInterval */
+    int txn_timeout_ms;        /* transactionTimeOut: default check immunity */
+    int txn_check_max;         /* transactionCheckMax: checks before parking */
+    int lock_lease_ms;         /* lockLeaseMs: ordered-consumer queue lock lease */
 };
 
 /* Fills defaults (storePathRootDir = $HOME/store). Returns TERN_OK. */

@@ -21,6 +21,7 @@
 #include "broker/hold.h"
 #include "broker/lock_table.h"
 #include "broker/offsets.h"
+#include "broker/timer.h"
 #include "broker/topic_config.h"
 #include "common/bytes.h"
 #include "protocol/message.h"
@@ -28,6 +29,8 @@
 #include "remoting/remoting.h"
 
 struct store;
+struct txn_service;
+struct reset_table;
 
 struct broker {
     struct broker_config cfg; /* owned copy; read-only after start */
@@ -49,6 +52,9 @@ struct broker {
     struct client_manager clients;
     struct hold_service hold;
     struct lock_table locks;
+    struct timer_service timer; /* scheduled delivery (timer.h) */
+    struct txn_service *txn;    /* owned (txn.c): half messages and checks */
+    struct reset_table *resets; /* owned (reset_table.c): pending server-side resets */
 
     /* Registration thread. */
     pthread_t reg_thread;
@@ -101,6 +107,11 @@ void proc_consume_stats(void *ctx, struct rreq *req);
 void proc_consumer_connections(void *ctx, struct rreq *req);
 void proc_producer_connections(void *ctx, struct rreq *req);
 void proc_broker_config(void *ctx, struct rreq *req);
+void proc_end_transaction(void *ctx, struct rreq *req);
+void proc_reset_offset(void *ctx, struct rreq *req);
+void proc_update_offset_guarded(void *ctx, struct rreq *req);
+void proc_relay_to_consumer(void *ctx, struct rreq *req);
+void proc_send_reply(void *ctx, struct rreq *req);
 
 /* The dispatch table (processors.c). */
 const struct rprocessor *broker_processors(size_t *n);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "protocol/codes.h"
@@ -505,4 +506,44 @@ void cm_each_subscribed_topic(struct client_manager *cm, tern_bytes_t group,
     for (size_t i = 0; g && i < g->nsubs; i++)
         fn(arg, g->subs[i].topic);
     pthread_mutex_unlock(&cm->lock);
+}
+
+/* Searches one group (lock held) for a live member matching client_id (empty
+ * = any); round-robin start so checks spread over a group's producers. */
+static struct cm_member *find_member(struct cm_group *g, tern_bytes_t client_id, size_t start)
+{
+    for (size_t k = 0; g && k < g->nmembers; k++) {
+        struct cm_member *m = &g->members[(start + k) % g->nmembers];
+        if (rconn_is_closed(m->conn))
+            continue;
+        if (client_id.len == 0 || tern_bytes_eq_cstr(client_id, m->client_id))
+            return m;
+    }
+    return NULL;
+}
+
+struct rconn *cm_find_conn(struct client_manager *cm, bool producers, tern_bytes_t group,
+                           tern_bytes_t client_id, int *version)
+{
+    strmap_t *map = producers ? &cm->producers : &cm->consumers;
+    struct cm_member *m = NULL;
+    pthread_mutex_lock(&cm->lock);
+    size_t start = (size_t)clock_mono_ns();
+    if (group.len) {
+        m = find_member(group_get(map, group, false), client_id, start);
+    } else {
+        const char *k;
+        void *v;
+        for (size_t it = 0; !m && strmap_next(map, &it, &k, &v);)
+            m = find_member(v, client_id, start);
+    }
+    struct rconn *c = NULL;
+    if (m) {
+        c = m->conn;
+        rconn_ref(c);
+        if (version)
+            *version = m->version;
+    }
+    pthread_mutex_unlock(&cm->lock);
+    return c;
 }

@@ -77,6 +77,12 @@ int cm_find_subscription(struct client_manager *cm, tern_bytes_t group, tern_byt
 bool cm_consumer_connection_json(struct client_manager *cm, tern_bytes_t group, buf_t *out);
 /* GET_PRODUCER_CONNECTION_LIST body; false if the group has no member. */
 bool cm_producer_connection_json(struct client_manager *cm, tern_bytes_t group, buf_t *out);
+/* Finds a live member connection among producers (or consumers) of group
+ * (empty = every group) whose client id is client_id (empty = any member).
+ * Returns a reference the caller releases with rconn_unref, or NULL;
+ * *version (may be NULL) gets the member's protocol version. */
+struct rconn *cm_find_conn(struct client_manager *cm, bool producers, tern_bytes_t group,
+                           tern_bytes_t client_id, int *version);
 /* Calls fn for each topic the consumer group subscribes to. */
 void cm_each_subscribed_topic(struct client_manager *cm, tern_bytes_t group,
                               void (*fn)(void *arg, const char *topic), void *arg);

@@ -32,6 +32,12 @@ void lock_table_init(struct lock_table *t)
 {
     pthread_mutex_init(&t->lock, NULL);
     strmap_init(&t->map);
+    t->lease_ms = LOCK_MAX_LIVE_MS;
+}
+
+void lock_table_set_lease(struct lock_table *t, int64_t lease_ms)
+{
+    t->lease_ms = lease_ms > 0 ? lease_ms : LOCK_MAX_LIVE_MS;
 }
 
 void lock_table_deinit(struct lock_table *t)
@@ -63,7 +69,7 @@ bool lock_table_try(struct lock_table *t, tern_bytes_t group, tern_bytes_t topic
         l = xcalloc(1, sizeof *l);
         strmap_put(&t->map, tern_bytes(key, kl), l);
         ok = true;
-    } else if (same_client(l, client_id) || now_ms - l->last_ms > LOCK_MAX_LIVE_MS) {
+    } else if (same_client(l, client_id) || now_ms - l->last_ms > t->lease_ms) {
         ok = true;
     }
     if (ok) {
@@ -96,7 +102,7 @@ bool lock_table_group_locked(struct lock_table *t, tern_bytes_t group, int64_t n
         void *v;
         for (size_t it = 0; !found && strmap_next(&t->map, &it, &k, &v);) {
             const struct mq_lock *l = v;
-            found = tern_bytes_eq_cstr(group, k) && now_ms - l->last_ms <= LOCK_MAX_LIVE_MS;
+            found = tern_bytes_eq_cstr(group, k) && now_ms - l->last_ms <= t->lease_ms;
         }
     }
     pthread_mutex_unlock(&t->lock);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* lock_table.h: queue locks of ordered consumers (LOCK_BATCH_MQ /
  * UNLOCK_BATCH_MQ, spec §4.C.9, §8.7). A queue of a group is held by one
- * client id; a lock not renewed for LOCK_MAX_LIVE_MS may be taken by
- * another client. Threads: any; guarded by lock. */
+ * client id; the holder renews it by locking again; a lock not renewed for
+ * lease_ms (default LOCK_MAX_LIVE_MS, config lockLeaseMs) may be taken by
+ * another client. Only the holder can unlock. Threads: any; guarded by
+ * lock. */
 #ifndef TERN_BROKER_LOCK_TABLE_H
 #define TERN_BROKER_LOCK_TABLE_H
 
@@ -17,10 +19,14 @@
 
 struct lock_table {
     pthread_mutex_t lock;
-    strmap_t map; /* guarded by lock: group\0topic\0qid -> struct mq_lock* (owned) */
+    strmap_t map;     /* guarded by lock: group\0topic\0qid -> struct mq_lock* (owned) */
+    int64_t lease_ms; /* set before use; read-only afterwards */
 };
 
+/* Initializes with the default lease (LOCK_MAX_LIVE_MS). */
 void lock_table_init(struct lock_table *t);
+/* Sets the lease (call before the table is shared). */
+void lock_table_set_lease(struct lock_table *t, int64_t lease_ms);
 void lock_table_deinit(struct lock_table *t);
 /* Locks (or renews) the queue for client_id. Returns true when client_id
  * holds it afterwards. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/msgtype.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/limits.h"
@@ -66,6 +67,8 @@ void proc_create_topic(void *ctx, struct rreq *req)
     tc.topic_sys_flag = (int)opt_i64(c, "topicSysFlag", NULL, 0);
     tc.order = rcmd_get_bool(c, "order");
     tc.multi_tag = tern_bytes_eq_cstr(rcmd_get(c, "topicFilterType"), "MULTI_TAG");
+    if (!topic_type_from_request(b, req, &tc)) /* message.type / orderType (msgtype.c) */
+        return;
     if (topics_put(&b->topics, &tc))
         broker_topic_changed(b);
     reply(req, RESP_SUCCESS, NULL);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/reset_table.h"
 #include "common/error.h"
 #include "protocol/codes.h"
 #include "store/store.h"
@@ -131,6 +132,14 @@ static void pull_run(struct broker *b, struct rreq *req, bool replay)
         filter = sv.filter;
     }
 
+    int64_t reset_to; /* pending server-side reset (proc_reset.c): before any commit */
+    if (reset_table_take(b->resets, group, tern_cstr(tc.name), qid, &reset_to)) {
+        tern_bytes_t tn = tern_cstr(tc.name);
+        answer(b, req, RESP_PULL_OFFSET_MOVED, "OFFSET_RESET", reset_to,
+               store_min_offset(b->store, tn, qid), store_max_offset(b->store, tn, qid),
+               tc.topic_sys_flag, gc.group_sys_flag, TERN_BYTES_NULL);
+        return;
+    }
     if (!replay && (sys_flag & PULL_FLAG_COMMIT_OFFSET) && commit_off >= 0)
         offsets_commit(&b->offsets, topic, group, qid, commit_off);
 

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/msgtype.h"
+#include "broker/txn.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -128,9 +130,95 @@ static void finish(struct broker *b, struct send_ack *a, int64_t end_phy_off, bo
     ack_free(a);
 }
 
+/* Send header keys: the long (V1) name, and the one-letter V2 name at the
+ * same index of SEND_SHORT ('k' is unused here). */
+enum {
+    SF_GROUP,
+    SF_TOPIC,
+    SF_DTOPIC,
+    SF_DQUEUES,
+    SF_QID,
+    SF_SYSFLAG,
+    SF_BORN,
+    SF_FLAG,
+    SF_PROPS,
+    SF_RECONSUME,
+    SF_MAXRECONSUME,
+    SF_BATCH,
+    SF_N
+};
+static const char *const send_long[SF_N] = {
+    "producerGroup", "topic",          "defaultTopic",      "defaultTopicQueueNums",
+    "queueId",       "sysFlag",        "bornTimestamp",     "flag",
+    "properties",    "reconsumeTimes", "maxReconsumeTimes", "batch"};
+static const char send_short[SF_N + 1] = "abcdefghijlm";
+
+/* opt_i64 on a value already looked up: dflt when absent or not a number. */
+static int64_t fast_i64(tern_bytes_t v, int64_t dflt)
+{
+    int64_t out;
+    return v.ptr && parse_i64(v, &out) == TERN_OK ? out : dflt;
+}
+
+/* The hot path of parse_header: one pass over the fields instead of a lookup
+ * per key (long names win over short ones, the last occurrence wins, as
+ * rcmd_get2 does). Returns false, with nothing answered, when a required field
+ * is missing or malformed; the caller then takes the slow path for the exact
+ * error reply. */
+static bool parse_header_fast(const struct rcmd *c, struct send_hdr *h)
+{
+    tern_bytes_t lv[SF_N], sv[SF_N];
+    memset(lv, 0, sizeof lv);
+    memset(sv, 0, sizeof sv);
+    for (size_t i = 0; i < c->nfields; i++) {
+        const struct rcmd_field *f = &c->fields[i];
+        if (!f->val.ptr)
+            continue;
+        if (f->key.len == 1) {
+            const char *at = memchr(send_short, f->key.ptr[0], SF_N);
+            if (at)
+                sv[at - send_short] = f->val;
+            continue;
+        }
+        for (int k = 0; k < SF_N; k++) {
+            size_t n = strlen(send_long[k]);
+            if (f->key.len == n && memcmp(f->key.ptr, send_long[k], n) == 0) {
+                lv[k] = f->val;
+                break;
+            }
+        }
+    }
+    tern_bytes_t v[SF_N];
+    for (int k = 0; k < SF_N; k++)
+        v[k] = lv[k].ptr ? lv[k] : sv[k];
+    int64_t qid;
+    if (!v[SF_GROUP].ptr || !v[SF_TOPIC].ptr || !v[SF_QID].ptr ||
+        parse_i64(v[SF_QID], &qid) != TERN_OK || qid < INT32_MIN || qid > INT32_MAX)
+        return false;
+    memset(h, 0, sizeof *h);
+    h->group = v[SF_GROUP];
+    h->topic = v[SF_TOPIC];
+    h->queue_id = (int32_t)qid;
+    h->default_topic = v[SF_DTOPIC];
+    h->default_queues = (int32_t)fast_i64(v[SF_DQUEUES], 4);
+    h->sys_flag = (int32_t)fast_i64(v[SF_SYSFLAG], 0);
+    h->born_ts = fast_i64(v[SF_BORN], 0);
+    h->flag = (int32_t)fast_i64(v[SF_FLAG], 0);
+    h->props = v[SF_PROPS];
+    h->reconsume_times = (int32_t)fast_i64(v[SF_RECONSUME], 0);
+    h->max_reconsume_times = (int32_t)fast_i64(v[SF_MAXRECONSUME], -1);
+    tern_bytes_t m = v[SF_BATCH];
+    h->batch = c->code == RC_SEND_BATCH_MESSAGE ||
+               (m.len == 4 && (m.ptr[0] | 0x20) == 't' && (m.ptr[1] | 0x20) == 'r' &&
+                (m.ptr[2] | 0x20) == 'u' && (m.ptr[3] | 0x20) == 'e');
+    return true;
+}
+
 static int parse_header(struct rreq *req, struct send_hdr *h)
 {
     const struct rcmd *c = &req->cmd;
+    if (parse_header_fast(c, h))
+        return 0;
     memset(h, 0, sizeof *h);
     if (!need_str(req, "producerGroup", "a", &h->group) || !need_str(req, "topic", "b", &h->topic))
         return -1;
@@ -273,9 +361,8 @@ void proc_send(void *ctx, struct rreq *req)
                    (int)h.topic.len, (const char *)h.topic.ptr);
         return;
     }
-    if ((h.sys_flag & MSG_SYSFLAG_TXN_MASK) == MSG_SYSFLAG_TXN_PREPARED) {
-        send_error(b, req, RESP_NO_PERMISSION,
-                   "the broker[%s] does not support transaction messages yet", b->cfg.broker_name);
+    if (h.batch && txn_is_half(h.sys_flag, h.props)) { /* transactions: txn.h */
+        send_error(b, req, RESP_MESSAGE_ILLEGAL, "batch messages cannot be transactional");
         return;
     }
     struct topic_config tc;
@@ -284,6 +371,12 @@ void proc_send(void *ctx, struct rreq *req)
     if (!(tc.perm & PERM_WRITE)) {
         send_error(b, req, RESP_NO_PERMISSION, "the topic[%s] sending message is forbidden",
                    tc.name);
+        return;
+    }
+    char why[320]; /* topic message type (msgtype.h) */
+    if (tc.msg_type != TOPIC_TYPE_UNSET &&
+        !msgtype_send_allowed(&tc, h.sys_flag, h.props, why, sizeof why)) {
+        send_error(b, req, RESP_MESSAGE_ILLEGAL, "%s", why);
         return;
     }
     int maxq = tc.read_queue_nums > tc.write_queue_nums ? tc.read_queue_nums : tc.write_queue_nums;
@@ -384,9 +477,22 @@ void proc_send(void *ctx, struct rreq *req)
     m.body = body;
     m.props = tern_bytes(pbuf, plen);
     struct store_put_result res;
-    int rc = store_put(b->store, &m, 1, &res, NULL);
+    buf_t tbuf; /* a delayed message is rewritten to TIMER_TOPIC (timer.h) */
+    buf_init(&tbuf);
+    char terr[192];
+    int rc = timer_on_send(&b->timer, &m, &tbuf, terr, sizeof terr);
+    uint8_t *half =
+        rc == TERN_OK && txn_is_half(h.sys_flag, h.props) ? txn_make_half(b, &m) : NULL; /* txn.h */
+    if (rc == TERN_OK)
+        rc = store_put(b->store, &m, 1, &res, NULL);
+    buf_deinit(&tbuf);
+    free(half);
     if (pbuf != local)
         free(pbuf);
+    if (rc == TERN_EINVALID) {
+        send_error(b, req, RESP_MESSAGE_ILLEGAL, "%s", terr);
+        return;
+    }
     if (rc != TERN_OK) {
         const char *remark;
         int code = map_store_error(rc, &remark);

@@ -2,9 +2,10 @@
 /* proc_sendback.c: CONSUMER_SEND_MSG_BACK (36): a consumer hands back a
  * message it failed to consume (spec §4.C.8, §8.8). The stored original is
  * copied into %RETRY%<group> with RETRY_TOPIC / ORIGIN_MESSAGE_ID and
- * reconsumeTimes + 1, or into %DLQ%<group> once the retries are used up.
- * Delay levels are recorded in the DELAY property; there is no schedule
- * service yet, so the retry copy is deliverable at once. */
+ * reconsumeTimes + 1, delayed by level 3 + reconsumeTimes (or the requested
+ * level) through the timer service, or into %DLQ%<group> at once when the
+ * level is negative or the retries are used up. Runs on a loop thread: one
+ * read and one store_put, no blocking. */
 #include <stdio.h>
 #include <string.h>
 
@@ -86,7 +87,9 @@ void proc_send_back(void *ctx, struct rreq *req)
 
     buf_t props;
     buf_init(&props);
-    static const char *const SKIP[] = {PROP_DELAY, NULL};
+    static const char *const SKIP[] = {
+        PROP_DELAY,      PROP_TIMER_DELIVER_MS, PROP_TIMER_DELAY_SEC, PROP_TIMER_DELAY_MS,
+        PROP_REAL_TOPIC, PROP_REAL_QID,         TIMER_PROP_OUT_MS,    NULL};
     props_copy_except(&props, m.props, SKIP);
     tern_bytes_t v;
     if (!props_get(m.props, PROP_RETRY_TOPIC, &v))
@@ -100,10 +103,9 @@ void proc_send_back(void *ctx, struct rreq *req)
         }
         props_append(&props, PROP_ORIGIN_MESSAGE_ID, origin);
     }
-    char level[16];
-    snprintf(level, sizeof level, "%d",
-             to_dlq ? -1 : (delay_level > 0 ? delay_level : 3 + m.reconsume_times));
-    props_append(&props, PROP_DELAY, tern_cstr(level));
+    int level = delay_level > 0 ? delay_level : 3 + m.reconsume_times;
+    if (to_dlq)
+        props_append(&props, PROP_DELAY, tern_cstr("-1"));
     if (props.len > TERN_MAX_PROPERTIES_BYTES) {
         buf_deinit(&props);
         buf_deinit(&orig);
@@ -124,8 +126,15 @@ void proc_send_back(void *ctx, struct rreq *req)
     sm.reconsume_times = m.reconsume_times + 1;
     sm.body = m.body;
     sm.props = buf_view(&props);
+    buf_t tprops;
+    buf_init(&tprops);
+    if (!to_dlq) {
+        int64_t due = clock_wall_ms() + timer_level_delay(&b->timer, level);
+        timer_wrap(&sm, buf_view(&props), due, &tprops);
+    }
     struct store_put_result res;
     int rc = store_put(b->store, &sm, 1, &res, NULL);
+    buf_deinit(&tprops);
     buf_deinit(&props);
     buf_deinit(&orig);
     if (rc != TERN_OK) {

@@ -15,6 +15,9 @@ static const struct rprocessor PROCESSORS[] = {
     P(RC_SEND_MESSAGE, proc_send),
     P(RC_SEND_MESSAGE_V2, proc_send),
     P(RC_SEND_BATCH_MESSAGE, proc_send),
+    P(RC_END_TRANSACTION, proc_end_transaction),
+    P(RC_SEND_REPLY_MESSAGE, proc_send_reply),
+    P(RC_SEND_REPLY_MESSAGE_V2, proc_send_reply),
     /* consumer side (§4.C) */
     P(RC_PULL_MESSAGE, proc_pull),
     P(RC_LITE_PULL_MESSAGE, proc_pull),
@@ -22,7 +25,7 @@ static const struct rprocessor PROCESSORS[] = {
     P(RC_UNREGISTER_CLIENT, proc_unregister_client),
     P(RC_GET_CONSUMER_LIST_BY_GROUP, proc_consumer_list),
     P(RC_QUERY_CONSUMER_OFFSET, proc_query_offset),
-    P(RC_UPDATE_CONSUMER_OFFSET, proc_update_offset),
+    P(RC_UPDATE_CONSUMER_OFFSET, proc_update_offset_guarded), /* proc_reset.c */
     P(RC_GET_MAX_OFFSET, proc_max_offset),
     P(RC_GET_MIN_OFFSET, proc_min_offset),
     P(RC_SEARCH_OFFSET_BY_TIMESTAMP, proc_search_offset),
@@ -46,6 +49,9 @@ static const struct rprocessor PROCESSORS[] = {
     P(RC_GET_CONSUMER_CONNECTION_LIST, proc_consumer_connections),
     P(RC_GET_PRODUCER_CONNECTION_LIST, proc_producer_connections),
     P(RC_GET_BROKER_CONFIG, proc_broker_config),
+    P(RC_INVOKE_BROKER_TO_RESET_OFFSET, proc_reset_offset),
+    P(RC_GET_CONSUMER_RUNNING_INFO, proc_relay_to_consumer),
+    P(RC_CONSUME_MESSAGE_DIRECTLY, proc_relay_to_consumer),
 };
 
 const struct rprocessor *broker_processors(size_t *n)

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "broker/persist.h"
 #include "common/arena.h"
@@ -45,6 +46,33 @@ bool topic_is_send_forbidden(tern_bytes_t name)
     return tern_bytes_starts(name, "rmq_sys_");
 }
 
+const char *topic_msg_type_name(int type)
+{
+    static const char *const NAMES[] = {"UNSPECIFIED", "NORMAL", "FIFO", "DELAY", "TRANSACTION"};
+    return type >= 0 && type <= TOPIC_TYPE_TRANSACTION ? NAMES[type] : "UNSPECIFIED";
+}
+
+bool topic_msg_type_parse(tern_bytes_t v, int *type, bool *global_order)
+{
+    static const int BY_ORDER_TYPE[] = {TOPIC_TYPE_NORMAL,      TOPIC_TYPE_FIFO,
+                                        TOPIC_TYPE_FIFO,        -1,
+                                        TOPIC_TYPE_TRANSACTION, TOPIC_TYPE_DELAY};
+    *global_order = false;
+    if (v.len == 1 && v.ptr[0] >= '0' && v.ptr[0] <= '5' && BY_ORDER_TYPE[v.ptr[0] - '0'] >= 0) {
+        *type = BY_ORDER_TYPE[v.ptr[0] - '0'];
+        *global_order = v.ptr[0] == '2';
+        return true;
+    }
+    for (int t = TOPIC_TYPE_UNSET; t <= TOPIC_TYPE_TRANSACTION; t++) {
+        const char *n = topic_msg_type_name(t);
+        if (v.len == strlen(n) && strncasecmp((const char *)v.ptr, n, v.len) == 0) {
+            *type = t;
+            return true;
+        }
+    }
+    return false;
+}
+
 void topic_config_defaults(struct topic_config *tc, tern_bytes_t name)
 {
     memset(tc, 0, sizeof *tc);
@@ -67,7 +95,7 @@ static bool same_config(const struct topic_config *a, const struct topic_config 
 {
     return a->read_queue_nums == b->read_queue_nums && a->write_queue_nums == b->write_queue_nums &&
            a->perm == b->perm && a->topic_sys_flag == b->topic_sys_flag && a->order == b->order &&
-           a->multi_tag == b->multi_tag;
+           a->multi_tag == b->multi_tag && a->msg_type == b->msg_type;
 }
 
 /* Inserts or replaces; caller holds the write lock. Returns true if changed. */
@@ -105,6 +133,10 @@ static void load_one(struct topic_table *t, tern_bytes_t name, const struct json
     tc.order = json_get_bool(v, "order", false);
     tern_bytes_t ft = json_get_str(v, "topicFilterType");
     tc.multi_tag = tern_bytes_eq_cstr(ft, "MULTI_TAG");
+    bool global;
+    const struct json_val *attrs = json_get(v, "attributes");
+    if (attrs && !topic_msg_type_parse(json_get_str(attrs, "message.type"), &tc.msg_type, &global))
+        tc.msg_type = TOPIC_TYPE_UNSET;
     put_locked(t, &tc);
 }
 
@@ -226,7 +258,12 @@ void topic_config_json(const struct topic_config *tc, buf_t *out)
     jw_init(&w, out);
     jw_obj_begin(&w);
     jw_key(&w, "attributes");
-    jw_raw(&w, tern_cstr("{}"));
+    jw_obj_begin(&w);
+    if (tc->msg_type != TOPIC_TYPE_UNSET) {
+        jw_key(&w, "message.type");
+        jw_cstr(&w, topic_msg_type_name(tc->msg_type));
+    }
+    jw_obj_end(&w);
     jw_key(&w, "order");
     jw_bool(&w, tc->order);
     jw_key(&w, "perm");

@@ -24,6 +24,17 @@
 
 #define TOPIC_NAME_MAX 255
 
+/* Topic message type (5.x attribute message.type; Open API orderType 0, 1,
+ * 5, 4; a global-order topic is FIFO with one queue). TOPIC_TYPE_UNSET
+ * accepts every kind of message. */
+enum topic_msg_type {
+    TOPIC_TYPE_UNSET = 0,
+    TOPIC_TYPE_NORMAL,
+    TOPIC_TYPE_FIFO,
+    TOPIC_TYPE_DELAY,
+    TOPIC_TYPE_TRANSACTION,
+};
+
 struct topic_config {
     char name[TOPIC_NAME_MAX + 1];
     int read_queue_nums;
@@ -32,6 +43,7 @@ struct topic_config {
     int topic_sys_flag;
     bool order;
     bool multi_tag; /* topicFilterType MULTI_TAG */
+    int msg_type;   /* enum topic_msg_type; attributes {"message.type":...} */
 };
 
 struct topic_table {
@@ -67,6 +79,13 @@ struct topic_config *topics_snapshot(struct topic_table *t, size_t *n, int64_t *
                                      int64_t *dv_ts);
 /* Appends the TopicConfig JSON of one topic. */
 void topic_config_json(const struct topic_config *tc, buf_t *out);
+
+/* "NORMAL", "FIFO", "DELAY", "TRANSACTION" ("UNSPECIFIED" for unset). */
+const char *topic_msg_type_name(int type);
+/* Parses a type name (case-insensitive) or an Open API orderType number (0,
+ * 1, 2, 4, 5). *global_order is set for orderType 2 (FIFO, one queue).
+ * Returns false when v is neither. */
+bool topic_msg_type_parse(tern_bytes_t v, int *type, bool *global_order);
 
 /* Topic name rules: letters, digits and %|_-, at most max_len bytes. */
 bool topic_name_valid(tern_bytes_t name, size_t max_len);

@@ -79,7 +79,7 @@ int rcmd_frame_peek(const uint8_t *p, size_t avail, size_t *frame_len)
     return TERN_OK;
 }
 
-int rcmd_decode(const uint8_t *p, size_t frame_len, struct rcmd *c)
+static int decode(const uint8_t *p, uint8_t *wr, size_t frame_len, struct rcmd *c)
 {
     if (frame_len < 8)
         return TERN_EPROTOCOL;
@@ -96,11 +96,23 @@ int rcmd_decode(const uint8_t *p, size_t frame_len, struct rcmd *c)
         return TERN_ETOO_LARGE;
     c->serialize_type = (uint8_t)type;
     tern_bytes_t h = tern_bytes(p + 8, hlen);
-    int rc = type == RCMD_JSON ? header_json_decode(h, c) : header_rmq_decode(h, c);
+    int rc = type != RCMD_JSON ? header_rmq_decode(h, c)
+             : wr              ? header_json_decode_mut(wr + 8, hlen, c)
+                               : header_json_decode(h, c);
     if (rc != TERN_OK)
         return rc;
     c->body = tern_bytes(p + 8 + hlen, frame_len - 8 - hlen);
     return TERN_OK;
+}
+
+int rcmd_decode(const uint8_t *p, size_t frame_len, struct rcmd *c)
+{
+    return decode(p, NULL, frame_len, c);
+}
+
+int rcmd_decode_mut(uint8_t *p, size_t frame_len, struct rcmd *c)
+{
+    return decode(p, p, frame_len, c);
 }
 
 void rcmd_encode_header(const struct rcmd *c, buf_t *out)
@@ -137,11 +149,13 @@ void rcmd_init_response(struct rcmd *resp, const struct rcmd *req, int32_t code)
 
 static void append_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
 {
-    if (c->nfields == c->cap_fields) {
-        size_t ncap = c->cap_fields ? c->cap_fields * 2 : 8;
+    if (c->cap_fields == 0) {
+        c->fields = c->fields_inline;
+        c->cap_fields = RCMD_INLINE_FIELDS;
+    } else if (c->nfields == c->cap_fields) {
+        size_t ncap = c->cap_fields * 2;
         struct rcmd_field *nf = arena_alloc(&c->arena, ncap * sizeof *nf);
-        if (c->nfields)
-            memcpy(nf, c->fields, c->nfields * sizeof *nf);
+        memcpy(nf, c->fields, c->nfields * sizeof *nf);
         c->fields = nf;
         c->cap_fields = ncap;
     }
@@ -274,8 +288,15 @@ void rcmd_add_cstr(struct rcmd *c, const char *key, const char *val)
 void rcmd_add_i64(struct rcmd *c, const char *key, int64_t val)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)val);
-    rcmd_add(c, key, tern_bytes(tmp, (size_t)n));
+    char *e = tmp + sizeof tmp, *p = e;
+    uint64_t u = val < 0 ? (uint64_t)0 - (uint64_t)val : (uint64_t)val;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (val < 0)
+        *--p = '-';
+    rcmd_add(c, key, tern_bytes(p, (size_t)(e - p)));
 }
 
 void rcmd_add_ref(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)

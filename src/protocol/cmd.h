@@ -47,6 +47,9 @@ enum rcmd_lang {
 /* The version our servers put into every response (V5_3_3 ordinal). */
 #define TERN_PROTOCOL_VERSION 479
 
+/* Fields kept inside struct rcmd before the arena is used (a send header has 13). */
+#define RCMD_INLINE_FIELDS 16
+
 struct rcmd_field {
     tern_bytes_t key; /* borrowed from frame or arena */
     tern_bytes_t val; /* borrowed from frame or arena */
@@ -63,9 +66,10 @@ struct rcmd {
     tern_bytes_t remark;
     size_t nfields;
     size_t cap_fields;
-    struct rcmd_field *fields; /* arena-allocated */
+    struct rcmd_field *fields; /* fields_inline, or arena-allocated beyond it */
     tern_bytes_t body;         /* borrowed: frame bytes or caller storage */
-    arena_t arena;             /* owns copied strings and the fields array */
+    arena_t arena;             /* owns copied strings and a grown fields array */
+    struct rcmd_field fields_inline[RCMD_INLINE_FIELDS]; /* first fields land here */
 };
 
 /* Prepares an empty command (code 0, JSON, language JAVA, our version). */
@@ -85,6 +89,10 @@ int rcmd_frame_peek(const uint8_t *p, size_t avail, size_t *frame_len);
  * malformed header, TERN_ETOO_LARGE for a header over TERN_MAX_HEADER_BYTES.
  * c must be rcmd_init'ed. */
 int rcmd_decode(const uint8_t *p, size_t frame_len, struct rcmd *c);
+/* Same, but the header bytes may be rewritten: escaped JSON strings are
+ * unescaped in place instead of copied into c's arena. For frames the caller
+ * owns and reads only through c afterwards (even after an error). */
+int rcmd_decode_mut(uint8_t *p, size_t frame_len, struct rcmd *c);
 
 /* Appends the encoded frame (prefix, header in c->serialize_type, body) to out.
  * JSON output follows spec §2.3 writer rules: extFields values as strings,

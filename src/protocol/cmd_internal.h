@@ -12,6 +12,8 @@
 /* Decodes header bytes h (borrowed; views into h end up in c). */
 int header_json_decode(tern_bytes_t h, struct rcmd *c);
 int header_rmq_decode(tern_bytes_t h, struct rcmd *c);
+/* header_json_decode that may rewrite h (unescapes in place). */
+int header_json_decode_mut(uint8_t *h, size_t len, struct rcmd *c);
 /* Appends the header alone (no frame prefix) to out. */
 void header_json_encode(const struct rcmd *c, buf_t *out);
 void header_rmq_encode(const struct rcmd *c, buf_t *out);

@@ -1,29 +1,224 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* header_json.c: the JSON remoting header (serializeType 0, spec §2.3).
  *
- * The reader scans the header object in place: strings without escapes and
- * numbers become views into the frame, only escaped strings are copied into
- * the command's arena. extFields numbers keep their JSON text, booleans become
- * "true"/"false", null removes the key. The writer emits fastjson's key order
- * with every extFields value as a string. Not thread-safe per command. */
+ * The reader is a single pass over the header object, specialised for its
+ * common shape (a flat object whose extFields are short strings): strings
+ * without escapes and numbers become views into the frame; escaped strings are
+ * unescaped into the command's arena, or in place when the caller lets the
+ * header bytes be rewritten (header_json_decode_mut: the result is never
+ * longer than its escaped text). extFields numbers keep their JSON text,
+ * booleans become "true"/"false", null removes the key. The writer emits
+ * fastjson's key order with every extFields value as a string, straight into
+ * reserved output. Not thread-safe per command. */
 #include <string.h>
 
 #include "common/limits.h"
 #include "protocol/cmd_internal.h"
-#include "protocol/json.h"
 #include "protocol/json_lex.h"
+
+/* Decoder state: the header text, and where unescaped strings may be written
+ * in place (NULL: copy them into the command's arena). */
+struct hdec {
+    tern_bytes_t h;
+    uint8_t *wr; /* borrowed: writable alias of h.ptr, or NULL */
+    struct rcmd *c;
+};
+
+static inline size_t ws(tern_bytes_t h, size_t i)
+{
+    if (i < h.len && h.ptr[i] > ' ')
+        return i; /* the common case: compact JSON */
+    return jlex_ws(h, i);
+}
+
+static int hexval(uint8_t ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+static bool hex4(const uint8_t *p, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        int d = hexval(p[i]);
+        if (d < 0)
+            return false;
+        v = v << 4 | (uint32_t)d;
+    }
+    *out = v;
+    return true;
+}
+
+static size_t put_utf8(uint8_t *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (uint8_t)(0xC0 | cp >> 6);
+        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xE0 | cp >> 12);
+        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xF0 | cp >> 18);
+    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Unescapes from p[i] (just after the opening quote, or at the first
+ * backslash) up to the closing quote into o. Reading stays ahead of writing
+ * (every escape is at least as long as its UTF-8), so o may alias p. Lone
+ * surrogates become '?' as Java's UTF-8 encoder writes them. OUT: *olen, *end
+ * (index of the closing quote). */
+static int unescape(tern_bytes_t h, size_t i, uint8_t *o, size_t *olen, size_t *end)
+{
+    const uint8_t *p = h.ptr;
+    size_t n = 0;
+    while (i < h.len) {
+        uint8_t ch = p[i];
+        if (ch == '"') {
+            *olen = n;
+            *end = i;
+            return TERN_OK;
+        }
+        if (ch != '\\') {
+            o[n++] = ch;
+            i++;
+            continue;
+        }
+        if (h.len - i < 2)
+            return TERN_EPROTOCOL;
+        uint8_t e = p[i + 1];
+        i += 2;
+        switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+            o[n++] = e;
+            break;
+        case 'b':
+            o[n++] = '\b';
+            break;
+        case 'f':
+            o[n++] = '\f';
+            break;
+        case 'n':
+            o[n++] = '\n';
+            break;
+        case 'r':
+            o[n++] = '\r';
+            break;
+        case 't':
+            o[n++] = '\t';
+            break;
+        case 'u': {
+            uint32_t cp, lo;
+            if (h.len - i < 4 || !hex4(p + i, &cp))
+                return TERN_EPROTOCOL;
+            i += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (h.len - i >= 6 && p[i] == '\\' && p[i + 1] == 'u' && hex4(p + i + 2, &lo) &&
+                    lo >= 0xDC00 && lo <= 0xDFFF) {
+                    i += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                } else {
+                    cp = '?';
+                }
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                cp = '?';
+            }
+            n += put_utf8(o + n, cp);
+            break;
+        }
+        default:
+            return TERN_EPROTOCOL;
+        }
+    }
+    return TERN_EPROTOCOL; /* no closing quote */
+}
+
+/* True when any byte of w is '"' or '\\' (SWAR zero-byte test). */
+static inline bool has_quote_or_bs(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/* Scans the string at the '"' at *pos. OUT: a view into the header, or the
+ * unescaped text (in place or in the arena). */
+static int read_str(const struct hdec *d, size_t *pos, tern_bytes_t *out)
+{
+    tern_bytes_t h = d->h;
+    size_t i = *pos;
+    if (i >= h.len || h.ptr[i] != '"')
+        return TERN_EPROTOCOL;
+    size_t start = ++i;
+    while (h.len - i >= 8) {
+        uint64_t w;
+        memcpy(&w, h.ptr + i, 8);
+        if (has_quote_or_bs(w))
+            break;
+        i += 8;
+    }
+    while (i < h.len && h.ptr[i] != '"' && h.ptr[i] != '\\')
+        i++;
+    if (i >= h.len)
+        return TERN_EPROTOCOL;
+    if (h.ptr[i] == '"') {
+        *out = tern_bytes(h.ptr + start, i - start);
+        *pos = i + 1;
+        return TERN_OK;
+    }
+    size_t olen, end;
+    int rc;
+    if (d->wr) {
+        /* The prefix before the first escape is already in place. */
+        rc = unescape(h, i, d->wr + i, &olen, &end);
+        if (rc != TERN_OK)
+            return rc;
+        *out = tern_bytes(d->wr + start, i - start + olen);
+    } else {
+        /* Bounded by the rest of the header; sized exactly once the end is
+         * known would need two passes, so take the upper bound. */
+        size_t cap = h.len - start;
+        uint8_t *o = arena_alloc(&d->c->arena, cap + 1);
+        memcpy(o, h.ptr + start, i - start);
+        rc = unescape(h, i, o + (i - start), &olen, &end);
+        if (rc != TERN_OK)
+            return rc;
+        o[i - start + olen] = '\0';
+        *out = tern_bytes(o, i - start + olen);
+    }
+    *pos = end + 1;
+    return TERN_OK;
+}
 
 /* Reads an integer member value: a number or a numeric string (fastjson
  * coerces both); null gives 0. */
-static int read_int(tern_bytes_t h, size_t *pos, struct rcmd *c, int64_t *out)
+static int read_int(const struct hdec *d, size_t *pos, int64_t *out)
 {
-    tern_bytes_t raw;
+    tern_bytes_t h = d->h, raw;
     int rc;
     if (*pos >= h.len)
         return TERN_EPROTOCOL;
     uint8_t ch = h.ptr[*pos];
     if (ch == '"') {
-        rc = jlex_string(h, pos, &c->arena, false, &raw);
+        rc = read_str(d, pos, &raw);
     } else if (ch == 'n') {
         char kind;
         *out = 0;
@@ -37,10 +232,10 @@ static int read_int(tern_bytes_t h, size_t *pos, struct rcmd *c, int64_t *out)
     return parse_i64(raw, out) == TERN_OK ? TERN_OK : TERN_EPROTOCOL;
 }
 
-static int read_i32(tern_bytes_t h, size_t *pos, struct rcmd *c, int32_t *out)
+static int read_i32(const struct hdec *d, size_t *pos, int32_t *out)
 {
     int64_t v;
-    int rc = read_int(h, pos, c, &v);
+    int rc = read_int(d, pos, &v);
     if (rc != TERN_OK)
         return rc;
     if (v < INT32_MIN || v > INT32_MAX)
@@ -49,52 +244,54 @@ static int read_i32(tern_bytes_t h, size_t *pos, struct rcmd *c, int32_t *out)
     return TERN_OK;
 }
 
-static int read_language(tern_bytes_t h, size_t *pos, struct rcmd *c)
+static int read_language(const struct hdec *d, size_t *pos)
 {
-    if (*pos < h.len && h.ptr[*pos] == '"') {
+    if (*pos < d->h.len && d->h.ptr[*pos] == '"') {
         tern_bytes_t name;
-        int rc = jlex_string(h, pos, &c->arena, false, &name);
+        int rc = read_str(d, pos, &name);
         if (rc == TERN_OK)
-            c->language = cmd_lang_code(name);
+            d->c->language = cmd_lang_code(name);
         return rc;
     }
     int32_t v;
-    int rc = read_i32(h, pos, c, &v);
+    int rc = read_i32(d, pos, &v);
     if (rc == TERN_OK)
-        c->language = v >= 0 && v <= LANG_NODE_JS ? (uint8_t)v : LANG_OTHER;
+        d->c->language = v >= 0 && v <= LANG_NODE_JS ? (uint8_t)v : LANG_OTHER;
     return rc;
 }
 
-static int read_remark(tern_bytes_t h, size_t *pos, struct rcmd *c)
+static int read_remark(const struct hdec *d, size_t *pos)
 {
-    if (*pos < h.len && h.ptr[*pos] == '"') {
-        int rc = jlex_string(h, pos, &c->arena, false, &c->remark);
+    struct rcmd *c = d->c;
+    if (*pos < d->h.len && d->h.ptr[*pos] == '"') {
+        int rc = read_str(d, pos, &c->remark);
         c->has_remark = rc == TERN_OK;
         return rc;
     }
     char kind;
-    if (jlex_literal(h, pos, &kind) != TERN_OK || kind != 'n')
+    if (jlex_literal(d->h, pos, &kind) != TERN_OK || kind != 'n')
         return TERN_EPROTOCOL;
     c->has_remark = false;
     c->remark = TERN_BYTES_NULL;
     return TERN_OK;
 }
 
-static int read_key(tern_bytes_t h, size_t *pos, struct rcmd *c, tern_bytes_t *key)
+static int read_key(const struct hdec *d, size_t *pos, tern_bytes_t *key)
 {
-    if (*pos < h.len && h.ptr[*pos] == '"')
-        return jlex_string(h, pos, &c->arena, false, key);
-    return jlex_bare_key(h, pos, key);
+    if (*pos < d->h.len && d->h.ptr[*pos] == '"')
+        return read_str(d, pos, key);
+    return jlex_bare_key(d->h, pos, key);
 }
 
 /* One extFields value, in canonical string form; NULL ptr for JSON null. */
-static int read_ext_value(tern_bytes_t h, size_t *pos, struct rcmd *c, tern_bytes_t *val)
+static int read_ext_value(const struct hdec *d, size_t *pos, tern_bytes_t *val)
 {
+    tern_bytes_t h = d->h;
     if (*pos >= h.len)
         return TERN_EPROTOCOL;
     uint8_t ch = h.ptr[*pos];
     if (ch == '"')
-        return jlex_string(h, pos, &c->arena, false, val);
+        return read_str(d, pos, val);
     if (ch == '-' || (ch >= '0' && ch <= '9'))
         return jlex_number(h, pos, val);
     if (ch == '{' || ch == '[') {
@@ -112,8 +309,10 @@ static int read_ext_value(tern_bytes_t h, size_t *pos, struct rcmd *c, tern_byte
     return TERN_OK;
 }
 
-static int read_ext_fields(tern_bytes_t h, size_t *pos, struct rcmd *c)
+static int read_ext_fields(const struct hdec *d, size_t *pos)
 {
+    tern_bytes_t h = d->h;
+    struct rcmd *c = d->c;
     size_t i = *pos;
     int rc;
     if (i < h.len && h.ptr[i] == 'n') {
@@ -126,25 +325,25 @@ static int read_ext_fields(tern_bytes_t h, size_t *pos, struct rcmd *c)
     if (i >= h.len || h.ptr[i] != '{')
         return TERN_EPROTOCOL;
     c->nfields = 0; /* a repeated extFields member replaces the map */
-    i = jlex_ws(h, i + 1);
+    i = ws(h, i + 1);
     if (i < h.len && h.ptr[i] == '}') {
         *pos = i + 1;
         return TERN_OK;
     }
     for (;;) {
         tern_bytes_t key, val;
-        i = jlex_ws(h, i);
-        if ((rc = read_key(h, &i, c, &key)) != TERN_OK)
+        i = ws(h, i);
+        if ((rc = read_key(d, &i, &key)) != TERN_OK)
             return rc;
-        i = jlex_ws(h, i);
+        i = ws(h, i);
         if (i >= h.len || h.ptr[i] != ':')
             return TERN_EPROTOCOL;
-        i = jlex_ws(h, i + 1);
-        if ((rc = read_ext_value(h, &i, c, &val)) != TERN_OK)
+        i = ws(h, i + 1);
+        if ((rc = read_ext_value(d, &i, &val)) != TERN_OK)
             return rc;
         if ((rc = cmd_put_field(c, key, val)) != TERN_OK)
             return rc;
-        i = jlex_ws(h, i);
+        i = ws(h, i);
         if (i >= h.len)
             return TERN_EPROTOCOL;
         if (h.ptr[i] == ',') {
@@ -163,27 +362,28 @@ static bool key_is(tern_bytes_t key, const char *name, size_t n)
     return key.len == n && memcmp(key.ptr, name, n) == 0;
 }
 
-static int read_member(tern_bytes_t h, size_t *pos, tern_bytes_t key, struct rcmd *c)
+static int read_member(const struct hdec *d, size_t *pos, tern_bytes_t key)
 {
+    struct rcmd *c = d->c;
     int32_t v;
     int rc;
     /* Dispatch on length first: this runs for every member of every header. */
     switch (key.len) {
     case 4:
         if (key_is(key, "code", 4))
-            return read_i32(h, pos, c, &c->code);
+            return read_i32(d, pos, &c->code);
         if (key_is(key, "flag", 4))
-            return read_i32(h, pos, c, &c->flag);
+            return read_i32(d, pos, &c->flag);
         break;
     case 6:
         if (key_is(key, "opaque", 6))
-            return read_i32(h, pos, c, &c->opaque);
+            return read_i32(d, pos, &c->opaque);
         if (key_is(key, "remark", 6))
-            return read_remark(h, pos, c);
+            return read_remark(d, pos);
         break;
     case 7:
         if (key_is(key, "version", 7)) {
-            if ((rc = read_i32(h, pos, c, &v)) != TERN_OK)
+            if ((rc = read_i32(d, pos, &v)) != TERN_OK)
                 return rc;
             c->version = (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v);
             return TERN_OK;
@@ -191,20 +391,22 @@ static int read_member(tern_bytes_t h, size_t *pos, tern_bytes_t key, struct rcm
         break;
     case 8:
         if (key_is(key, "language", 8))
-            return read_language(h, pos, c);
+            return read_language(d, pos);
         break;
     case 9:
         if (key_is(key, "extFields", 9))
-            return read_ext_fields(h, pos, c);
+            return read_ext_fields(d, pos);
         break;
     default:
         break;
     }
-    return jlex_skip(h, pos, 1); /* serializeTypeCurrentRPC and unknown keys */
+    return jlex_skip(d->h, pos, 1); /* serializeTypeCurrentRPC and unknown keys */
 }
 
-int header_json_decode(tern_bytes_t h, struct rcmd *c)
+static int decode(const struct hdec *d)
 {
+    tern_bytes_t h = d->h;
+    struct rcmd *c = d->c;
     c->code = 0;
     c->language = LANG_JAVA;
     c->version = 0;
@@ -213,26 +415,26 @@ int header_json_decode(tern_bytes_t h, struct rcmd *c)
     c->has_remark = false;
     c->remark = TERN_BYTES_NULL;
     c->nfields = 0;
-    size_t i = jlex_ws(h, 0);
+    size_t i = ws(h, 0);
     int rc;
     if (i >= h.len || h.ptr[i] != '{')
         return TERN_EPROTOCOL;
-    i = jlex_ws(h, i + 1);
+    i = ws(h, i + 1);
     if (i < h.len && h.ptr[i] == '}') {
         i++;
     } else {
         for (;;) {
             tern_bytes_t key;
-            i = jlex_ws(h, i);
-            if ((rc = read_key(h, &i, c, &key)) != TERN_OK)
+            i = ws(h, i);
+            if ((rc = read_key(d, &i, &key)) != TERN_OK)
                 return TERN_EPROTOCOL;
-            i = jlex_ws(h, i);
+            i = ws(h, i);
             if (i >= h.len || h.ptr[i] != ':')
                 return TERN_EPROTOCOL;
-            i = jlex_ws(h, i + 1);
-            if ((rc = read_member(h, &i, key, c)) != TERN_OK)
+            i = ws(h, i + 1);
+            if ((rc = read_member(d, &i, key)) != TERN_OK)
                 return rc == TERN_ETOO_LARGE ? rc : TERN_EPROTOCOL;
-            i = jlex_ws(h, i);
+            i = ws(h, i);
             if (i >= h.len)
                 return TERN_EPROTOCOL;
             if (h.ptr[i] == ',') {
@@ -249,39 +451,109 @@ int header_json_decode(tern_bytes_t h, struct rcmd *c)
     return jlex_ws(h, i) == h.len ? TERN_OK : TERN_EPROTOCOL;
 }
 
-static void put_lit(buf_t *out, const char *s)
+int header_json_decode(tern_bytes_t h, struct rcmd *c)
 {
-    buf_append(out, s, strlen(s));
+    struct hdec d = {.h = h, .wr = NULL, .c = c};
+    return decode(&d);
+}
+
+int header_json_decode_mut(uint8_t *h, size_t len, struct rcmd *c)
+{
+    struct hdec d = {.h = tern_bytes(h, len), .wr = h, .c = c};
+    return decode(&d);
+}
+
+/* ---- writer ---- */
+
+/* Bytes that need an escape: control characters, '"' and '\\'. */
+static const uint8_t needs_esc[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/* Writes s as a JSON string at o (room for 2 + 6 * s.len); returns the end. */
+static uint8_t *put_str(uint8_t *o, tern_bytes_t s)
+{
+    static const char hex[] = "0123456789abcdef";
+    *o++ = '"';
+    for (size_t i = 0; i < s.len; i++) {
+        uint8_t ch = s.ptr[i];
+        if (!needs_esc[ch]) {
+            *o++ = ch;
+        } else if (ch == '"' || ch == '\\') {
+            o[0] = '\\';
+            o[1] = ch;
+            o += 2;
+        } else {
+            memcpy(o, "\\u00", 4);
+            o[4] = (uint8_t)hex[ch >> 4];
+            o[5] = (uint8_t)hex[ch & 15];
+            o += 6;
+        }
+    }
+    *o++ = '"';
+    return o;
+}
+
+/* Writes a literal (without its NUL) at o; returns the end. */
+#define PUT_LIT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) + sizeof(lit) - 1)
+
+/* Writes v in decimal at o (room for 20 bytes); returns the end. */
+static uint8_t *put_i64(uint8_t *o, int64_t v)
+{
+    uint8_t tmp[20];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (uint8_t)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *o++ = '-';
+    while (n)
+        *o++ = tmp[--n];
+    return o;
 }
 
 void header_json_encode(const struct rcmd *c, buf_t *out)
 {
-    put_lit(out, "{\"code\":");
-    buf_append_i64(out, c->code);
-    put_lit(out, ",\"extFields\":{");
+    /* Worst case first (every byte escaped), then write without checks. */
+    size_t need = 160 + 4 * 20;
+    for (size_t i = 0; i < c->nfields; i++)
+        need += 6 * (c->fields[i].key.len + c->fields[i].val.len) + 6;
+    if (c->has_remark)
+        need += 6 * c->remark.len + 16;
+    uint8_t *o0 = buf_reserve(out, need), *o = o0;
+    o = PUT_LIT(o, "{\"code\":");
+    o = put_i64(o, c->code);
+    o = PUT_LIT(o, ",\"extFields\":{");
     bool first = true;
     for (size_t i = 0; i < c->nfields; i++) {
         const struct rcmd_field *f = &c->fields[i];
         if (!f->val.ptr)
             continue;
         if (!first)
-            buf_append_u8(out, ',');
+            *o++ = ',';
         first = false;
-        json_write_string(out, f->key);
-        buf_append_u8(out, ':');
-        json_write_string(out, f->val);
+        o = put_str(o, f->key);
+        *o++ = ':';
+        o = put_str(o, f->val);
     }
-    put_lit(out, "},\"flag\":");
-    buf_append_i64(out, c->flag);
-    put_lit(out, ",\"language\":\"");
-    put_lit(out, cmd_lang_name(c->language));
-    put_lit(out, "\",\"opaque\":");
-    buf_append_i64(out, c->opaque);
+    o = PUT_LIT(o, "},\"flag\":");
+    o = put_i64(o, c->flag);
+    o = PUT_LIT(o, ",\"language\":\"");
+    const char *lang = cmd_lang_name(c->language);
+    size_t ll = strlen(lang);
+    memcpy(o, lang, ll);
+    o += ll;
+    o = PUT_LIT(o, "\",\"opaque\":");
+    o = put_i64(o, c->opaque);
     if (c->has_remark) {
-        put_lit(out, ",\"remark\":");
-        json_write_string(out, c->remark);
+        o = PUT_LIT(o, ",\"remark\":");
+        o = put_str(o, c->remark);
     }
-    put_lit(out, ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
-    buf_append_i64(out, c->version);
-    buf_append_u8(out, '}');
+    o = PUT_LIT(o, ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+    o = put_i64(o, c->version);
+    *o++ = '}';
+    out->len += (size_t)(o - o0);
 }

@@ -171,6 +171,12 @@ static int submit(struct rclient *c, const char *addr, struct rcmd *req, bool is
     k->client = c;
     rcall_encode(k, req, is_oneway, false);
     k->task.fn = call_task_fn;
+    if (loop_on_thread(c->loop)) {
+        /* From a callback: no post, no wake-up; the write joins this
+         * iteration's flush. */
+        call_task_fn(&k->task, false);
+        return TERN_OK;
+    }
     if (loop_post(c->loop, &k->task) != TERN_OK) {
         rcall_free(k);
         return TERN_ECLOSED;

@@ -26,7 +26,7 @@
 #include "common/xalloc.h"
 #include "protocol/codes.h"
 
-#define READ_CHUNK      (16 * 1024)
+#define READ_CHUNK      (64 * 1024)
 #define READ_MAX        (1024 * 1024)
 #define READ_ROUNDS     8
 #define IN_KEEP_BYTES   (256 * 1024) /* larger idle input buffers are freed */
@@ -374,11 +374,47 @@ static void dispatch(struct rconn *c, struct rreq *r)
     rcmd_deinit(&resp);
 }
 
+/* Decodes the frame at p in place of a copy when it is a response: matched to
+ * its call by opaque, with a view into the input buffer that lives only
+ * during the callback. The header is not rewritten, so a sync caller may copy
+ * the raw frame. *handled is false when the frame is a request. */
+static int try_response(struct rconn *c, const uint8_t *p, size_t len, bool *handled)
+{
+    struct rreq r;
+    r.frame = (uint8_t *)p;
+    r.frame_len = len;
+    r.conn = c;
+    rcmd_init(&r.cmd);
+    int err = rcmd_decode(p, len, &r.cmd);
+    *handled = err == TERN_OK && (r.cmd.flag & RCMD_FLAG_RESPONSE);
+    if (*handled) {
+        struct rcall *k = pend_map_take(&c->pending, r.cmd.opaque);
+        if (!k) {
+            log_debug("remoting", "response without a call peer=%s opaque=%d", c->peer,
+                      (int)r.cmd.opaque);
+        } else {
+            loop_timer_stop(c->loop, &k->timer);
+            k->done(k, TERN_OK, &r);
+            rcall_free(k);
+        }
+    }
+    rcmd_deinit(&r.cmd);
+    return err;
+}
+
 /* Handles one complete frame at p. Returns TERN_OK or a decode error. */
 static int handle_frame(struct rconn *c, const uint8_t *p, size_t len)
 {
+    /* Only a connection with calls pending can receive a useful response; the
+     * others (a server's, mostly) go straight to the one copy of a request. */
+    if (c->pending.count > 0) {
+        bool handled;
+        int err = try_response(c, p, len, &handled);
+        if (err || handled)
+            return err;
+    }
     struct rreq *r = rreq_alloc(c, p, len);
-    int err = rcmd_decode(r->frame, len, &r->cmd);
+    int err = rcmd_decode_mut(r->frame, len, &r->cmd);
     if (err) {
         rreq_free(r);
         return err;
@@ -387,15 +423,8 @@ static int handle_frame(struct rconn *c, const uint8_t *p, size_t len)
         dispatch(c, r);
         return TERN_OK;
     }
-    struct rcall *k = pend_map_take(&c->pending, r->cmd.opaque);
-    if (!k) {
-        log_debug("remoting", "response without a call peer=%s opaque=%d", c->peer,
-                  (int)r->cmd.opaque);
-    } else {
-        loop_timer_stop(c->loop, &k->timer);
-        k->done(k, TERN_OK, r);
-        rcall_free(k);
-    }
+    /* A response nobody waits for (late, after a timeout). */
+    log_debug("remoting", "response without a call peer=%s opaque=%d", c->peer, (int)r->cmd.opaque);
     rreq_free(r);
     return TERN_OK;
 }

@@ -6,6 +6,7 @@
 #include "store/commitlog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -38,6 +39,7 @@ int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct 
     cl->repaired_start = -1;
     cl->want_start = -1;
     cl->busy_start = -1;
+    atomic_store(&cl->sync_floor, INT64_MAX);
     pthread_rwlock_init(&cl->segs_lock, NULL);
     pthread_mutex_init(&cl->alloc_mu, NULL);
     pthread_cond_init(&cl->alloc_cv, NULL);
@@ -73,28 +75,56 @@ int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct 
     return TERN_OK;
 }
 
-/* Prefaults [from, size) of m writable, in chunks, so that the appender's
- * first touch of each page does not pay for a page fault (allocating,
- * zeroing and page_mkwrite dominated the cost of a put). As RocketMQ's
- * warmMappedFile, this marks the zero pages dirty: a page not overwritten
- * before background writeback gets written twice, which only happens when
- * the log grows slowly. Falls back to a read prefault where
+/* Prefaults [from, to) of m (segment-relative, page-aligned down) writable, so
+ * that the appender's first touch of each page does not pay for a page fault
+ * (allocating, zeroing and page_mkwrite dominated the cost of a put). As
+ * RocketMQ's warmMappedFile this marks zero pages dirty; the window is kept
+ * small (CL_WARM_AHEAD) so they are overwritten by records long before
+ * background writeback looks at them and RSS does not grow by whole segments.
+ *
+ * With write_ahead (SYNC_FLUSH), each chunk is also written back and waited
+ * for before the appender gets there: fallocate leaves the blocks as unwritten
+ * extents, and converting them on every group commit would make each
+ * fdatasync commit the journal. After the write-back the chunk is prefaulted
+ * writable again (the pages are clean and present, so that costs no I/O).
+ *
+ * With check_live, m is touched only while it is the last segment, under the
+ * shared segs_lock (retention never deletes the last segment, so it cannot be
+ * unmapped meanwhile). Falls back to a read prefault where
  * MADV_POPULATE_WRITE is unknown. Stops early on shutdown. */
-static void warm(struct commitlog *cl, struct mfile *m, int64_t from)
+static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to, bool check_live)
 {
-    const int64_t chunk = 8 * 1024 * 1024;
-    for (int64_t pos = from & ~(int64_t)4095; pos < m->size; pos += chunk) {
+    const int64_t step = 1024 * 1024;
+    if (to > m->size)
+        to = m->size;
+    for (int64_t pos = from & ~(int64_t)4095; pos < to; pos += step) {
         if (atomic_load_explicit(&cl->alloc_stop_flag, memory_order_relaxed))
             return;
-        size_t n = (size_t)(m->size - pos < chunk ? m->size - pos : chunk);
+        size_t n = (size_t)(to - pos < step ? to - pos : step);
+        if (check_live) {
+            pthread_rwlock_rdlock(&cl->segs_lock);
+            if (cl->nsegs == 0 || cl->segs[cl->nsegs - 1] != m) {
+                pthread_rwlock_unlock(&cl->segs_lock);
+                return;
+            }
+        }
+        bool ok = true;
 #if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
         if (madvise(m->base + pos, n, MADV_POPULATE_WRITE) != 0 &&
             madvise(m->base + pos, n, MADV_POPULATE_READ) != 0)
-            return;
+            ok = false;
+        if (ok && cl->write_ahead &&
+            sync_file_range(m->fd, pos, (off_t)n,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER) == 0)
+            (void)madvise(m->base + pos, n, MADV_POPULATE_WRITE);
 #else
-        (void)n;
-        return;
+        ok = false;
 #endif
+        if (check_live)
+            pthread_rwlock_unlock(&cl->segs_lock);
+        if (!ok)
+            return;
     }
 }
 
@@ -120,13 +150,13 @@ static void *alloc_main(void *arg)
     pthread_mutex_lock(&cl->alloc_mu);
     while (!cl->alloc_stop) {
         if (cl->warm_seg) {
-            /* The segment being written (at start or after a roll that found
-             * no spare); a deleted one only makes madvise fail. */
+            /* The window ahead of the appender in the segment being written;
+             * warm() skips it once it is no longer the last segment. */
             struct mfile *m = cl->warm_seg;
-            int64_t from = cl->warm_from - m->start;
+            int64_t from = cl->warm_from - m->start, to = cl->warm_to - m->start;
             cl->warm_seg = NULL;
             pthread_mutex_unlock(&cl->alloc_mu);
-            warm(cl, m, from);
+            warm(cl, m, from, to, true);
             pthread_mutex_lock(&cl->alloc_mu);
             continue;
         }
@@ -143,6 +173,9 @@ static void *alloc_main(void *arg)
         if (rc)
             log_warn("store", "preallocating segment start=%lld failed: %s", (long long)start,
                      tern_strerror(rc));
+        /* Only this thread knows m yet: prefault the first window. */
+        if (m)
+            warm(cl, m, 0, CL_WARM_AHEAD, false);
         pthread_mutex_lock(&cl->alloc_mu);
         cl->busy_start = -1;
         bool keep = m && !cl->alloc_stop && !cl->spare;
@@ -151,12 +184,6 @@ static void *alloc_main(void *arg)
         else
             drop_spare(cl, m);
         pthread_cond_broadcast(&cl->alloc_cv);
-        if (keep) {
-            /* A roll may take m meanwhile: that is fine, faults can race. */
-            pthread_mutex_unlock(&cl->alloc_mu);
-            warm(cl, m, 0);
-            pthread_mutex_lock(&cl->alloc_mu);
-        }
     }
     pthread_mutex_unlock(&cl->alloc_mu);
     return NULL;
@@ -172,6 +199,8 @@ int commitlog_start_alloc(struct commitlog *cl)
         pthread_mutex_lock(&cl->alloc_mu);
         cl->warm_seg = cl->cur;
         cl->warm_from = cl->wpos;
+        cl->warm_to = cl->wpos + CL_WARM_AHEAD;
+        cl->warm_req = cl->warm_to;
         cl->want_start = cl->cur->start + cl->seg_bytes;
         pthread_cond_signal(&cl->alloc_cv);
         pthread_mutex_unlock(&cl->alloc_mu);
@@ -337,14 +366,40 @@ static int roll(struct commitlog *cl)
     if (cl->alloc_started) {
         pthread_mutex_lock(&cl->alloc_mu);
         cl->want_start = start + cl->seg_bytes;
-        if (!from_spare) {
+        if (from_spare) {
+            cl->warm_req = start + CL_WARM_AHEAD; /* warmed when it was made */
+        } else {
             cl->warm_seg = m;
             cl->warm_from = start;
+            cl->warm_to = start + CL_WARM_AHEAD;
+            cl->warm_req = cl->warm_to;
         }
         pthread_cond_signal(&cl->alloc_cv);
         pthread_mutex_unlock(&cl->alloc_mu);
     }
     return TERN_OK;
+}
+
+/* Asks the alloc thread to extend the prefault window of the current segment
+ * to CL_WARM_AHEAD past the write position (put_lock held; about once per
+ * CL_WARM_CHUNK bytes appended). Never waits for the prefault itself. */
+static void ask_warm(struct commitlog *cl)
+{
+    int64_t seg_end = cl->cur->start + cl->seg_bytes;
+    int64_t from = cl->warm_req > cl->wpos ? cl->warm_req : cl->wpos;
+    int64_t to = cl->wpos + CL_WARM_AHEAD;
+    if (to > seg_end)
+        to = seg_end;
+    cl->warm_req = cl->wpos + CL_WARM_AHEAD;
+    if (from >= to)
+        return;
+    pthread_mutex_lock(&cl->alloc_mu);
+    if (cl->warm_seg != cl->cur)
+        cl->warm_from = from; /* else the pending request keeps its start */
+    cl->warm_seg = cl->cur;
+    cl->warm_to = to;
+    pthread_cond_signal(&cl->alloc_cv);
+    pthread_mutex_unlock(&cl->alloc_mu);
 }
 
 int commitlog_reserve(struct commitlog *cl, size_t len, int64_t *phy, uint8_t **dst)
@@ -371,6 +426,8 @@ int commitlog_reserve(struct commitlog *cl, size_t len, int64_t *phy, uint8_t **
     *phy = cl->wpos;
     *dst = cl->cur->base + (cl->wpos - cl->cur->start);
     cl->wpos += (int64_t)len;
+    if (cl->wpos + CL_WARM_AHEAD - CL_WARM_CHUNK > cl->warm_req && cl->alloc_started)
+        ask_warm(cl);
     return TERN_OK;
 }
 
@@ -453,41 +510,74 @@ int64_t commitlog_next_seg_start(const struct commitlog *cl, int64_t phy)
 
 /* ---- flush and retention ---- */
 
+int commitlog_sync_range(struct commitlog *cl, int64_t from, int64_t upto)
+{
+    /* One segment at a time: find it under the lock, sync it without (the
+     * caller guarantees [from, upto) is not deleted meanwhile). */
+    int64_t pos = from;
+    while (pos < upto) {
+        struct mfile *m = NULL;
+        commitlog_rdlock(cl);
+        if (cl->nsegs && pos >= cl->segs[0]->start) {
+            size_t idx = (size_t)((pos - cl->segs[0]->start) / cl->seg_bytes);
+            if (idx < cl->nsegs)
+                m = cl->segs[idx];
+        }
+        commitlog_unlock(cl);
+        if (!m)
+            return TERN_OK; /* past the last segment: nothing written there */
+        int64_t end = upto < m->start + m->size ? upto : m->start + m->size;
+        int rc = mfile_sync(m, pos - m->start, end - m->start);
+        if (rc)
+            return rc;
+        pos = end;
+    }
+    return TERN_OK;
+}
+
+void commitlog_mark_flushed(struct commitlog *cl, int64_t off)
+{
+    int64_t cur = atomic_load(&cl->flushed_off);
+    while (cur < off && !atomic_compare_exchange_weak(&cl->flushed_off, &cur, off)) {
+    }
+}
+
 int commitlog_flush(struct commitlog *cl, int64_t upto)
 {
     int64_t from = atomic_load(&cl->flushed_off);
     if (upto <= from)
         return TERN_OK;
-    struct mfile *todo[8];
-    size_t n = 0;
-    int64_t covered = from;
+    int rc = commitlog_sync_range(cl, from, upto);
+    if (rc == TERN_OK)
+        commitlog_mark_flushed(cl, upto);
+    return rc;
+}
+
+void commitlog_trim_resident(struct commitlog *cl, int64_t keep)
+{
+    /* The whole range below the limit, not only what is new since the last
+     * call: readers catching up from a backlog fault old pages back in. An
+     * madvise over unmapped page tables is cheap. */
+    int64_t lim = (atomic_load(&cl->flushed_off) - keep) & ~(int64_t)4095;
     commitlog_rdlock(cl);
-    for (size_t i = 0; i < cl->nsegs && n < 8; i++) {
+    for (size_t i = 0; i < cl->nsegs; i++) {
         struct mfile *m = cl->segs[i];
-        if (m->start + m->size <= from || m->start >= upto)
-            continue;
-        todo[n++] = m;
-        covered = m->start + m->size < upto ? m->start + m->size : upto;
+        if (m->start >= lim)
+            break;
+        int64_t b = lim < m->start + m->size ? lim - m->start : m->size;
+        (void)madvise(m->base, (size_t)b, MADV_DONTNEED);
     }
     commitlog_unlock(cl);
-    /* Segments at or above flushed_off are never deleted (retention checks),
-     * so they stay mapped without the lock. */
-    for (size_t i = 0; i < n; i++) {
-        struct mfile *m = todo[i];
-        int64_t a = from > m->start ? from - m->start : 0;
-        int64_t b = upto < m->start + m->size ? upto - m->start : m->size;
-        int rc = mfile_sync(m, a, b);
-        if (rc)
-            return rc;
-    }
-    atomic_store(&cl->flushed_off, n ? covered : upto);
-    return TERN_OK;
 }
 
 int commitlog_delete_old(struct commitlog *cl, int64_t older_than_ms, bool force, int64_t limit_off,
                          int max_files)
 {
     int k = 0;
+    /* Never a segment a flush worker may still be syncing. */
+    int64_t floor = atomic_load(&cl->sync_floor);
+    if (limit_off > floor)
+        limit_off = floor;
     commitlog_rdlock(cl);
     for (size_t i = 0; i + 1 < cl->nsegs && k < max_files; i++) {
         struct mfile *m = cl->segs[i];

@@ -22,11 +22,17 @@
 
 /* A segment always keeps room for a filler: a record needs len + 8 bytes. */
 #define CL_MIN_BLANK 8
+/* Prefault window: the alloc thread keeps about this many bytes ahead of the
+ * write position mapped writable, in CL_WARM_CHUNK steps (not whole
+ * segments: that would keep 2 GiB of dirty zero pages resident). */
+#define CL_WARM_AHEAD (16 * 1024 * 1024)
+#define CL_WARM_CHUNK (4 * 1024 * 1024)
 
 struct commitlog {
     char *dir; /* owned: <root>/commitlog */
     int64_t seg_bytes;
     bool preallocate;
+    bool write_ahead; /* SYNC_FLUSH: write prefaulted chunks back ahead (see warm) */
 
     pthread_rwlock_t segs_lock; /* guards segs, nsegs, cap */
     struct mfile **segs;        /* owned; contiguous, sorted by start */
@@ -34,19 +40,22 @@ struct commitlog {
 
     _Atomic int64_t min_off;     /* start of the first segment */
     _Atomic int64_t max_off;     /* end of the last complete record */
-    _Atomic int64_t flushed_off; /* durable below this; written by the flush thread */
+    _Atomic int64_t flushed_off; /* durable below this; only grows (commitlog_mark_flushed) */
+    _Atomic int64_t sync_floor;  /* lowest offset a flush worker is syncing, or INT64_MAX */
     int64_t repaired_start;      /* lowest segment found short at open, or -1 */
 
     struct mfile *cur; /* guarded by put_lock; borrowed from segs; NULL = need a segment */
     int64_t wpos;      /* guarded by put_lock: next write offset */
+    int64_t warm_req;  /* guarded by put_lock: log offset the prefault was asked up to */
 
     pthread_mutex_t alloc_mu; /* guards spare, want_start, busy_start, alloc_stop */
     pthread_cond_t alloc_cv;
     struct mfile *spare;    /* owned: the next segment, created ahead */
     int64_t want_start;     /* start offset to preallocate, or -1 */
     int64_t busy_start;     /* start the alloc thread is creating now, or -1 */
-    struct mfile *warm_seg; /* borrowed: segment to prefault from warm_from, or NULL */
-    int64_t warm_from;
+    struct mfile *warm_seg; /* borrowed: segment to prefault [warm_from, warm_to), or NULL */
+    int64_t warm_from;      /* log offsets */
+    int64_t warm_to;
     bool alloc_stop;
     atomic_bool alloc_stop_flag; /* alloc_stop, readable without alloc_mu */
     bool alloc_started;
@@ -93,6 +102,19 @@ int commitlog_read_record(struct commitlog *cl, int64_t phy, int32_t size, buf_t
 /* Syncs [flushed_off, upto) to disk and advances flushed_off. Flush thread or
  * close only (segments at or above flushed_off are never deleted). */
 int commitlog_flush(struct commitlog *cl, int64_t upto);
+/* Syncs [from, upto) (msync MS_SYNC of the dirty pages of that range only:
+ * data-only fdatasync semantics) without touching flushed_off. The caller
+ * keeps the range from being deleted: from >= flushed_off, or sync_floor set
+ * at or below from. Several threads may sync disjoint ranges at once. */
+int commitlog_sync_range(struct commitlog *cl, int64_t from, int64_t upto);
+/* Raises flushed_off to off (never lowers it). Every byte below off must be
+ * durable. */
+void commitlog_mark_flushed(struct commitlog *cl, int64_t off);
+/* Drops this process's mappings of pages wholly below flushed_off - keep
+ * (MADV_DONTNEED: the data stays in the page cache and on disk; a reader
+ * touching such a page faults it back in). Keeps RSS from growing with the
+ * log. Flush thread only. */
+void commitlog_trim_resident(struct commitlog *cl, int64_t keep);
 
 /* Retention: deletes up to max_files oldest segments that are wholly below
  * limit_off (never the current one) and either force or modified before

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* flush.c: the flush thread, group commit and the checkpoint writer
+/* flush.c: the flush threads, group commit and the checkpoint writer
  * (docs/design/store.md#flush).
  *
- * ASYNC_FLUSH: every flush_interval_ms the thread msyncs the commit log's
- * dirty range. SYNC_FLUSH: store_wait_flush() queues (end_off, cb, deadline)
- * and wakes the thread, which does one msync(MS_SYNC) covering everything
- * written so far and then completes every waiter at or below the flushed
- * offset (group commit); waiters past their deadline get TERN_ETIMEOUT.
- * Consume queues and index progress are flushed lazily (every
- * STORE_CQ_FLUSH_MS), followed by a checkpoint write. Callbacks run on the
- * flush thread with no lock held. */
+ * ASYNC_FLUSH: one thread msyncs the commit log's dirty range every
+ * flush_interval_ms. SYNC_FLUSH: store_wait_flush() queues (end_off, cb,
+ * deadline) and wakes STORE_FLUSH_WORKERS threads that sync consecutive log
+ * ranges concurrently (pipelined group commit, see sync_one); flushed_off
+ * advances over the completed prefix and waiters at or below it complete;
+ * waiters past their deadline get TERN_ETIMEOUT. Consume queues and index
+ * progress are flushed lazily by worker 0 (every STORE_CQ_FLUSH_MS), followed
+ * by a checkpoint write and the resident-set trim. Callbacks run on a flush
+ * thread with no lock held. */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -109,49 +110,140 @@ static void run_list(struct flush_waiter *w, int status)
     }
 }
 
+/* Completes waiters that are durable or expired; flush_mu held on entry and
+ * on return, released while callbacks run. */
+static void complete_waiters(struct store *s)
+{
+    if (!s->waiters)
+        return;
+    struct flush_waiter *expired;
+    struct flush_waiter *done =
+        take_finished(s, atomic_load(&s->cl->flushed_off), clock_mono_ms(), &expired);
+    if (!done && !expired)
+        return;
+    pthread_mutex_unlock(&s->flush_mu);
+    run_list(done, TERN_OK);
+    run_list(expired, TERN_ETIMEOUT);
+    pthread_mutex_lock(&s->flush_mu);
+}
+
+/* SYNC_FLUSH group commit, pipelined. Whenever waiters are queued, a worker
+ * is free and the log has bytes no sync covers yet, a worker takes the range
+ * [sync_issued, max_off) and msyncs it (data only; the segments are
+ * preallocated and written ahead, so no metadata commit), while other
+ * workers may be syncing earlier or later ranges. flushed_off advances over
+ * the oldest completed ranges only, so every byte below it is durable, and
+ * waiters are completed as soon as it passes their end. Waiters arriving
+ * during a sync start the next one at once on another worker. With force
+ * (the periodic tick) it syncs even with no waiter. flush_mu held on entry
+ * and return; returns false if there was nothing to start. */
+static bool sync_one(struct store *s, bool force)
+{
+    int64_t max = atomic_load_explicit(&s->cl->max_off, memory_order_acquire);
+    if (s->sync_failed || (!s->waiters && !force) || s->sync_issued >= max ||
+        s->sync_count == STORE_FLUSH_WORKERS)
+        return false;
+    int64_t from = s->sync_issued;
+    if (from < atomic_load(&s->cl->flushed_off))
+        from = atomic_load(&s->cl->flushed_off);
+    int slot = (s->sync_head + s->sync_count) % STORE_FLUSH_WORKERS;
+    s->sync_ring[slot].from = from;
+    s->sync_ring[slot].to = max;
+    s->sync_ring[slot].done = false;
+    if (s->sync_count++ == 0)
+        atomic_store(&s->cl->sync_floor, from);
+    s->sync_issued = max;
+    pthread_mutex_unlock(&s->flush_mu);
+    int rc = commitlog_sync_range(s->cl, from, max);
+    pthread_mutex_lock(&s->flush_mu);
+    s->sync_ring[slot].done = true;
+    if (rc) {
+        /* A failed fsync may have dropped the dirty pages: retrying could
+         * report success for data that never reached the disk. */
+        s->sync_failed = true;
+        log_error("store", "commitlog sync [%lld, %lld) failed, no more acks: %s", (long long)from,
+                  (long long)max, tern_strerror(rc));
+    }
+    while (!s->sync_failed && s->sync_count > 0 && s->sync_ring[s->sync_head].done) {
+        commitlog_mark_flushed(s->cl, s->sync_ring[s->sync_head].to);
+        s->sync_head = (s->sync_head + 1) % STORE_FLUSH_WORKERS;
+        s->sync_count--;
+    }
+    atomic_store(&s->cl->sync_floor, s->sync_count ? s->sync_ring[s->sync_head].from : INT64_MAX);
+    return true;
+}
+
+/* Worker 0 (and the only thread in ASYNC_FLUSH): the interval flush, the
+ * consume-queue/checkpoint pass every STORE_CQ_FLUSH_MS, RSS trimming. Its
+ * slow parts run while the other workers keep serving group commits. */
+static void periodic(struct store *s, bool sync, int64_t *last_full)
+{
+    if (!sync) {
+        pthread_mutex_lock(&s->sync_mu);
+        int64_t before = atomic_load(&s->cl->flushed_off);
+        int rc =
+            commitlog_flush(s->cl, atomic_load_explicit(&s->cl->max_off, memory_order_acquire));
+        /* Keep the recovery scan short: record progress (no fsync; a stale
+         * checkpoint only means a longer scan). */
+        if (rc == TERN_OK && atomic_load(&s->cl->flushed_off) != before)
+            rc = write_ckpt(s, false);
+        pthread_mutex_unlock(&s->sync_mu);
+        if (rc)
+            log_error("store", "commitlog flush failed: %s", tern_strerror(rc));
+    }
+    int64_t now = clock_mono_ms();
+    if (now - *last_full >= STORE_CQ_FLUSH_MS) {
+        /* In SYNC_FLUSH the log is flushed by the workers (a failed sync
+         * must stay failed); the pass flushes it only up to what they did. */
+        (void)store_flush_all(s, true, !sync);
+        commitlog_trim_resident(s->cl, STORE_RESIDENT_KEEP_BYTES);
+        *last_full = now;
+    }
+}
+
+struct flush_arg {
+    struct store *s;
+    int id;
+};
+
 static void *flush_main(void *arg)
 {
-    struct store *s = arg;
+    struct flush_arg fa = *(struct flush_arg *)arg;
+    free(arg);
+    struct store *s = fa.s;
     bool sync = s->cfg.flush_mode == STORE_SYNC_FLUSH;
-    int64_t last_full = clock_mono_ms();
+    int64_t last_full = clock_mono_ms(), last_tick = last_full;
     pthread_mutex_lock(&s->flush_mu);
     while (!s->flush_stop) {
-        bool pending = s->waiters != NULL;
-        int64_t max = atomic_load_explicit(&s->cl->max_off, memory_order_acquire);
-        int64_t flushed = atomic_load(&s->cl->flushed_off);
-        if (!(sync && pending && flushed < max))
-            timed_wait(&s->flush_cv, &s->flush_mu, sync && pending ? 1 : s->cfg.flush_interval_ms);
-        if (s->flush_stop)
-            break;
-        pthread_mutex_unlock(&s->flush_mu);
-
-        int64_t now = clock_mono_ms();
-        int rc;
-        if (now - last_full >= STORE_CQ_FLUSH_MS) {
-            rc = store_flush_all(s, true, true);
-            last_full = now;
-        } else {
-            pthread_mutex_lock(&s->sync_mu);
-            int64_t before = atomic_load(&s->cl->flushed_off);
-            rc =
-                commitlog_flush(s->cl, atomic_load_explicit(&s->cl->max_off, memory_order_acquire));
-            /* Keep the recovery scan short: record progress (no fsync; a
-             * stale checkpoint only means a longer scan). */
-            if (rc == TERN_OK && !sync && atomic_load(&s->cl->flushed_off) != before)
-                rc = write_ckpt(s, false);
-            pthread_mutex_unlock(&s->sync_mu);
-            if (rc)
-                log_error("store", "commitlog flush failed: %s", tern_strerror(rc));
+        complete_waiters(s);
+        if (sync && sync_one(s, false)) {
+            /* Others may be idle while waiters are still pending. */
+            if (s->waiters)
+                pthread_cond_signal(&s->flush_cv);
+            continue;
         }
-        flushed = atomic_load(&s->cl->flushed_off);
-
-        pthread_mutex_lock(&s->flush_mu);
-        struct flush_waiter *expired;
-        struct flush_waiter *done = take_finished(s, flushed, clock_mono_ms(), &expired);
-        pthread_mutex_unlock(&s->flush_mu);
-        run_list(done, TERN_OK);
-        run_list(expired, TERN_ETIMEOUT);
-        pthread_mutex_lock(&s->flush_mu);
+        int64_t now = clock_mono_ms();
+        if (fa.id == 0) {
+            int period = sync ? STORE_CQ_FLUSH_MS : s->cfg.flush_interval_ms;
+            if (now - last_tick >= period) {
+                if (sync)
+                    (void)sync_one(s, true); /* puts nobody waits for */
+                pthread_mutex_unlock(&s->flush_mu);
+                periodic(s, sync, &last_full);
+                pthread_mutex_lock(&s->flush_mu);
+                last_tick = clock_mono_ms();
+                continue;
+            }
+        }
+        /* Woken by store_wait_flush; waiters still pending here wait on
+         * syncs in flight, or their deadline. */
+        int wait_ms = s->waiters ? 10 : (fa.id == 0 ? s->cfg.flush_interval_ms : 1000);
+        if (fa.id == 0 && sync) {
+            int64_t left = last_tick + STORE_CQ_FLUSH_MS - now;
+            if (left < wait_ms)
+                wait_ms = left < 1 ? 1 : (int)left;
+        }
+        timed_wait(&s->flush_cv, &s->flush_mu, wait_ms);
     }
     pthread_mutex_unlock(&s->flush_mu);
     return NULL;
@@ -159,9 +251,20 @@ static void *flush_main(void *arg)
 
 int store_flush_start(struct store *s)
 {
-    int rc = pthread_create(&s->flush_thr, NULL, flush_main, s);
-    if (rc)
-        return -rc;
+    int n = s->cfg.flush_mode == STORE_SYNC_FLUSH ? STORE_FLUSH_WORKERS : 1;
+    s->sync_issued = atomic_load(&s->cl->flushed_off);
+    for (int i = 0; i < n; i++) {
+        struct flush_arg *fa = xmalloc(sizeof *fa);
+        fa->s = s;
+        fa->id = i;
+        int rc = pthread_create(&s->flush_thr[i], NULL, flush_main, fa);
+        if (rc) {
+            free(fa);
+            s->flush_started = s->flush_nthr > 0;
+            return -rc;
+        }
+        s->flush_nthr++;
+    }
     s->flush_started = true;
     return TERN_OK;
 }
@@ -172,8 +275,9 @@ void store_flush_stop(struct store *s)
     s->flush_stop = true;
     pthread_cond_broadcast(&s->flush_cv);
     pthread_mutex_unlock(&s->flush_mu);
-    if (s->flush_started)
-        pthread_join(s->flush_thr, NULL);
+    for (int i = 0; i < s->flush_nthr; i++)
+        pthread_join(s->flush_thr[i], NULL);
+    s->flush_nthr = 0;
     s->flush_started = false;
 }
 

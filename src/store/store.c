@@ -284,6 +284,7 @@ int store_open(const struct store_config *cfg, struct store **out)
     }
     if (rc == 0) {
         store_disk_refuses(s, true);
+        s->cl->write_ahead = cfg->flush_mode == STORE_SYNC_FLUSH;
         rc = commitlog_start_alloc(s->cl);
     }
     if (rc == 0)

@@ -13,10 +13,11 @@
  *    spread over --conns rclients (default one per 16 workers), each rclient
  *    being one TCP connection with its own loop thread.
  *  - async: one sender thread per rclient; at most --inflight requests are
- *    outstanding. Callbacks (on the loop threads) give slots back; a sender
- *    that finds the window full sleeps until an eighth of it is free again,
- *    so wake-ups are per burst, not per message (a semaphore post per
- *    answer cost ~15% of the client's CPU).
+ *    outstanding. The sender fills the window; then each successful callback
+ *    (on the loop thread) sends the next request in the same slot, which
+ *    joins that loop iteration's write with no wake-up. Failures give slots
+ *    back; a sender that finds the window full sleeps until an eighth of it
+ *    is free again, so wake-ups are per burst, not per message.
  *  - oneway: one sender thread per rclient; every 1024th request is sent as
  *    a normal call and waited for, which keeps the client's output buffer
  *    bounded (the broker reads a connection in order).
@@ -66,10 +67,13 @@ struct prod_cfg {
     bool rocketmq_header;
 };
 
+struct worker;
+
 /* One rclient (connection) and the latency histogram of calls made on it. */
 struct conn {
     struct rclient *rc; /* owned */
     struct hist hist;
+    struct worker *lw; /* owned, async: scratch of the loop thread's refills */
 };
 
 struct prod {
@@ -131,11 +135,34 @@ static void on_sigint(int sig)
 
 /* ---- request building -------------------------------------------------- */
 
+/* w->key = "mqbench-<idx>-<seq++>" (snprintf was a visible cost per message). */
+static void format_key(struct worker *w)
+{
+    char tmp[48];
+    char *e = tmp + sizeof tmp, *q = e;
+    uint64_t v = w->seq++;
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    *--q = '-';
+    v = (uint64_t)w->idx;
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    static const char prefix[] = "mqbench-";
+    size_t n = (size_t)(e - q);
+    memcpy(w->key, prefix, sizeof prefix - 1);
+    memcpy(w->key + sizeof prefix - 1, q, n);
+    w->key[sizeof prefix - 1 + n] = '\0';
+}
+
 static void message_props(struct prod *p, struct worker *w, buf_t *out)
 {
     char uniq[33];
     uniq_gen_next(&p->uniq, clock_wall_ms(), uniq);
-    snprintf(w->key, sizeof w->key, "mqbench-%d-%llu", w->idx, (unsigned long long)w->seq++);
+    format_key(w);
     props_append(out, PROP_TAGS, tern_cstr("TagA"));
     props_append(out, PROP_KEYS, tern_cstr(w->key));
     props_append(out, PROP_WAIT, tern_cstr("true"));
@@ -336,12 +363,42 @@ static bool acquire_slot(struct prod *p)
     }
 }
 
+static void on_async_resp(void *arg, int err, struct rcmd *resp);
+
+/* Sends pd's next request on w's connection; on failure accounts it and frees
+ * pd. The caller holds the window slot, which a failure gives back. */
+static void async_send(struct prod *p, struct worker *w, struct pending *pd, int n)
+{
+    const struct bench_queue *q = next_queue(p, w);
+    struct rcmd cmd;
+    build_send(p, w, q, n, &cmd);
+    pd->nmsgs = n;
+    pd->t0_ns = clock_mono_ns();
+    int rc = rclient_call(w->conn->rc, q->addr, &cmd, p->cfg.timeout_ms, on_async_resp, pd);
+    rcmd_deinit(&cmd);
+    if (rc != TERN_OK) {
+        account(p, w->conn, rc, -1, n, -1);
+        free(pd);
+        release_slot(p);
+    }
+}
+
+/* Runs on the connection's loop thread. After a transport-level success the
+ * slot is reused at once for the next request, sent from here: the call joins
+ * this loop iteration's write, with no thread hand-off or wake-up. Transport
+ * failures give the slot back (the sender thread refills the window), which
+ * also bounds the recursion of a call failing inside rclient_call. */
 static void on_async_resp(void *arg, int err, struct rcmd *resp)
 {
     struct pending *pd = arg;
     struct prod *p = pd->p;
     int64_t lat = (clock_mono_ns() - pd->t0_ns) / 1000;
     account(p, pd->conn, err, err == TERN_OK && resp ? resp->code : -1, pd->nmsgs, lat);
+    int n = err == TERN_OK ? claim(p, nmsgs_per_request(p)) : 0;
+    if (n > 0) {
+        async_send(p, pd->conn->lw, pd, n);
+        return;
+    }
     free(pd);
     release_slot(p);
 }
@@ -358,21 +415,10 @@ static void *async_worker(void *arg)
             release_slot(p);
             break;
         }
-        const struct bench_queue *q = next_queue(p, w);
-        struct rcmd cmd;
-        build_send(p, w, q, n, &cmd);
         struct pending *pd = xmalloc(sizeof *pd);
         pd->p = p;
         pd->conn = w->conn;
-        pd->nmsgs = n;
-        pd->t0_ns = clock_mono_ns();
-        int rc = rclient_call(w->conn->rc, q->addr, &cmd, p->cfg.timeout_ms, on_async_resp, pd);
-        if (rc != TERN_OK) {
-            account(p, w->conn, rc, -1, n, -1);
-            free(pd);
-            release_slot(p);
-        }
-        rcmd_deinit(&cmd);
+        async_send(p, w, pd, n);
     }
     atomic_fetch_sub(&p->senders_alive, 1);
     return NULL;
@@ -634,6 +680,17 @@ int produce_main(int argc, char **argv)
     void *(*fn)(void *) = cfg->mode == MODE_SYNC    ? sync_worker
                           : cfg->mode == MODE_ASYNC ? async_worker
                                                     : oneway_worker;
+    struct worker *lws = xcalloc((size_t)cfg->conns, sizeof *lws);
+    for (int i = 0; i < cfg->conns; i++) {
+        lws[i].p = p;
+        lws[i].idx = nworkers + i;
+        lws[i].rr = (uint64_t)(nworkers + i);
+        lws[i].conn = &p->conns[i];
+        buf_init(&lws[i].props);
+        buf_init(&lws[i].batch);
+        buf_init(&lws[i].hdr_i);
+        p->conns[i].lw = &lws[i];
+    }
     for (int i = 0; i < nworkers; i++) {
         ws[i].p = p;
         ws[i].idx = i;
@@ -711,6 +768,12 @@ int produce_main(int argc, char **argv)
         buf_deinit(&ws[i].batch);
         buf_deinit(&ws[i].hdr_i);
     }
+    for (int i = 0; i < cfg->conns; i++) {
+        buf_deinit(&lws[i].props);
+        buf_deinit(&lws[i].batch);
+        buf_deinit(&lws[i].hdr_i);
+    }
+    free(lws);
     pthread_cond_destroy(&p->win_cv);
     pthread_mutex_destroy(&p->win_mu);
     free(ws);

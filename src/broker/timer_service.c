@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* timer_service.c: the timer thread. Ingests TIMER_TOPIC queue 0 into bucket
+ * files, loads the buckets coming due into a min-heap on (due, phy), and
+ * re-puts each due record into REAL_TOPIC/REAL_QID with the timer properties
+ * removed. Sleeps on a monotonic condvar exactly until the next due time (or
+ * an arrival on TIMER_TOPIC). Progress (ingest offset, delivery cursor) is
+ * saved after the bucket files are fdatasync'd, at most every SAVE_MS, so a
+ * kill -9 loses nothing; at worst the deliveries of the last SAVE_MS repeat.
+ * Thread ownership: see struct timer_service (timer.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/persist.h"
+#include "broker/timer.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "protocol/message.h"
+#include "protocol/props.h"
+#include "store/store.h"
+
+#define SAVE_MS          20   /* progress save interval while delivering */
+#define LOOKAHEAD_MS     2000 /* load a bucket this long before it starts */
+#define INGEST_BATCH     256
+#define DELIVER_BATCH    512
+#define RETRY_MS         100 /* after a failed put */
+#define IDLE_MAX_WAIT_MS 1000
+
+static bool key_le(int64_t ams, int64_t aphy, int64_t bms, int64_t bphy)
+{
+    return ams < bms || (ams == bms && aphy <= bphy);
+}
+
+static bool ent_less(const struct timer_entry *a, const struct timer_entry *b)
+{
+    return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->phy < b->phy);
+}
+
+static void heap_push(struct timer_service *ts, const struct timer_entry *e)
+{
+    if (ts->nheap == ts->capheap) {
+        ts->capheap = ts->capheap ? ts->capheap * 2 : 1024;
+        ts->heap = xrealloc(ts->heap, ts->capheap * sizeof *ts->heap);
+    }
+    size_t i = ts->nheap++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!ent_less(e, &ts->heap[up]))
+            break;
+        ts->heap[i] = ts->heap[up];
+        i = up;
+    }
+    ts->heap[i] = *e;
+}
+
+static void heap_pop(struct timer_service *ts)
+{
+    struct timer_entry last = ts->heap[--ts->nheap];
+    size_t i = 0, n = ts->nheap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && ent_less(&ts->heap[c + 1], &ts->heap[c]))
+            c++;
+        if (!ent_less(&ts->heap[c], &last))
+            break;
+        ts->heap[i] = ts->heap[c];
+        i = c;
+    }
+    if (n)
+        ts->heap[i] = last;
+}
+
+size_t timer_loaded(const struct timer_service *ts)
+{
+    return ts->nheap;
+}
+
+/* Re-puts the record of e into its real topic. TERN_OK also when the record
+ * is gone (counted as dropped); an error means "retry later". */
+static int deliver(struct timer_service *ts, const struct timer_entry *e)
+{
+    buf_reset(&ts->rbuf);
+    struct msg_record m;
+    tern_bytes_t rt, rq;
+    if (store_read_at(ts->store, e->phy, &ts->rbuf) != TERN_OK ||
+        msg_decode(ts->rbuf.data, ts->rbuf.len, &m) != TERN_OK || m.phy_off != e->phy ||
+        !props_get(m.props, PROP_REAL_TOPIC, &rt) || rt.len == 0) {
+        atomic_fetch_add(&ts->dropped, 1);
+        log_warn("broker", "timer record at %lld (due %lld) is missing or malformed; dropped",
+                 (long long)e->phy, (long long)e->due_ms);
+        return TERN_OK;
+    }
+    int32_t qid = 0;
+    if (props_get(m.props, PROP_REAL_QID, &rq) && rq.len > 0 && rq.len < 11) {
+        char tmp[12];
+        memcpy(tmp, rq.ptr, rq.len);
+        tmp[rq.len] = '\0';
+        qid = (int32_t)atoi(tmp);
+        if (qid < 0)
+            qid = 0;
+    }
+    static const char *const SKIP[] = {
+        PROP_REAL_TOPIC,      PROP_REAL_QID,       TIMER_PROP_OUT_MS,     PROP_DELAY,
+        PROP_TIMER_DELAY_SEC, PROP_TIMER_DELAY_MS, PROP_TIMER_DELIVER_MS, NULL};
+    buf_reset(&ts->pbuf);
+    props_copy_except(&ts->pbuf, m.props, SKIP);
+    struct store_msg sm;
+    memset(&sm, 0, sizeof sm);
+    sm.topic = rt;
+    sm.queue_id = qid;
+    sm.flag = m.flag;
+    sm.sys_flag = m.sys_flag & ~(MSG_SYSFLAG_BORNHOST_V6 | MSG_SYSFLAG_STOREHOST_V6);
+    sm.born_ts = m.born_ts;
+    sm.born_host = m.born_host;
+    sm.store_host = m.store_host;
+    sm.reconsume_times = m.reconsume_times;
+    sm.body = m.body;
+    sm.props = buf_view(&ts->pbuf);
+    struct store_put_result res;
+    int rc = store_put(ts->store, &sm, 1, &res, NULL);
+    if (rc != TERN_OK) {
+        log_warn("broker", "timer delivery to %.*s failed: %s; retrying", (int)rt.len,
+                 (const char *)rt.ptr, tern_strerror(rc));
+        return rc;
+    }
+    atomic_fetch_add(&ts->delivered, 1);
+    int64_t late = clock_wall_ms() - e->due_ms;
+    if (late > atomic_load(&ts->max_late_ms))
+        atomic_store(&ts->max_late_ms, late);
+    return TERN_OK;
+}
+
+static void load_one(struct timer_service *ts, const struct timer_entry *e)
+{
+    if (!key_le(e->due_ms, e->phy, ts->cur_ms, ts->cur_phy))
+        heap_push(ts, e);
+}
+
+/* Loads buckets while one may hold entries that sort before the heap's top
+ * and it starts within LOOKAHEAD_MS. */
+static void load_due_buckets(struct timer_service *ts, int64_t now)
+{
+    while (ts->next_slot * TIMER_BUCKET_MS <= now + LOOKAHEAD_MS &&
+           (ts->nheap == 0 || ts->heap[0].due_ms >= ts->next_slot * TIMER_BUCKET_MS)) {
+        int rc = timer_bucket_load(ts, ts->next_slot, load_one);
+        if (rc != TERN_OK) {
+            log_error("broker", "cannot read timer bucket %lld: %s", (long long)ts->next_slot,
+                      tern_strerror(rc));
+            return; /* retried on the next round */
+        }
+        ts->next_slot++;
+    }
+}
+
+/* Ingests new TIMER_TOPIC records. Returns false when a put failed. */
+static bool ingest(struct timer_service *ts)
+{
+    tern_bytes_t topic = tern_cstr(TIMER_TOPIC);
+    for (int round = 0; round < 8; round++) {
+        struct store_get_result r;
+        buf_reset(&ts->gbuf);
+        store_get(ts->store, topic, 0, ts->ingest_off, INGEST_BATCH, 4 << 20, NULL, NULL, &ts->gbuf,
+                  &r);
+        if (r.status == GET_OFFSET_TOO_SMALL || r.status == GET_OFFSET_OVERFLOW_BADLY ||
+            r.status == GET_OFFSET_FOUND_NULL) {
+            log_warn("broker", "timer ingest offset %lld moved to %lld (%s)",
+                     (long long)ts->ingest_off, (long long)r.next_off,
+                     store_get_status_name(r.status));
+            ts->ingest_off = r.next_off;
+            continue;
+        }
+        if (r.status != GET_FOUND && r.status != GET_MESSAGE_WAS_REMOVING)
+            return true;
+        size_t pos = 0;
+        while (pos < ts->gbuf.len) {
+            struct msg_record m;
+            if (msg_decode(ts->gbuf.data + pos, ts->gbuf.len - pos, &m) != TERN_OK)
+                break;
+            pos += (size_t)m.total_size;
+            struct timer_entry e = {0, m.phy_off, m.total_size};
+            tern_bytes_t v;
+            if (props_get(m.props, TIMER_PROP_OUT_MS, &v) && v.len && v.len < 20) {
+                char tmp[21];
+                memcpy(tmp, v.ptr, v.len);
+                tmp[v.len] = '\0';
+                e.due_ms = strtoll(tmp, NULL, 10);
+            }
+            if (key_le(e.due_ms, e.phy, ts->cur_ms, ts->cur_phy)) {
+                /* Already behind the cursor: deliver now, outside the buckets. */
+                if (deliver(ts, &e) != TERN_OK) {
+                    ts->ingest_off = m.queue_off;
+                    return false;
+                }
+                ts->last_save_mono = 0; /* save soon: narrows the duplicate window */
+            } else {
+                int rc = timer_bucket_append(ts, &e);
+                if (rc != TERN_OK) {
+                    log_error("broker", "cannot append to timer bucket: %s", tern_strerror(rc));
+                    ts->ingest_off = m.queue_off;
+                    return false;
+                }
+                if (e.due_ms / TIMER_BUCKET_MS < ts->next_slot)
+                    heap_push(ts, &e);
+            }
+            atomic_fetch_add(&ts->ingested, 1);
+        }
+        /* Units a removed segment skipped are gone: move past them too. */
+        ts->ingest_off = r.next_off;
+        if (r.count < INGEST_BATCH)
+            return true;
+    }
+    return true;
+}
+
+/* Delivers due heap entries in (due, phy) order. Returns false on a failed put. */
+static bool deliver_due(struct timer_service *ts, int64_t now)
+{
+    for (int n = 0; n < DELIVER_BATCH; n++) {
+        load_due_buckets(ts, now);
+        if (ts->nheap == 0 || ts->heap[0].due_ms > now)
+            return true;
+        struct timer_entry e = ts->heap[0];
+        if (!key_le(e.due_ms, e.phy, ts->cur_ms, ts->cur_phy)) {
+            if (deliver(ts, &e) != TERN_OK)
+                return false;
+            ts->cur_ms = e.due_ms;
+            ts->cur_phy = e.phy;
+        }
+        heap_pop(ts); /* duplicates (re-ingested after a crash) sort together */
+    }
+    return true;
+}
+
+static void save_progress(struct timer_service *ts)
+{
+    if (ts->ingest_off == ts->saved_ingest_off && ts->cur_ms == ts->saved_cur_ms &&
+        ts->cur_phy == ts->saved_cur_phy)
+        return;
+    int rc = timer_bucket_sync(ts);
+    if (rc == TERN_OK)
+        rc = timer_progress_save(ts, ts->ingest_off, ts->cur_ms, ts->cur_phy);
+    if (rc != TERN_OK) {
+        log_error("broker", "cannot save timer progress: %s", tern_strerror(rc));
+        return;
+    }
+    ts->saved_ingest_off = ts->ingest_off;
+    ts->saved_cur_ms = ts->cur_ms;
+    ts->saved_cur_phy = ts->cur_phy;
+    /* Buckets wholly before the saved cursor can go. */
+    int64_t upto = ts->saved_cur_ms / TIMER_BUCKET_MS;
+    if (upto > ts->reclaim_slot) {
+        timer_bucket_unlink_range(ts, ts->reclaim_slot, upto);
+        ts->reclaim_slot = upto;
+    }
+}
+
+static void *timer_main(void *arg)
+{
+    struct timer_service *ts = arg;
+    pthread_mutex_lock(&ts->lock);
+    while (!ts->stopping) {
+        ts->kick = false;
+        pthread_mutex_unlock(&ts->lock);
+        bool ok = ingest(ts);
+        int64_t now = clock_wall_ms();
+        ok = deliver_due(ts, now) && ok;
+        int64_t mono = clock_mono_ms();
+        if (mono - ts->last_save_mono >= SAVE_MS) {
+            save_progress(ts);
+            ts->last_save_mono = mono;
+        }
+        /* Next wake: the heap's top, the next bucket to load, or a pending save. */
+        now = clock_wall_ms();
+        int64_t wait = IDLE_MAX_WAIT_MS;
+        if (!ok)
+            wait = RETRY_MS;
+        if (ts->nheap && ts->heap[0].due_ms - now < wait)
+            wait = ts->heap[0].due_ms - now;
+        int64_t next_start = ts->next_slot * TIMER_BUCKET_MS;
+        if ((ts->nheap == 0 || ts->heap[0].due_ms >= next_start) &&
+            next_start - LOOKAHEAD_MS - now < wait)
+            wait = next_start - LOOKAHEAD_MS - now;
+        if (ts->ingest_off != ts->saved_ingest_off || ts->cur_ms != ts->saved_cur_ms ||
+            ts->cur_phy != ts->saved_cur_phy) {
+            if (wait > SAVE_MS)
+                wait = SAVE_MS;
+        }
+        if (wait < 0)
+            wait = 0;
+        pthread_mutex_lock(&ts->lock);
+        if (!ts->kick && !ts->stopping && wait > 0) {
+            int64_t dl = clock_mono_ns() + wait * 1000000;
+            struct timespec tsp = {dl / 1000000000, dl % 1000000000};
+            pthread_cond_timedwait(&ts->cond, &ts->lock, &tsp);
+        }
+    }
+    pthread_mutex_unlock(&ts->lock);
+    save_progress(ts);
+    return NULL;
+}
+
+int timer_start(struct timer_service *ts)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/buckets", ts->dir);
+    int rc = persist_mkdirs(path);
+    if (rc != TERN_OK)
+        return rc;
+    for (int i = 0; i < TIMER_FD_CACHE; i++)
+        ts->fds[i].fd = -1;
+    buf_init(&ts->rbuf);
+    buf_init(&ts->pbuf);
+    buf_init(&ts->gbuf);
+    ts->ready = true;
+    tern_bytes_t topic = tern_cstr(TIMER_TOPIC);
+    int64_t qmin = store_min_offset(ts->store, topic, 0);
+    int64_t qmax = store_max_offset(ts->store, topic, 0);
+    rc = timer_progress_load(ts, &ts->ingest_off, &ts->cur_ms, &ts->cur_phy);
+    int64_t lo = timer_bucket_min_slot(ts);
+    if (rc == TERN_ENOT_FOUND) {
+        /* First start: whatever the queue holds is pending; entries due
+         * before now (or before the oldest bucket) are delivered at once. */
+        int64_t now = clock_wall_ms();
+        ts->ingest_off = qmin;
+        ts->cur_ms = (lo >= 0 && lo * TIMER_BUCKET_MS < now ? lo * TIMER_BUCKET_MS : now) - 1;
+        ts->cur_phy = INT64_MAX;
+    } else if (rc != TERN_OK) {
+        log_error("broker", "timer progress file in %s is unreadable: %s", ts->dir,
+                  tern_strerror(rc));
+        return rc;
+    }
+    if (ts->ingest_off < qmin || ts->ingest_off > qmax) {
+        log_warn("broker", "timer ingest offset %lld outside [%lld, %lld]; clamped",
+                 (long long)ts->ingest_off, (long long)qmin, (long long)qmax);
+        ts->ingest_off = ts->ingest_off < qmin ? qmin : qmax;
+    }
+    ts->saved_ingest_off = ts->ingest_off;
+    ts->saved_cur_ms = ts->cur_ms;
+    ts->saved_cur_phy = ts->cur_phy;
+    ts->next_slot = ts->cur_ms / TIMER_BUCKET_MS;
+    if (lo >= 0 && lo < ts->next_slot)
+        timer_bucket_unlink_range(ts, lo, ts->next_slot);
+    ts->reclaim_slot = ts->next_slot;
+
+    pthread_mutex_init(&ts->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ts->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    rc = pthread_create(&ts->thread, NULL, timer_main, ts);
+    if (rc != 0) {
+        pthread_cond_destroy(&ts->cond);
+        pthread_mutex_destroy(&ts->lock);
+        return -rc;
+    }
+    ts->started = true;
+    log_info("broker", "timer service: ingest offset %lld, cursor %lld, %d delay levels",
+             (long long)ts->ingest_off, (long long)ts->cur_ms, ts->nlevels);
+    return TERN_OK;
+}
+
+void timer_stop(struct timer_service *ts)
+{
+    if (ts->started) {
+        pthread_mutex_lock(&ts->lock);
+        ts->stopping = true;
+        pthread_cond_signal(&ts->cond);
+        pthread_mutex_unlock(&ts->lock);
+        pthread_join(ts->thread, NULL);
+        pthread_cond_destroy(&ts->cond);
+        pthread_mutex_destroy(&ts->lock);
+        ts->started = false;
+    }
+    if (!ts->ready)
+        return;
+    ts->ready = false;
+    timer_bucket_close_all(ts);
+    free(ts->heap);
+    ts->heap = NULL;
+    ts->nheap = ts->capheap = 0;
+    buf_deinit(&ts->rbuf);
+    buf_deinit(&ts->pbuf);
+    buf_deinit(&ts->gbuf);
+}
+
+void timer_notify(struct timer_service *ts, tern_bytes_t topic)
+{
+    if (!ts->started || topic.len != sizeof TIMER_TOPIC - 1 ||
+        memcmp(topic.ptr, TIMER_TOPIC, topic.len) != 0)
+        return;
+    pthread_mutex_lock(&ts->lock);
+    ts->kick = true;
+    pthread_cond_signal(&ts->cond);
+    pthread_mutex_unlock(&ts->lock);
+}
