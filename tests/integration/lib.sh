@@ -2,11 +2,12 @@
 # lib.sh: helpers for integration scripts that run real broker processes.
 # Source it; needs $BUILD (the build directory).
 
-# Prints a free TCP port on 127.0.0.1 (random in 20000-59999).
+# Prints a free TCP port on 127.0.0.1 (random in 20000-31999, below the
+# ephemeral range, so an outgoing connection cannot hold it).
 free_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+)
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0
