@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* producer.c: Producer and OrderProducer (spec §9.3, §9.7, §13.11) over
+ * SEND_MESSAGE_V2 (remoting-protocol §4.B.1). TransactionProducer is declared
+ * but not supported yet (every call fails with ONS_ERR_NOT_SUPPORTED).
+ *
+ * A send builds the properties (user ones, TAGS, KEYS, a fresh UNIQ_KEY,
+ * WAIT, __STARTDELIVERTIME, __SHARDINGKEY for ordered sends), compresses
+ * bodies of 4 KiB or more with zlib (sysFlag bit 0), picks a queue and calls
+ * the broker. Normal sync sends retry up to twice more on another broker for
+ * network errors and codes 1, 2, 14, 17 within SendMsgTimeoutMillis; ordered
+ * sends never change queue. sendAsync copies the message onto a queue served
+ * by ASYNC_THREADS worker threads, which run the sync path and then the
+ * callback. Thread-safe: `active` counts sends in progress so shutdown can
+ * wait for them before the rclient goes away. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "client/client_int.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "protocol/codes.h"
+#include "protocol/props.h"
+
+#define ASYNC_THREADS 4
+#define SEND_ATTEMPTS 3
+#define FAIL_AVOID_MS 30000
+#define PROP_SHARDING "__SHARDINGKEY"
+
+ons_send_result_t *cl_send_result_make(const char *topic, const char *msg_id);
+
+struct async_job {
+    struct async_job *next;
+    ons_message_t *msg; /* owned copy */
+    ons_send_callback_t cb;
+};
+
+struct ons_producer {
+    struct cl_core core;
+    enum cl_kind kind;
+    _Atomic unsigned rr; /* round-robin position */
+    _Atomic int active;  /* sends in progress (API calls and async jobs) */
+    pthread_mutex_t fail_mu;
+    char failed_broker[64]; /* guarded by fail_mu */
+    int64_t failed_until;   /* guarded by fail_mu; mono ms */
+    pthread_mutex_t aq_mu;
+    pthread_cond_t aq_cv;
+    struct async_job *head, *tail; /* guarded by aq_mu */
+    int queued;                    /* guarded by aq_mu: queued + running jobs */
+    bool aq_stop;                  /* guarded by aq_mu */
+    pthread_t workers[ASYNC_THREADS];
+    int nworkers;
+};
+
+struct ons_order_producer {
+    struct ons_producer p;
+};
+
+/* ---- heartbeat ------------------------------------------------------------ */
+
+static void producer_heartbeat(void *owner, buf_t *out)
+{
+    struct ons_producer *pr = owner;
+    buf_append_cstr(out, "{\"clientID\":\"");
+    buf_append_cstr(out, pr->core.client_id);
+    buf_append_cstr(out, "\",\"producerDataSet\":[{\"groupName\":\"");
+    buf_append_cstr(out, pr->core.cfg.wire_group);
+    buf_append_cstr(out, "\"}],\"consumerDataSet\":[]}");
+}
+
+/* ---- the send path ---------------------------------------------------------- */
+
+static bool retriable_code(int code)
+{
+    return code == RESP_SYSTEM_ERROR || code == RESP_SYSTEM_BUSY ||
+           code == RESP_SERVICE_NOT_AVAILABLE || code == RESP_TOPIC_NOT_EXIST;
+}
+
+static bool stored_code(int code)
+{
+    return code == RESP_SUCCESS || code == RESP_FLUSH_DISK_TIMEOUT ||
+           code == RESP_FLUSH_SLAVE_TIMEOUT || code == RESP_SLAVE_NOT_AVAILABLE;
+}
+
+static void mark_failed(struct ons_producer *pr, const char *broker)
+{
+    pthread_mutex_lock(&pr->fail_mu);
+    snprintf(pr->failed_broker, sizeof pr->failed_broker, "%s", broker);
+    pr->failed_until = clock_mono_ms() + FAIL_AVOID_MS;
+    pthread_mutex_unlock(&pr->fail_mu);
+}
+
+/* Picks a queue for a normal send: round robin, avoiding `avoid` (the broker
+ * that failed on the previous attempt) and a recently failed broker when
+ * another one is available. */
+static const struct cl_mq *pick_queue(struct ons_producer *pr, const struct cl_route *r,
+                                      const char *avoid)
+{
+    char recent[64] = "";
+    pthread_mutex_lock(&pr->fail_mu);
+    if (pr->failed_until > clock_mono_ms())
+        snprintf(recent, sizeof recent, "%s", pr->failed_broker);
+    pthread_mutex_unlock(&pr->fail_mu);
+    unsigned start = atomic_fetch_add(&pr->rr, 1);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < r->nwrite; i++) {
+            const struct cl_mq *q = &r->write[(start + i) % r->nwrite];
+            if (avoid && strcmp(q->broker, avoid) == 0)
+                continue;
+            if (pass == 0 && recent[0] && strcmp(q->broker, recent) == 0)
+                continue;
+            return q;
+        }
+    }
+    return &r->write[start % r->nwrite];
+}
+
+struct prepared {
+    buf_t props;
+    uint8_t *zbody; /* owned: compressed body or NULL */
+    tern_bytes_t body;
+    int32_t sys_flag;
+    char uniq[33];
+    char *wire_topic; /* owned */
+};
+
+static void prepared_deinit(struct prepared *pp)
+{
+    buf_deinit(&pp->props);
+    free(pp->zbody);
+    free(pp->wire_topic);
+}
+
+static int prepare(struct ons_producer *pr, const ons_message_t *m, const char *shard,
+                   struct prepared *pp, ons_exception_t **ex)
+{
+    memset(pp, 0, sizeof *pp);
+    buf_init(&pp->props);
+    cl_message_user_props(m, &pp->props);
+    if (m->tag && *m->tag)
+        props_append(&pp->props, PROP_TAGS, tern_cstr(m->tag));
+    if (m->key && *m->key)
+        props_append(&pp->props, PROP_KEYS, tern_cstr(m->key));
+    cl_uniq_id(pp->uniq);
+    props_append(&pp->props, PROP_UNIQ_KEY, tern_cstr(pp->uniq));
+    props_append(&pp->props, PROP_WAIT, tern_cstr("true"));
+    if (m->start_deliver > 0) {
+        char t[32];
+        snprintf(t, sizeof t, "%lld", (long long)m->start_deliver);
+        props_append(&pp->props, PROP_START_DELIVER_TIME, tern_cstr(t));
+    }
+    if (shard)
+        props_append(&pp->props, PROP_SHARDING, tern_cstr(shard));
+    if (pp->props.len > CL_MAX_PROPS_BYTES)
+        return cl_raise(ex, ONS_ERR_MESSAGE_ILLEGAL,
+                        "the message properties are %zu bytes serialized, over the limit %d",
+                        pp->props.len, CL_MAX_PROPS_BYTES);
+    if (m->body_len + pp->props.len > CL_MAX_BODY_BYTES)
+        return cl_raise(ex, ONS_ERR_MESSAGE_ILLEGAL,
+                        "the message body and properties are %zu bytes, over the limit %d",
+                        m->body_len + pp->props.len, CL_MAX_BODY_BYTES);
+    pp->body = tern_bytes(m->body, m->body_len);
+    if (m->body_len >= CL_COMPRESS_OVER) {
+        uLongf zlen = compressBound((uLong)m->body_len);
+        pp->zbody = cl_malloc(zlen);
+        if (pp->zbody == NULL)
+            return cl_raise_oom(ex);
+        if (compress2(pp->zbody, &zlen, m->body, (uLong)m->body_len, 5) == Z_OK &&
+            zlen < m->body_len) {
+            pp->body = tern_bytes(pp->zbody, zlen);
+            pp->sys_flag |= 1;
+        }
+    }
+    if ((pp->wire_topic = cl_ns_wrap(&pr->core.cfg, m->topic)) == NULL)
+        return cl_raise_oom(ex);
+    return 0;
+}
+
+static void build_request(struct ons_producer *pr, const struct prepared *pp, const struct cl_mq *q,
+                          struct rcmd *cmd)
+{
+    rcmd_init(cmd);
+    cmd->code = RC_SEND_MESSAGE_V2;
+    rcmd_add_cstr(cmd, "a", pr->core.cfg.wire_group);
+    rcmd_add_cstr(cmd, "b", pp->wire_topic);
+    rcmd_add_cstr(cmd, "c", "TBW102");
+    rcmd_add_i64(cmd, "d", 4);
+    rcmd_add_i64(cmd, "e", q->qid);
+    rcmd_add_i64(cmd, "f", pp->sys_flag);
+    rcmd_add_i64(cmd, "g", clock_wall_ms());
+    rcmd_add_i64(cmd, "h", 0);
+    rcmd_add(cmd, "i", buf_view(&pp->props));
+    rcmd_add_i64(cmd, "j", 0);
+    rcmd_add_cstr(cmd, "k", "false");
+    rcmd_add_cstr(cmd, "m", "false");
+    rcmd_add_cstr(cmd, "n", q->broker);
+    cmd->body = pp->body;
+}
+
+enum send_mode { SEND_SYNC, SEND_ONEWAY };
+
+/* The whole send. shard is the sharding key for ordered sends (NULL for
+ * normal ones). OUT: *result (may be NULL). */
+static int do_send(struct ons_producer *pr, const ons_message_t *m, const char *shard,
+                   enum send_mode mode, ons_send_result_t **result, ons_exception_t **ex)
+{
+    int64_t t0 = clock_mono_ms();
+    int64_t deadline = t0 + pr->core.cfg.send_timeout_ms;
+    struct prepared pp;
+    if (prepare(pr, m, shard, &pp, ex) != 0) {
+        prepared_deinit(&pp);
+        return -1;
+    }
+    int attempts = (mode == SEND_SYNC && shard == NULL) ? SEND_ATTEMPTS : 1;
+    bool refresh = false;
+    char last_broker[64] = "";
+    ons_exception_t *err = NULL;
+    int rc = -1;
+    for (int attempt = 0; attempt < attempts; attempt++) {
+        int64_t left = deadline - clock_mono_ms();
+        if (left <= 0) {
+            if (err == NULL)
+                cl_raise(&err, ONS_ERR_TIMEOUT, "send timed out after %d ms",
+                         pr->core.cfg.send_timeout_ms);
+            break;
+        }
+        struct cl_route *r = NULL;
+        ons_exception_free(err);
+        err = NULL;
+        if (cl_core_route(&pr->core, pp.wire_topic, refresh, &r, &err) != 0) {
+            if (err && err->category == ONS_ERR_TOPIC_NOT_EXIST)
+                break;
+            refresh = true;
+            continue;
+        }
+        if (r->nwrite == 0) {
+            cl_raise(&err, ONS_ERR_TOPIC_NOT_EXIST,
+                     "No route info of this topic: %s (no writable queue)", m->topic);
+            cl_route_unref(r);
+            break;
+        }
+        const struct cl_mq *q;
+        if (shard) {
+            uint32_t h = (uint32_t)java_string_hash((const uint8_t *)shard, strlen(shard));
+            q = &r->write[(h & 0x7fffffffu) % r->nwrite];
+        } else {
+            q = pick_queue(pr, r, last_broker[0] ? last_broker : NULL);
+        }
+        struct cl_mq mq = *q;
+        const char *addr0 = cl_route_master(r, mq.broker);
+        char addr[64];
+        snprintf(addr, sizeof addr, "%s", addr0 ? addr0 : "");
+        cl_route_unref(r);
+        snprintf(last_broker, sizeof last_broker, "%s", mq.broker);
+        struct rcmd cmd;
+        build_request(pr, &pp, &mq, &cmd);
+        if (mode == SEND_ONEWAY) {
+            int orc = cl_core_oneway(&pr->core, addr, &cmd);
+            if (orc != TERN_OK)
+                cl_log(ONS_LOG_WARN, "oneway send to %s failed: %s", addr, tern_strerror(orc));
+            rc = 0;
+            break;
+        }
+        struct rresp resp;
+        rresp_init(&resp);
+        int nrc = cl_core_call(&pr->core, addr, &cmd, (int)left, &resp);
+        if (nrc != TERN_OK) {
+            cl_raise_err(&err, nrc, "send to broker failed");
+            mark_failed(pr, mq.broker);
+            refresh = true;
+            rresp_deinit(&resp);
+            continue;
+        }
+        int code = resp.cmd.code;
+        if (stored_code(code)) {
+            rresp_deinit(&resp);
+            rc = 0;
+            if (result && (*result = cl_send_result_make(m->topic, pp.uniq)) == NULL) {
+                cl_raise_oom(&err);
+                rc = -1;
+            }
+            break;
+        }
+        cl_raise_remote(&err, code, resp.cmd.remark, "send failed");
+        rresp_deinit(&resp);
+        if (!retriable_code(code))
+            break;
+        mark_failed(pr, mq.broker);
+        refresh = true;
+    }
+    prepared_deinit(&pp);
+    if (rc == 0) {
+        ons_exception_free(err);
+        return 0;
+    }
+    if (err == NULL)
+        cl_raise(&err, ONS_ERR_GENERIC, "send failed");
+    if (ex && *ex == NULL)
+        *ex = err;
+    else
+        ons_exception_free(err);
+    return -1;
+}
+
+/* Common entry checks. On success the caller holds one `active` count. */
+static int enter(struct ons_producer *pr, const ons_message_t *m, ons_exception_t **ex)
+{
+    if (pr == NULL)
+        return cl_raise(ex, ONS_ERR_NULL_POINTER, "producer is NULL");
+    atomic_fetch_add(&pr->active, 1);
+    if (atomic_load(&pr->core.state) != CL_STARTED) {
+        atomic_fetch_sub(&pr->active, 1);
+        return cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "the producer is not started");
+    }
+    if (cl_message_validate(m, clock_wall_ms(), ex) != 0) {
+        atomic_fetch_sub(&pr->active, 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- async workers ------------------------------------------------------------ */
+
+static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled)
+{
+    ons_send_result_t *res = NULL;
+    ons_exception_t *err = NULL;
+    int rc = cancelled ? cl_raise(&err, ONS_ERR_ILLEGAL_STATE,
+                                  "the producer was shut down before the message was sent")
+                       : do_send(pr, j->msg, NULL, SEND_SYNC, &res, &err);
+    if (rc == 0) {
+        if (j->cb.on_success)
+            j->cb.on_success(res, j->cb.user);
+    } else if (j->cb.on_exception) {
+        ons_on_exception_context_t ctx = {"", j->msg->topic, err};
+        j->cb.on_exception(&ctx, j->cb.user);
+    }
+    ons_send_result_free(res);
+    ons_exception_free(err);
+    ons_message_free(j->msg);
+    free(j);
+}
+
+static void *async_main(void *arg)
+{
+    struct ons_producer *pr = arg;
+    pthread_mutex_lock(&pr->aq_mu);
+    for (;;) {
+        while (pr->head == NULL && !pr->aq_stop)
+            pthread_cond_wait(&pr->aq_cv, &pr->aq_mu);
+        struct async_job *j = pr->head;
+        if (j == NULL)
+            break;
+        pr->head = j->next;
+        if (pr->head == NULL)
+            pr->tail = NULL;
+        bool cancelled = pr->aq_stop;
+        pthread_mutex_unlock(&pr->aq_mu);
+        run_job(pr, j, cancelled);
+        atomic_fetch_sub(&pr->active, 1);
+        pthread_mutex_lock(&pr->aq_mu);
+        pr->queued--;
+        pthread_cond_broadcast(&pr->aq_cv);
+    }
+    pthread_mutex_unlock(&pr->aq_mu);
+    return NULL;
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+static struct ons_producer *producer_new(const ons_properties_t *p, enum cl_kind kind, size_t size,
+                                         ons_exception_t **ex)
+{
+    struct ons_producer *pr = cl_calloc(1, size);
+    if (pr == NULL) {
+        cl_raise_oom(ex);
+        return NULL;
+    }
+    struct cl_core_hooks h = {producer_heartbeat, NULL, NULL, false, false};
+    if (cl_core_init(&pr->core, p, kind, &h, pr, ex) != 0) {
+        free(pr);
+        return NULL;
+    }
+    pr->kind = kind;
+    pthread_mutex_init(&pr->fail_mu, NULL);
+    pthread_mutex_init(&pr->aq_mu, NULL);
+    pthread_cond_init(&pr->aq_cv, NULL);
+    return pr;
+}
+
+static int producer_start(struct ons_producer *pr, ons_exception_t **ex)
+{
+    if (pr == NULL)
+        return cl_raise(ex, ONS_ERR_NULL_POINTER, "producer is NULL");
+    pthread_mutex_lock(&pr->core.life_mu);
+    int state = atomic_load(&pr->core.state);
+    int rc = 0;
+    if (state == CL_CLOSED) {
+        rc = cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "the producer has been shut down");
+    } else if (state == CL_CREATED) {
+        rc = cl_core_start(&pr->core, ex);
+        if (rc == 0 && cl_core_probe(&pr->core, ex) != 0) {
+            cl_core_stop_service(&pr->core);
+            rclient_free(pr->core.rc);
+            pr->core.rc = NULL;
+            rc = -1;
+        }
+        if (rc == 0) {
+            pr->aq_stop = false;
+            for (int i = 0; i < ASYNC_THREADS; i++)
+                if (pthread_create(&pr->workers[pr->nworkers], NULL, async_main, pr) == 0)
+                    pr->nworkers++;
+            atomic_store(&pr->core.state, CL_STARTED);
+        }
+    }
+    pthread_mutex_unlock(&pr->core.life_mu);
+    return rc;
+}
+
+static void producer_shutdown(struct ons_producer *pr)
+{
+    if (pr == NULL)
+        return;
+    pthread_mutex_lock(&pr->core.life_mu);
+    int state = atomic_exchange(&pr->core.state, CL_CLOSED);
+    if (state == CL_STARTED) {
+        int64_t deadline = clock_mono_ms() + pr->core.cfg.send_timeout_ms;
+        /* Pending async sends may finish (their callbacks run); the rest are
+         * cancelled with an exception. */
+        pthread_mutex_lock(&pr->aq_mu);
+        while (pr->queued > 0 && clock_mono_ms() < deadline) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 10 * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&pr->aq_cv, &pr->aq_mu, &ts);
+        }
+        pr->aq_stop = true;
+        pthread_cond_broadcast(&pr->aq_cv);
+        pthread_mutex_unlock(&pr->aq_mu);
+        for (int i = 0; i < pr->nworkers; i++)
+            pthread_join(pr->workers[i], NULL);
+        pr->nworkers = 0;
+        /* Sync sends still running end by their own deadline. */
+        while (atomic_load(&pr->active) > 0)
+            usleep(1000);
+        cl_core_stop_service(&pr->core);
+        cl_core_unregister(&pr->core, pr->core.cfg.wire_group, NULL);
+        rclient_free(pr->core.rc);
+        pr->core.rc = NULL;
+    }
+    pthread_mutex_unlock(&pr->core.life_mu);
+}
+
+static void producer_destroy(struct ons_producer *pr)
+{
+    if (pr == NULL)
+        return;
+    producer_shutdown(pr);
+    cl_core_deinit(&pr->core);
+    pthread_mutex_destroy(&pr->fail_mu);
+    pthread_mutex_destroy(&pr->aq_mu);
+    pthread_cond_destroy(&pr->aq_cv);
+    free(pr);
+}
+
+/* ---- Producer ---------------------------------------------------------------- */
+
+ons_producer_t *ons_factory_create_producer(const ons_properties_t *p, ons_exception_t **ex)
+{
+    return producer_new(p, CL_PRODUCER, sizeof(struct ons_producer), ex);
+}
+
+int ons_producer_start(ons_producer_t *pr, ons_exception_t **ex)
+{
+    return producer_start(pr, ex);
+}
+
+void ons_producer_shutdown(ons_producer_t *pr)
+{
+    producer_shutdown(pr);
+}
+
+bool ons_producer_is_started(const ons_producer_t *pr)
+{
+    return pr && atomic_load(&pr->core.state) == CL_STARTED;
+}
+
+bool ons_producer_is_closed(const ons_producer_t *pr)
+{
+    return pr && atomic_load(&pr->core.state) == CL_CLOSED;
+}
+
+void ons_producer_destroy(ons_producer_t *pr)
+{
+    producer_destroy(pr);
+}
+
+int ons_producer_send(ons_producer_t *pr, const ons_message_t *m, ons_send_result_t **result,
+                      ons_exception_t **ex)
+{
+    if (result)
+        *result = NULL;
+    if (enter(pr, m, ex) != 0)
+        return -1;
+    int rc = do_send(pr, m, NULL, SEND_SYNC, result, ex);
+    atomic_fetch_sub(&pr->active, 1);
+    return rc;
+}
+
+int ons_producer_send_oneway(ons_producer_t *pr, const ons_message_t *m, ons_exception_t **ex)
+{
+    if (enter(pr, m, ex) != 0)
+        return -1;
+    int rc = do_send(pr, m, NULL, SEND_ONEWAY, NULL, ex);
+    atomic_fetch_sub(&pr->active, 1);
+    return rc;
+}
+
+int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
+                            const ons_send_callback_t *cb, ons_exception_t **ex)
+{
+    if (cb == NULL)
+        return cl_raise(ex, ONS_ERR_NULL_POINTER, "send callback is NULL");
+    if (enter(pr, m, ex) != 0)
+        return -1;
+    struct async_job *j = cl_calloc(1, sizeof *j);
+    if (j == NULL || (j->msg = ons_message_clone(m)) == NULL) {
+        free(j);
+        atomic_fetch_sub(&pr->active, 1);
+        return cl_raise_oom(ex);
+    }
+    j->cb = *cb;
+    pthread_mutex_lock(&pr->aq_mu);
+    if (pr->aq_stop || pr->nworkers == 0) {
+        pthread_mutex_unlock(&pr->aq_mu);
+        ons_message_free(j->msg);
+        free(j);
+        atomic_fetch_sub(&pr->active, 1);
+        return cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "the producer is shutting down");
+    }
+    if (pr->tail)
+        pr->tail->next = j;
+    else
+        pr->head = j;
+    pr->tail = j;
+    pr->queued++;
+    pthread_cond_broadcast(&pr->aq_cv);
+    pthread_mutex_unlock(&pr->aq_mu);
+    return 0; /* the worker drops the active count */
+}
+
+/* ---- OrderProducer ------------------------------------------------------------ */
+
+ons_order_producer_t *ons_factory_create_order_producer(const ons_properties_t *p,
+                                                        ons_exception_t **ex)
+{
+    return (ons_order_producer_t *)producer_new(p, CL_ORDER_PRODUCER,
+                                                sizeof(struct ons_order_producer), ex);
+}
+
+int ons_order_producer_start(ons_order_producer_t *op, ons_exception_t **ex)
+{
+    return producer_start(op ? &op->p : NULL, ex);
+}
+
+void ons_order_producer_shutdown(ons_order_producer_t *op)
+{
+    producer_shutdown(op ? &op->p : NULL);
+}
+
+bool ons_order_producer_is_started(const ons_order_producer_t *op)
+{
+    return op && ons_producer_is_started(&op->p);
+}
+
+bool ons_order_producer_is_closed(const ons_order_producer_t *op)
+{
+    return op && ons_producer_is_closed(&op->p);
+}
+
+void ons_order_producer_destroy(ons_order_producer_t *op)
+{
+    producer_destroy(op ? &op->p : NULL);
+}
+
+int ons_order_producer_send(ons_order_producer_t *op, const ons_message_t *m,
+                            const char *sharding_key, ons_send_result_t **result,
+                            ons_exception_t **ex)
+{
+    if (result)
+        *result = NULL;
+    if (op == NULL)
+        return cl_raise(ex, ONS_ERR_NULL_POINTER, "producer is NULL");
+    struct ons_producer *pr = &op->p;
+    if (sharding_key == NULL || !*sharding_key)
+        sharding_key = pr->core.cfg.sharding_key;
+    if (sharding_key == NULL || !*sharding_key)
+        return cl_raise(ex, ONS_ERR_ILLEGAL_ARGUMENT,
+                        "the sharding key is empty and no shardingKey property is set");
+    if (strchr(sharding_key, 1) || strchr(sharding_key, 2))
+        return cl_raise(ex, ONS_ERR_ILLEGAL_ARGUMENT, "the sharding key contains U+0001/U+0002");
+    if (m && m->start_deliver > 0)
+        return cl_raise(ex, ONS_ERR_ILLEGAL_ARGUMENT,
+                        "ordered messages cannot be scheduled (startDeliverTime is set)");
+    if (enter(pr, m, ex) != 0)
+        return -1;
+    int rc = do_send(pr, m, sharding_key, SEND_SYNC, result, ex);
+    atomic_fetch_sub(&pr->active, 1);
+    return rc;
+}
+
+/* ---- TransactionProducer: not supported yet --------------------------------- */
+
+struct ons_transaction_producer {
+    int unused;
+};
+
+#define TXN_NOT_SUPPORTED "TransactionProducer is not supported yet by this SDK version"
+
+ons_transaction_producer_t *
+ons_factory_create_transaction_producer(const ons_properties_t *p,
+                                        ons_local_transaction_checker_fn checker,
+                                        void *checker_user, ons_exception_t **ex)
+{
+    (void)p;
+    (void)checker;
+    (void)checker_user;
+    cl_raise(ex, ONS_ERR_NOT_SUPPORTED, TXN_NOT_SUPPORTED);
+    return NULL;
+}
+
+int ons_transaction_producer_start(ons_transaction_producer_t *tp, ons_exception_t **ex)
+{
+    (void)tp;
+    return cl_raise(ex, ONS_ERR_NOT_SUPPORTED, TXN_NOT_SUPPORTED);
+}
+
+void ons_transaction_producer_shutdown(ons_transaction_producer_t *tp)
+{
+    (void)tp;
+}
+
+bool ons_transaction_producer_is_started(const ons_transaction_producer_t *tp)
+{
+    (void)tp;
+    return false;
+}
+
+bool ons_transaction_producer_is_closed(const ons_transaction_producer_t *tp)
+{
+    (void)tp;
+    return false;
+}
+
+int ons_transaction_producer_send(ons_transaction_producer_t *tp, const ons_message_t *m,
+                                  ons_local_transaction_executer_fn executer, void *arg,
+                                  ons_send_result_t **result, ons_exception_t **ex)
+{
+    (void)tp;
+    (void)m;
+    (void)executer;
+    (void)arg;
+    if (result)
+        *result = NULL;
+    return cl_raise(ex, ONS_ERR_NOT_SUPPORTED, TXN_NOT_SUPPORTED);
+}
+
+void ons_transaction_producer_destroy(ons_transaction_producer_t *tp)
+{
+    free(tp);
+}
