@@ -5,9 +5,9 @@
 #include "broker/broker_int.h"
 #include "protocol/codes.h"
 
-#define P(code, fn)            \
-    {                          \
-        code, #code + 3, fn, 0 \
+#define P(code, fn)              \
+    {                            \
+        code, &(#code)[3], fn, 0 \
     }
 
 static const struct rprocessor PROCESSORS[] = {
