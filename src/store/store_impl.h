@@ -36,7 +36,9 @@
 #endif
 /* Flushed commit-log bytes below the flushed offset that stay mapped in the
  * process; older pages are dropped every STORE_CQ_FLUSH_MS (RSS bound). */
+#ifndef STORE_RESIDENT_KEEP_BYTES
 #define STORE_RESIDENT_KEEP_BYTES (16 * 1024 * 1024)
+#endif
 
 struct flush_waiter {
     int64_t end_off;
