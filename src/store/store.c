@@ -499,8 +499,10 @@ int store_put(struct store *s, const struct store_msg *msgs, size_t n, struct st
         msg_encode(&r, buf + pos);
         pos += items[i].len;
     }
-    /* The queue exists from its first message on, even a prepared one. */
-    struct cq *q = store_get_or_create_cq(s, topic, qid);
+    /* The queue exists from its first message on, even a prepared one. It is
+     * looked up under put_lock: store_delete_topic destroys queues under it,
+     * so a pointer taken before the lock could be freed meanwhile. */
+    struct cq *q = NULL;
 
     int64_t first_phy = -1, first_qoff = -1, end_phy = 0, store_ts, max_off = 0, last_tags = 0;
     size_t done = 0;
@@ -514,6 +516,7 @@ int store_put(struct store *s, const struct store_msg *msgs, size_t n, struct st
             free(items);
         return TERN_ESHUTDOWN;
     }
+    q = store_get_or_create_cq(s, topic, qid);
     store_ts = clock_wall_ms();
     if (store_ts < s->last_store_ts)
         store_ts = s->last_store_ts;
@@ -556,6 +559,7 @@ int store_put(struct store *s, const struct store_msg *msgs, size_t n, struct st
     }
     afn = s->arrival_fn;
     aarg = s->arrival_arg;
+    int64_t q_max = atomic_load(&q->max_off); /* q may be gone after the unlock */
     pthread_mutex_unlock(&s->put_lock);
     pool_put(s, buf, cap);
     if (items != stack_items)
@@ -570,7 +574,7 @@ int store_put(struct store *s, const struct store_msg *msgs, size_t n, struct st
         return rc;
     if (res) {
         res->first_phy_off = first_phy;
-        res->first_queue_off = first_qoff >= 0 ? first_qoff : (q ? atomic_load(&q->max_off) : 0);
+        res->first_queue_off = first_qoff >= 0 ? first_qoff : q_max;
         res->store_ts = store_ts;
         res->end_phy_off = end_phy;
     }

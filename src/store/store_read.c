@@ -81,8 +81,11 @@ int store_get(struct store *s, tern_bytes_t topic, int32_t queue_id, int64_t off
             }
             const uint8_t *p;
             int64_t left;
-            if (u.size <= 0 || commitlog_locate(s->cl, u.phy_off, &p, &left) != TERN_OK ||
-                left < u.size || (int32_t)be32_load(p) != u.size) {
+            /* A unit smaller than a record header is corrupt: never read it
+             * (4 bytes could pass the end of the mapping). */
+            if (u.size < MSG_FIXED_V1_V4 ||
+                commitlog_locate(s->cl, u.phy_off, &p, &left) != TERN_OK || left < u.size ||
+                (int32_t)be32_load(p) != u.size) {
                 if (r->count == 0)
                     st = GET_MESSAGE_WAS_REMOVING;
                 if (u.size > 0 && u.phy_off < atomic_load(&s->cl->min_off))

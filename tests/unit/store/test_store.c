@@ -6,6 +6,8 @@
 #include "store_test_util.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 #include "common/hash.h"
@@ -686,6 +688,51 @@ TEST(concurrent_readers_see_whole_records)
     }
     pthread_join(th, NULL);
     ASSERT_EQ(c.bad, 0);
+    store_close(s);
+    tst_rm_rf(dir);
+}
+
+struct del_race {
+    struct store *s;
+    atomic_bool stop;
+    int put_errors;
+};
+
+static void *race_putter(void *arg)
+{
+    struct del_race *r = arg;
+    for (int i = 0; i < 4000; i++)
+        if (tst_put(r->s, "Race", i % 4, "payload", "T", NULL, NULL, NULL) != TERN_OK)
+            r->put_errors++;
+    atomic_store(&r->stop, true);
+    return NULL;
+}
+
+/* store_delete_topic destroys the queue objects while another thread puts to
+ * the topic: the put must look the queue up under put_lock (ASan: no
+ * use-after-free). */
+TEST(delete_topic_during_puts)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    cfg.cq_segment_units = 64;
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    struct del_race r = {.s = s};
+    atomic_init(&r.stop, false);
+    pthread_t th;
+    pthread_create(&th, NULL, race_putter, &r);
+    int deletes = 0;
+    while (!atomic_load(&r.stop)) {
+        store_delete_topic(s, tern_cstr("Race"));
+        deletes++;
+        sched_yield();
+    }
+    pthread_join(th, NULL);
+    ASSERT_EQ(r.put_errors, 0);
+    ASSERT(deletes > 0);
+    ASSERT_EQ(tst_put(s, "Race", 0, "after", NULL, NULL, NULL, NULL), TERN_OK);
     store_close(s);
     tst_rm_rf(dir);
 }
