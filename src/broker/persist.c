@@ -11,7 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/arena.h"
 #include "common/error.h"
+#include "common/log.h"
+#include "protocol/json.h"
 
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -103,14 +106,42 @@ static int read_file(const char *path, buf_t *out)
     return out->len > start ? TERN_OK : TERN_ENOT_FOUND;
 }
 
+/* A *.json file whose content is not a JSON object is treated as damaged. */
+static bool json_damaged(const char *path, tern_bytes_t text)
+{
+    size_t n = strlen(path);
+    if (n < 5 || strcmp(path + n - 5, ".json") != 0)
+        return false;
+    arena_t a;
+    arena_init(&a);
+    struct json_val *root = NULL;
+    bool bad = json_parse(text, &a, &root) != TERN_OK || !root || root->type != JSON_OBJECT;
+    arena_deinit(&a);
+    return bad;
+}
+
 int persist_read(const char *path, buf_t *out)
 {
+    size_t start = out->len;
     int rc = read_file(path, out);
-    if (rc == TERN_OK)
-        return rc;
     char bak[PATH_MAX];
     if ((size_t)snprintf(bak, sizeof bak, "%s.bak", path) >= sizeof bak)
         return rc;
+    if (rc == TERN_OK) {
+        if (!json_damaged(path, tern_bytes(out->data + start, out->len - start)))
+            return rc;
+        /* Torn or corrupt: the previous version is better than refusing to
+         * start. Keep the damaged content if .bak is no better. */
+        buf_t b;
+        buf_init(&b);
+        if (read_file(bak, &b) == TERN_OK && !json_damaged(path, buf_view(&b))) {
+            log_warn("broker", "%s does not parse; using %s.bak", path, path);
+            out->len = start;
+            buf_append(out, b.data, b.len);
+        }
+        buf_deinit(&b);
+        return TERN_OK;
+    }
     int rc2 = read_file(bak, out);
     return rc2 == TERN_OK ? TERN_OK : rc;
 }

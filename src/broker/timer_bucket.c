@@ -49,15 +49,19 @@ static bool entry_decode(const uint8_t in[ENTRY_BYTES], struct timer_entry *e)
     return e->phy >= 0 && e->size > 0;
 }
 
-static void fd_release(struct timer_fd *f, bool sync)
+/* Closes f; with sync, a dirty file is fdatasync'd first and, if that fails,
+ * stays open and dirty (the error is returned) so progress is never saved
+ * past its entries. */
+static int fd_release(struct timer_fd *f, bool sync)
 {
     if (f->fd < 0)
-        return;
-    if (sync && f->dirty)
-        fdatasync(f->fd);
+        return TERN_OK;
+    if (sync && f->dirty && fdatasync(f->fd) != 0)
+        return -errno;
     close(f->fd);
     f->fd = -1;
     f->dirty = false;
+    return TERN_OK;
 }
 
 static struct timer_fd *fd_get(struct timer_service *ts, int64_t slot)
@@ -72,7 +76,12 @@ static struct timer_fd *fd_get(struct timer_service *ts, int64_t slot)
         if (!victim || f->fd < 0 || (victim->fd >= 0 && f->used < victim->used))
             victim = f;
     }
-    fd_release(victim, true);
+    int rc = fd_release(victim, true);
+    if (rc != TERN_OK) {
+        log_error("broker", "timer bucket sync failed: %s", tern_strerror(rc));
+        errno = -rc;
+        return NULL;
+    }
     char path[4200];
     bucket_path(ts, slot, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -101,7 +110,12 @@ int timer_bucket_append(struct timer_service *ts, const struct timer_entry *e)
     ssize_t w = write(f->fd, raw, sizeof raw);
     if (w != (ssize_t)sizeof raw) {
         int err = w < 0 ? -errno : -EIO;
-        fd_release(f, false);
+        /* Keep the file (and its dirty flag: earlier entries still need their
+         * sync); cut a partial entry so later appends stay aligned. */
+        off_t end = lseek(f->fd, 0, SEEK_END);
+        if (end > 0 && end % ENTRY_BYTES != 0 && ftruncate(f->fd, end - end % ENTRY_BYTES) != 0)
+            log_error("broker", "cannot cut a torn timer bucket entry: %s", strerror(errno));
+        f->dirty = true;
         return err;
     }
     f->dirty = true;
@@ -154,8 +168,9 @@ int timer_bucket_sync(struct timer_service *ts)
         struct timer_fd *f = &ts->fds[i];
         if (f->fd >= 0 && f->dirty) {
             if (fdatasync(f->fd) != 0)
-                rc = -errno;
-            f->dirty = false;
+                rc = -errno; /* stays dirty: the progress save is skipped */
+            else
+                f->dirty = false;
         }
     }
     return rc;
@@ -163,8 +178,14 @@ int timer_bucket_sync(struct timer_service *ts)
 
 void timer_bucket_close_all(struct timer_service *ts)
 {
-    for (int i = 0; i < TIMER_FD_CACHE; i++)
-        fd_release(&ts->fds[i], true);
+    for (int i = 0; i < TIMER_FD_CACHE; i++) {
+        if (fd_release(&ts->fds[i], true) != TERN_OK) {
+            log_error("broker", "timer bucket sync at close failed");
+            close(ts->fds[i].fd);
+            ts->fds[i].fd = -1;
+            ts->fds[i].dirty = false;
+        }
+    }
 }
 
 void timer_bucket_unlink_range(struct timer_service *ts, int64_t from, int64_t to)

@@ -81,6 +81,18 @@ size_t timer_loaded(const struct timer_service *ts)
     return ts->nheap;
 }
 
+/* TIMER_OUT_MS of a timer record (0 when absent or unparsable). */
+static int64_t out_ms_of(tern_bytes_t props)
+{
+    tern_bytes_t v;
+    if (!props_get(props, TIMER_PROP_OUT_MS, &v) || v.len == 0 || v.len >= 20)
+        return 0;
+    char tmp[21];
+    memcpy(tmp, v.ptr, v.len);
+    tmp[v.len] = '\0';
+    return strtoll(tmp, NULL, 10);
+}
+
 /* Re-puts the record of e into its real topic. TERN_OK also when the record
  * is gone (counted as dropped); an error means "retry later". */
 static int deliver(struct timer_service *ts, const struct timer_entry *e)
@@ -94,6 +106,17 @@ static int deliver(struct timer_service *ts, const struct timer_entry *e)
         atomic_fetch_add(&ts->dropped, 1);
         log_warn("broker", "timer record at %lld (due %lld) is missing or malformed; dropped",
                  (long long)e->phy, (long long)e->due_ms);
+        return TERN_OK;
+    }
+    /* A bucket entry is trusted only if the record is the timer record it was
+     * made from: a stale or corrupt entry must not re-put another message. */
+    if (!tern_bytes_eq_cstr(m.topic, TIMER_TOPIC) || m.total_size != e->size ||
+        out_ms_of(m.props) != e->due_ms) {
+        if (atomic_fetch_add(&ts->dropped, 1) == 0)
+            log_warn("broker",
+                     "timer entry at %lld (due %lld, size %d) does not match its record; "
+                     "dropped (logged once)",
+                     (long long)e->phy, (long long)e->due_ms, (int)e->size);
         return TERN_OK;
     }
     int32_t qid = 0;
@@ -177,20 +200,25 @@ static bool ingest(struct timer_service *ts)
         }
         if (r.status != GET_FOUND && r.status != GET_MESSAGE_WAS_REMOVING)
             return true;
+        int64_t flushed = -1;
+        if (store_is_sync_flush(ts->store)) {
+            struct store_stats st;
+            store_get_stats(ts->store, &st);
+            flushed = st.flushed_off;
+        }
         size_t pos = 0;
         while (pos < ts->gbuf.len) {
             struct msg_record m;
             if (msg_decode(ts->gbuf.data + pos, ts->gbuf.len - pos, &m) != TERN_OK)
                 break;
-            pos += (size_t)m.total_size;
-            struct timer_entry e = {0, m.phy_off, m.total_size};
-            tern_bytes_t v;
-            if (props_get(m.props, TIMER_PROP_OUT_MS, &v) && v.len && v.len < 20) {
-                char tmp[21];
-                memcpy(tmp, v.ptr, v.len);
-                tmp[v.len] = '\0';
-                e.due_ms = strtoll(tmp, NULL, 10);
+            /* SYNC_FLUSH: only records already durable, so a bucket entry or
+             * delivery never outlives its record in a crash. */
+            if (flushed >= 0 && m.phy_off + m.total_size > flushed) {
+                ts->ingest_off = m.queue_off;
+                return false; /* retried after RETRY_MS */
             }
+            pos += (size_t)m.total_size;
+            struct timer_entry e = {out_ms_of(m.props), m.phy_off, m.total_size};
             if (key_le(e.due_ms, e.phy, ts->cur_ms, ts->cur_phy)) {
                 /* Already behind the cursor: deliver now, outside the buckets. */
                 if (deliver(ts, &e) != TERN_OK) {
@@ -237,12 +265,56 @@ static bool deliver_due(struct timer_service *ts, int64_t now)
     return true;
 }
 
+struct flush_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int status;
+};
+
+static void on_flushed(void *arg, int status)
+{
+    struct flush_wait *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->status = status;
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* SYNC_FLUSH: waits until every record put so far (the re-puts of the
+ * deliveries behind the cursor included) is durable, so the saved cursor
+ * never passes a delivery a crash could lose. The store completes every
+ * waiter (OK, timeout, error or shutdown). */
+static int wait_reputs_durable(struct timer_service *ts)
+{
+    if (!store_is_sync_flush(ts->store))
+        return TERN_OK;
+    struct store_stats st;
+    store_get_stats(ts->store, &st);
+    if (st.commitlog_max_off <= st.flushed_off)
+        return TERN_OK;
+    struct flush_wait w = {.done = false, .status = TERN_OK};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    store_wait_flush(ts->store, st.commitlog_max_off, on_flushed, &w);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return w.status;
+}
+
 static void save_progress(struct timer_service *ts)
 {
     if (ts->ingest_off == ts->saved_ingest_off && ts->cur_ms == ts->saved_cur_ms &&
         ts->cur_phy == ts->saved_cur_phy)
         return;
-    int rc = timer_bucket_sync(ts);
+    int rc = wait_reputs_durable(ts);
+    if (rc == TERN_OK)
+        rc = timer_bucket_sync(ts);
     if (rc == TERN_OK)
         rc = timer_progress_save(ts, ts->ingest_off, ts->cur_ms, ts->cur_phy);
     if (rc != TERN_OK) {

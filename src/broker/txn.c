@@ -117,9 +117,12 @@ static void catch_up_locked(struct txn_service *t)
             if (msg_decode(body.data + pos, body.len - pos, &r) != TERN_OK)
                 break;
             pos += (size_t)r.total_size;
-            for (; next < r.queue_off; next++) /* defensive: keep offsets aligned */
+            /* Defensive: keep offsets aligned, but never past this batch (a
+             * corrupt QUEUEOFFSET must not drive billions of gap entries). */
+            int64_t upto = r.queue_off < gr.next_off ? r.queue_off : gr.next_off;
+            for (; next < upto; next++)
                 push_gap(t);
-            if (r.queue_off < next)
+            if (r.queue_off != next)
                 continue;
             struct txn_ent e = {r.phy_off, r.store_ts, immunity_of(b, r.props), -1, 0, ENT_PENDING};
             push_ent(t, &e);
@@ -303,7 +306,15 @@ static void load_state(struct txn_service *t)
         json_get_i64(root, "opOffset", &op_from);
         checks = (struct json_val *)json_get(root, "checks");
     }
-    t->base = half_from < 0 ? 0 : half_from;
+    /* A corrupt or stale file must not place the window past the queues. */
+    int64_t half_max = store_max_offset(t->b->store, tern_cstr(TXN_HALF_TOPIC), 0);
+    int64_t op_max = store_max_offset(t->b->store, tern_cstr(TXN_OP_TOPIC), 0);
+    if (half_from > half_max || op_from > op_max)
+        log_warn("txn", "progress half=%lld op=%lld past the queues (%lld, %lld); clamped",
+                 (long long)half_from, (long long)op_from, (long long)half_max, (long long)op_max);
+    half_from = half_from < 0 ? 0 : half_from > half_max ? half_max : half_from;
+    op_from = op_from < 0 ? 0 : op_from > op_max ? op_max : op_from;
+    t->base = half_from;
     catch_up_locked(t);
     for (size_t i = 0; checks && checks->type == JSON_OBJECT && i < checks->n; i++) {
         int64_t off, n;

@@ -68,7 +68,7 @@ void store_set_disk_limits(struct store *s, int64_t min_free_bytes, int refuse_r
     store_disk_refuses(s, true);
 }
 
-int store_clean_run(struct store *s, bool force)
+static int clean_run_locked(struct store *s, bool force)
 {
     int64_t total, avail;
     int pct = disk_used_pct(s, &total, &avail);
@@ -99,6 +99,16 @@ int store_clean_run(struct store *s, bool force)
     if (deleted > 0)
         log_info("store", "retention deleted %d segments, min_off=%lld used_pct=%d", deleted,
                  (long long)log_min, pct);
+    return deleted;
+}
+
+int store_clean_run(struct store *s, bool force)
+{
+    /* One pass at a time: two passes could each pick the same oldest k
+     * files (or k more than intended) to delete. */
+    pthread_mutex_lock(&s->clean_run_mu);
+    int deleted = clean_run_locked(s, force);
+    pthread_mutex_unlock(&s->clean_run_mu);
     return deleted;
 }
 

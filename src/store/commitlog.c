@@ -170,6 +170,15 @@ static void *alloc_main(void *arg)
         pthread_mutex_unlock(&cl->alloc_mu);
         struct mfile *m = NULL;
         int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
+        if (rc == TERN_OK) {
+            /* The new entry must be durable before records synced into it are
+             * acknowledged. */
+            rc = mfile_fsync_dir(cl->dir);
+            if (rc) {
+                mfile_destroy(m);
+                m = NULL;
+            }
+        }
         if (rc)
             log_warn("store", "preallocating segment start=%lld failed: %s", (long long)start,
                      tern_strerror(rc));
@@ -312,11 +321,18 @@ int commitlog_recover(struct commitlog *cl, bool trust, int64_t ckpt_off, int64_
         if (rc)
             return rc;
     }
+    bool deleted = false;
     while (cl->nsegs > idx + 1) {
         struct mfile *m = cl->segs[--cl->nsegs];
         log_warn("store", "deleting commitlog segment past the end start=%lld",
                  (long long)m->start);
         mfile_destroy(m);
+        deleted = true;
+    }
+    if (deleted) {
+        int rc = mfile_fsync_dir(cl->dir);
+        if (rc)
+            return rc;
     }
     cl->cur = idx < cl->nsegs ? cl->segs[idx] : NULL;
     cl->wpos = e;
@@ -351,6 +367,13 @@ static int roll(struct commitlog *cl)
     pthread_mutex_unlock(&cl->alloc_mu);
     if (!m) {
         int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
+        if (rc == TERN_OK) {
+            rc = mfile_fsync_dir(cl->dir);
+            if (rc) {
+                mfile_destroy(m);
+                m = NULL;
+            }
+        }
         if (rc) {
             log_error("store", "cannot create commitlog segment start=%lld: %s", (long long)start,
                       tern_strerror(rc));
@@ -514,6 +537,9 @@ int commitlog_sync_range(struct commitlog *cl, int64_t from, int64_t upto)
 {
     /* One segment at a time: find it under the lock, sync it without (the
      * caller guarantees [from, upto) is not deleted meanwhile). */
+    int err = atomic_load(&cl->sync_err);
+    if (err)
+        return err;
     int64_t pos = from;
     while (pos < upto) {
         struct mfile *m = NULL;
@@ -528,8 +554,17 @@ int commitlog_sync_range(struct commitlog *cl, int64_t from, int64_t upto)
             return TERN_OK; /* past the last segment: nothing written there */
         int64_t end = upto < m->start + m->size ? upto : m->start + m->size;
         int rc = mfile_sync(m, pos - m->start, end - m->start);
-        if (rc)
+        int left = atomic_load(&cl->fail_syncs);
+        while (rc == TERN_OK && left > 0 &&
+               !atomic_compare_exchange_weak(&cl->fail_syncs, &left, left - 1)) {
+        }
+        if (rc == TERN_OK && left > 0)
+            rc = -EIO;
+        if (rc) {
+            int none = 0;
+            atomic_compare_exchange_strong(&cl->sync_err, &none, rc);
             return rc;
+        }
         pos = end;
     }
     return TERN_OK;
@@ -609,5 +644,6 @@ int commitlog_delete_old(struct commitlog *cl, int64_t older_than_ms, bool force
         mfile_destroy(gone[i]);
     }
     free(gone);
+    (void)mfile_fsync_dir(cl->dir); /* best effort: a resurrected old segment is harmless */
     return k;
 }

@@ -43,6 +43,11 @@ struct commitlog {
     _Atomic int64_t flushed_off; /* durable below this; only grows (commitlog_mark_flushed) */
     _Atomic int64_t sync_floor;  /* lowest offset a flush worker is syncing, or INT64_MAX */
     int64_t repaired_start;      /* lowest segment found short at open, or -1 */
+    /* First sync error, sticky (0 = none): a failed fsync may have dropped the
+     * dirty pages, so a retry could report success for lost data. Once set,
+     * every sync fails with it and flushed_off never advances again. */
+    atomic_int sync_err;
+    atomic_int fail_syncs; /* test hook: the next n syncs fail with -EIO */
 
     struct mfile *cur; /* guarded by put_lock; borrowed from segs; NULL = need a segment */
     int64_t wpos;      /* guarded by put_lock: next write offset */

@@ -85,16 +85,12 @@ static void unit_at(const struct cq *q, const struct mfile *f, int64_t i, struct
     cq_unit_load(f->base + i * CQ_UNIT_BYTES, u);
 }
 
-static void zero_units(struct mfile *f, int64_t from, int64_t units)
+/* Clears units [from, end of file): all of them, not only up to the first
+ * zero unit, so stale units after a gap cannot be taken for live ones by a
+ * later recovery. Whole pages are zeroed by the file system. */
+static void zero_units(struct mfile *f, int64_t from)
 {
-    for (int64_t i = from; i < units; i++) {
-        uint8_t *p = f->base + i * CQ_UNIT_BYTES;
-        struct cq_unit u;
-        cq_unit_load(p, &u);
-        if (u.phy_off == 0 && u.size == 0 && u.tags_code == 0)
-            break;
-        memset(p, 0, CQ_UNIT_BYTES);
-    }
+    (void)mfile_zero_from(f, from * CQ_UNIT_BYTES);
 }
 
 /* ---- min offset ---- */
@@ -180,12 +176,16 @@ int cq_load(struct cq *q, int64_t log_min, int64_t log_end)
         }
         q->nfiles--;
         mfile_destroy(f);
+        atomic_store(&q->dir_dirty, true);
     }
     q->cur = q->nfiles ? q->files[q->nfiles - 1] : NULL;
     if (q->nfiles == 0 || start_i < 0) {
-        atomic_store(&q->max_off, 0);
-        atomic_store(&q->min_off, 0);
-        atomic_store(&q->flushed_off, 0);
+        /* An empty file k kept: the queue continues at its first unit (file_for
+         * only finds units of files that exist). */
+        int64_t base = q->nfiles ? file_no(q, q->files[0]) * q->file_units : 0;
+        atomic_store(&q->max_off, base);
+        atomic_store(&q->min_off, base);
+        atomic_store(&q->flushed_off, base);
         q->max_phy_end = 0;
         return TERN_OK;
     }
@@ -200,7 +200,7 @@ int cq_load(struct cq *q, int64_t log_min, int64_t log_end)
             break;
         prev_end = u.phy_off + u.size;
     }
-    zero_units(f, i, q->file_units);
+    zero_units(f, i);
     int64_t max = file_no(q, f) * q->file_units + i;
     q->max_phy_end = prev_end;
     atomic_store(&q->max_off, max);
@@ -238,9 +238,12 @@ int cq_put(struct cq *q, int64_t qoff, int64_t phy_off, int32_t size, int64_t ta
             if (!f)
                 return TERN_EINVALID;
         } else {
-            int rc = mfile_mkdirs(q->dir);
+            /* Directory entries are made durable by cq_flush, off the put
+             * path, before the checkpoint counts these units. */
+            int rc = mfile_mkdirs_lazy(q->dir);
             if (rc)
                 return rc;
+            atomic_store(&q->dir_dirty, true);
             int64_t next = last ? file_no(q, last) + 1 : fno;
             for (; next <= fno; next++) {
                 rc = mfile_create(q->dir, next * file_bytes(q), file_bytes(q), q->preallocate, &f);
@@ -262,7 +265,7 @@ int cq_put(struct cq *q, int64_t qoff, int64_t phy_off, int32_t size, int64_t ta
     if (max == 0 && qoff > 0)
         atomic_store(&q->min_off, qoff); /* first unit of a queue starting late */
     if (qoff + 1 < max) /* replay over stale units: clear what followed in this file */
-        zero_units(f, qoff % q->file_units + 1, q->file_units);
+        zero_units(f, qoff % q->file_units + 1);
     q->max_phy_end = phy_off + size;
     atomic_store_explicit(&q->max_off, qoff + 1, memory_order_release);
     return TERN_OK;
@@ -318,19 +321,39 @@ int cq_flush(struct cq *q)
 {
     int64_t from = atomic_load(&q->flushed_off);
     int64_t to = atomic_load_explicit(&q->max_off, memory_order_acquire);
+    if (atomic_exchange(&q->dir_dirty, false)) {
+        /* <root>/consumequeue/<topic>/<qid>: new files, and maybe new dirs. */
+        char path[4096];
+        snprintf(path, sizeof path, "%s", q->dir);
+        int rc = TERN_OK;
+        for (int up = 0; up < 3 && rc == TERN_OK; up++) {
+            rc = mfile_fsync_dir(path);
+            char *slash = strrchr(path, '/');
+            if (!slash || slash == path)
+                break;
+            *slash = '\0';
+        }
+        if (rc) {
+            atomic_store(&q->dir_dirty, true);
+            return rc;
+        }
+    }
     if (to <= from)
         return TERN_OK;
-    struct mfile *todo[4];
+    /* Every dirty file, however many: the checkpoint then claims all units
+     * below `to` durable. */
+    struct mfile *stack_todo[8];
+    struct mfile **todo = stack_todo;
     size_t n = 0;
-    int64_t covered = from;
     cq_rdlock(q);
-    for (size_t k = 0; k < q->nfiles && n < 4; k++) {
+    if (q->nfiles > sizeof stack_todo / sizeof stack_todo[0])
+        todo = xmalloc(q->nfiles * sizeof *todo);
+    for (size_t k = 0; k < q->nfiles; k++) {
         struct mfile *f = q->files[k];
         int64_t a = file_no(q, f) * q->file_units, b = a + q->file_units;
         if (b <= from || a >= to)
             continue;
         todo[n++] = f;
-        covered = b < to ? b : to;
     }
     cq_unlock(q);
     /* Files holding units at or above flushed_off are never deleted. */
@@ -340,10 +363,15 @@ int cq_flush(struct cq *q)
         int64_t lo = from > a ? from - a : 0;
         int64_t hi = to - a < q->file_units ? to - a : q->file_units;
         int rc = mfile_sync(f, lo * CQ_UNIT_BYTES, hi * CQ_UNIT_BYTES);
-        if (rc)
+        if (rc) {
+            if (todo != stack_todo)
+                free(todo);
             return rc;
+        }
     }
-    atomic_store(&q->flushed_off, n ? covered : to);
+    if (todo != stack_todo)
+        free(todo);
+    atomic_store(&q->flushed_off, to);
     return TERN_OK;
 }
 
@@ -373,6 +401,7 @@ int cq_delete_below(struct cq *q, int64_t log_min)
         for (size_t i = 0; i < k; i++)
             mfile_destroy(gone[i]);
         free(gone);
+        (void)mfile_fsync_dir(q->dir);
     }
     pthread_rwlock_rdlock(&q->lock);
     correct_min(q, log_min);

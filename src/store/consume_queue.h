@@ -44,6 +44,7 @@ struct cq {
     struct mfile *cur;           /* guarded by put_lock: borrowed, the last file */
     int64_t max_phy_end;         /* guarded by put_lock: end of the last unit's record */
     _Atomic int64_t flushed_off; /* units below are durable; flush thread */
+    atomic_bool dir_dirty;       /* files/dirs created since the last directory fsync */
 };
 
 /* A queue object with no files yet (files are created on the first put).

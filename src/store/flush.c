@@ -40,6 +40,11 @@ int store_flush_all(struct store *s, bool sync_ckpt, bool flush_log)
     int64_t mark = atomic_load(&s->cl->max_off);
     pthread_mutex_unlock(&s->put_lock);
     int rc = flush_log ? commitlog_flush(s->cl, mark) : TERN_OK;
+    /* After a failed log sync nothing claims more durability than before:
+     * no checkpoint is written again (and close keeps the abort marker). */
+    int sync_err = atomic_load(&s->cl->sync_err);
+    if (!rc && sync_err)
+        rc = sync_err;
     pthread_rwlock_rdlock(&s->qmap_lock);
     const char *k;
     void *v;
@@ -77,9 +82,10 @@ static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
-/* Detaches waiters that are done or expired (flush_mu held). */
+/* Detaches waiters that are done or expired (flush_mu held); with failed
+ * (a sticky sync error) every waiter that is not durable counts as expired. */
 static struct flush_waiter *take_finished(struct store *s, int64_t flushed, int64_t now,
-                                          struct flush_waiter **expired)
+                                          bool failed, struct flush_waiter **expired)
 {
     struct flush_waiter *done = NULL, **pp = &s->waiters;
     *expired = NULL;
@@ -89,7 +95,7 @@ static struct flush_waiter *take_finished(struct store *s, int64_t flushed, int6
             *pp = w->next;
             w->next = done;
             done = w;
-        } else if (w->deadline_ms <= now) {
+        } else if (failed || w->deadline_ms <= now) {
             *pp = w->next;
             w->next = *expired;
             *expired = w;
@@ -117,13 +123,14 @@ static void complete_waiters(struct store *s)
     if (!s->waiters)
         return;
     struct flush_waiter *expired;
+    int err = atomic_load(&s->cl->sync_err);
     struct flush_waiter *done =
-        take_finished(s, atomic_load(&s->cl->flushed_off), clock_mono_ms(), &expired);
+        take_finished(s, atomic_load(&s->cl->flushed_off), clock_mono_ms(), err != 0, &expired);
     if (!done && !expired)
         return;
     pthread_mutex_unlock(&s->flush_mu);
     run_list(done, TERN_OK);
-    run_list(expired, TERN_ETIMEOUT);
+    run_list(expired, err ? err : TERN_ETIMEOUT);
     pthread_mutex_lock(&s->flush_mu);
 }
 
@@ -178,7 +185,10 @@ static bool sync_one(struct store *s, bool force)
  * slow parts run while the other workers keep serving group commits. */
 static void periodic(struct store *s, bool sync, int64_t *last_full)
 {
-    if (!sync) {
+    /* After a failed log sync (sticky, logged when it happened) neither the
+     * log nor the checkpoint moves again: only the resident trim runs. */
+    bool failed = atomic_load(&s->cl->sync_err) != 0;
+    if (!sync && !failed) {
         pthread_mutex_lock(&s->sync_mu);
         int64_t before = atomic_load(&s->cl->flushed_off);
         int rc =
@@ -195,7 +205,8 @@ static void periodic(struct store *s, bool sync, int64_t *last_full)
     if (now - *last_full >= STORE_CQ_FLUSH_MS) {
         /* In SYNC_FLUSH the log is flushed by the workers (a failed sync
          * must stay failed); the pass flushes it only up to what they did. */
-        (void)store_flush_all(s, true, !sync);
+        if (!failed)
+            (void)store_flush_all(s, true, !sync);
         commitlog_trim_resident(s->cl, STORE_RESIDENT_KEEP_BYTES);
         *last_full = now;
     }
@@ -285,6 +296,11 @@ void store_wait_flush(struct store *s, int64_t end_phy_off, store_flush_cb cb, v
 {
     if (s->cfg.flush_mode != STORE_SYNC_FLUSH || end_phy_off <= atomic_load(&s->cl->flushed_off)) {
         cb(arg, TERN_OK);
+        return;
+    }
+    int err = atomic_load(&s->cl->sync_err);
+    if (err) {
+        cb(arg, err); /* sticky: this can never become durable */
         return;
     }
     struct flush_waiter *w = xmalloc(sizeof *w);

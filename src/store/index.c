@@ -155,6 +155,7 @@ static int new_file(struct index_store *x, struct mfile **out)
     int rc = mfile_create_path(path, 0, file_bytes(x), false, &f);
     if (rc)
         return rc;
+    (void)mfile_fsync_dir(x->dir); /* index thread; the index is derived data */
     struct mfile *prev = x->n ? x->files[x->n - 1] : NULL;
     int64_t ts = prev ? hdr64(prev, IDX_OFF_END_TS) : 0;
     int64_t ph = prev ? hdr64(prev, IDX_OFF_END_PH) : 0;

@@ -222,7 +222,17 @@ int mfile_list(const char *dir, int64_t **starts, size_t *n)
     return TERN_OK;
 }
 
-int mfile_mkdirs(const char *path)
+int mfile_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? TERN_OK : -errno;
+    close(fd);
+    return rc;
+}
+
+static int mkdirs(const char *path, bool sync)
 {
     char tmp[4096];
     size_t len = strlen(path);
@@ -233,10 +243,31 @@ int mfile_mkdirs(const char *path)
         if (tmp[i] == '/' || tmp[i] == '\0') {
             char c = tmp[i];
             tmp[i] = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            if (mkdir(tmp, 0755) == 0) {
+                /* A new directory's entry lives in its parent. */
+                char *slash = strrchr(tmp, '/');
+                if (sync && slash && slash != tmp) {
+                    *slash = '\0';
+                    int rc = mfile_fsync_dir(tmp);
+                    *slash = '/';
+                    if (rc)
+                        return rc;
+                }
+            } else if (errno != EEXIST) {
                 return -errno;
+            }
             tmp[i] = c;
         }
     }
     return TERN_OK;
+}
+
+int mfile_mkdirs(const char *path)
+{
+    return mkdirs(path, true);
+}
+
+int mfile_mkdirs_lazy(const char *path)
+{
+    return mkdirs(path, false);
 }

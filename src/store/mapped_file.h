@@ -44,10 +44,14 @@ int mfile_sync(struct mfile *m, int64_t from, int64_t to);
 /* Makes bytes [pos, size) zero, cheaply when the file system can
  * (FALLOC_FL_ZERO_RANGE), else by clearing the non-zero pages. */
 int mfile_zero_from(struct mfile *m, int64_t pos);
+/* fsyncs a directory, so entries created or unlinked in it are durable. */
+int mfile_fsync_dir(const char *dir);
 /* Lists the 20-digit names in dir as sorted start offsets. OUT: *starts
  * (owned, free()), *n. A missing dir gives n = 0. */
 int mfile_list(const char *dir, int64_t **starts, size_t *n);
-/* mkdir -p (mode 0755). */
+/* mkdir -p (mode 0755); fsyncs the parent of every directory it creates. */
 int mfile_mkdirs(const char *path);
+/* mkdir -p without the fsyncs (the caller makes the entries durable later). */
+int mfile_mkdirs_lazy(const char *path);
 
 #endif

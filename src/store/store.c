@@ -179,6 +179,7 @@ static void store_free(struct store *s)
     pthread_mutex_destroy(&s->idx_mu);
     pthread_cond_destroy(&s->idx_cv);
     pthread_mutex_destroy(&s->clean_mu);
+    pthread_mutex_destroy(&s->clean_run_mu);
     pthread_cond_destroy(&s->clean_cv);
     free(s->cq_root);
     free(s->root);
@@ -228,6 +229,7 @@ int store_open(const struct store_config *cfg, struct store **out)
     pthread_mutex_init(&s->idx_mu, NULL);
     pthread_cond_init(&s->idx_cv, NULL);
     pthread_mutex_init(&s->clean_mu, NULL);
+    pthread_mutex_init(&s->clean_run_mu, NULL);
     pthread_cond_init(&s->clean_cv, NULL);
     strmap_init(&s->qmap);
     atomic_flag_clear(&s->disk_checking);
@@ -281,6 +283,10 @@ int store_open(const struct store_config *cfg, struct store **out)
             rc = -errno;
         else
             close(fd);
+        /* The marker must be durable before any put is accepted: a crash
+         * without it would trust the checkpoint and skip the tail scan. */
+        if (rc == 0)
+            rc = mfile_fsync_dir(s->root);
     }
     if (rc == 0) {
         store_disk_refuses(s, true);
@@ -365,6 +371,11 @@ void store_crash_close(struct store *s)
 int store_flush_now(struct store *s)
 {
     return store_flush_all(s, true, true);
+}
+
+void store_test_fail_syncs(struct store *s, int n)
+{
+    atomic_store(&s->cl->fail_syncs, n);
 }
 
 /* ---- append ---- */

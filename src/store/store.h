@@ -204,6 +204,10 @@ int store_flush_now(struct store *s);
  * next store_open() runs crash recovery. Pending flush waiters get
  * TERN_ESHUTDOWN. */
 void store_crash_close(struct store *s);
+/* Test hook (failure injection): the next n commit-log syncs fail with -EIO.
+ * A failed sync is sticky: flushed_off and the checkpoint stop advancing,
+ * pending and later flush waiters fail, close keeps the abort marker. */
+void store_test_fail_syncs(struct store *s, int n);
 
 /* Java String.hashCode of a TAGS value (0 when absent/empty): the consume-queue
  * tag code. */

@@ -105,7 +105,10 @@ struct store {
     _Atomic int64_t index_flushed; /* records below are in flushed index files */
 
     /* Clean thread. */
-    pthread_mutex_t clean_mu; /* guards clean_stop */
+    pthread_mutex_t clean_mu;     /* guards clean_stop */
+    pthread_mutex_t clean_run_mu; /* serializes store_clean_run (thread and
+                                     store_clean_now); taken before any other
+                                     store lock */
     pthread_cond_t clean_cv;
     bool clean_stop;
     pthread_t clean_thr;

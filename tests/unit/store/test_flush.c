@@ -269,6 +269,101 @@ TEST(async_flush_completes_at_once_and_flushes_in_background)
     tst_rm_rf(dir);
 }
 
+static bool abort_marker_exists(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/abort", dir);
+    return access(path, F_OK) == 0;
+}
+
+/* A failed SYNC_FLUSH sync is sticky: the waiter fails (not OK, not a late
+ * timeout), later waiters fail at once, flushed_off and the checkpoint never
+ * pass the failure, and close keeps the abort marker so the next open scans. */
+TEST(sync_flush_failure_is_sticky)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    cfg.flush_mode = STORE_SYNC_FLUSH;
+    cfg.flush_interval_ms = 10000;
+    cfg.sync_flush_timeout_ms = 60000;
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    struct store_put_result a, b, c;
+    ASSERT_EQ(tst_put(s, "F", 0, "first", NULL, NULL, NULL, &a), TERN_OK);
+    struct waiter wa = {.s = s};
+    store_wait_flush(s, a.end_phy_off, on_flushed, &wa);
+    wait_calls(&wa, 1);
+    ASSERT_EQ(atomic_load(&wa.status), TERN_OK);
+
+    store_test_fail_syncs(s, 1);
+    ASSERT_EQ(tst_put(s, "F", 0, "second", NULL, NULL, NULL, &b), TERN_OK);
+    struct waiter wb = {.s = s};
+    store_wait_flush(s, b.end_phy_off, on_flushed, &wb);
+    wait_calls(&wb, 1);
+    ASSERT_EQ(atomic_load(&wb.calls), 1);
+    ASSERT(atomic_load(&wb.status) != TERN_OK);
+    ASSERT(atomic_load(&wb.status) != TERN_ETIMEOUT);
+
+    ASSERT_EQ(tst_put(s, "F", 0, "third", NULL, NULL, NULL, &c), TERN_OK);
+    struct waiter wc = {.s = s};
+    store_wait_flush(s, c.end_phy_off, on_flushed, &wc);
+    ASSERT_EQ(atomic_load(&wc.calls), 1); /* failed at once */
+    ASSERT(atomic_load(&wc.status) != TERN_OK);
+    usleep(1200 * 1000); /* a periodic pass (STORE_CQ_FLUSH_MS) must not advance */
+    struct store_stats st;
+    store_get_stats(s, &st);
+    ASSERT(st.flushed_off <= a.end_phy_off);
+    ASSERT(store_flush_now(s) != TERN_OK);
+    store_close(s);
+    ASSERT(abort_marker_exists(dir));
+
+    struct checkpoint *cp;
+    struct checkpoint_data got;
+    bool valid;
+    ASSERT_EQ(checkpoint_open(dir, &cp, &got, &valid), TERN_OK);
+    ASSERT(!valid || got.phy_flushed_off <= a.end_phy_off);
+    checkpoint_close(cp);
+
+    /* The next open re-scans the tail (the data is still in the page cache). */
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    ASSERT_EQ(store_max_offset(s, tern_cstr("F"), 0), 3);
+    store_close(s);
+    ASSERT(!abort_marker_exists(dir));
+    tst_rm_rf(dir);
+}
+
+/* ASYNC_FLUSH: the periodic flush does not retry a failed sync and advance
+ * flushed_off past pages it may have lost. */
+TEST(async_flush_failure_is_sticky)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    cfg.flush_interval_ms = 20;
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    struct store_put_result a, b;
+    ASSERT_EQ(tst_put(s, "A", 0, "x", NULL, NULL, NULL, &a), TERN_OK);
+    struct store_stats st = {0};
+    for (int i = 0; i < 500 && st.flushed_off < a.end_phy_off; i++) {
+        usleep(2000);
+        store_get_stats(s, &st);
+    }
+    ASSERT_EQ(st.flushed_off, a.end_phy_off);
+    store_test_fail_syncs(s, 1);
+    ASSERT_EQ(tst_put(s, "A", 0, "y", NULL, NULL, NULL, &b), TERN_OK);
+    usleep(300 * 1000);
+    store_get_stats(s, &st);
+    ASSERT_EQ(st.flushed_off, a.end_phy_off);
+    ASSERT(store_flush_now(s) != TERN_OK);
+    store_get_stats(s, &st);
+    ASSERT_EQ(st.flushed_off, a.end_phy_off);
+    store_close(s);
+    ASSERT(abort_marker_exists(dir));
+    tst_rm_rf(dir);
+}
+
 TEST(checkpoint_two_slots_survive_torn_write)
 {
     char *dir = tst_mkdtemp();

@@ -270,6 +270,85 @@ TEST(crash_lost_consume_queues_are_rebuilt)
     tst_rm_rf(dir);
 }
 
+/* The only CQ file left is file k >= 1 and it has no live unit: the queue
+ * continues at k * cq_segment_units (it once restarted at 0, and every later
+ * put failed because no file holds unit 0). */
+TEST(only_cq_file_k_empty_keeps_queue_writable)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    cfg.cq_segment_units = 10;
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    for (int i = 0; i < 25; i++)
+        ASSERT_EQ(tst_put(s, "E", 0, "e", NULL, NULL, NULL, NULL), TERN_OK);
+    store_close(s);
+    char path[4096];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/consumequeue/E/0/%020d", dir, k * 200);
+        ASSERT_EQ(unlink(path), 0);
+    }
+    snprintf(path, sizeof path, "%s/consumequeue/E/0/%020d", dir, 400);
+    int fd = open(path, O_RDWR);
+    ASSERT(fd >= 0);
+    uint8_t zeros[200] = {0};
+    ASSERT_EQ(pwrite(fd, zeros, sizeof zeros, 0), (ssize_t)sizeof zeros);
+    close(fd);
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    ASSERT_EQ(store_max_offset(s, tern_cstr("E"), 0), 20);
+    ASSERT_EQ(store_min_offset(s, tern_cstr("E"), 0), 20);
+    struct store_put_result r;
+    ASSERT_EQ(tst_put(s, "E", 0, "after", NULL, NULL, NULL, &r), TERN_OK);
+    ASSERT_EQ(r.first_queue_off, 20);
+    ASSERT_EQ(tst_put(s, "E", 0, "again", NULL, NULL, NULL, &r), TERN_OK);
+    ASSERT_EQ(r.first_queue_off, 21);
+    buf_t out;
+    buf_init(&out);
+    struct store_get_result g;
+    ASSERT_EQ(store_get(s, tern_cstr("E"), 0, 20, 32, 1 << 20, NULL, NULL, &out, &g), TERN_OK);
+    ASSERT_EQ(g.status, GET_FOUND);
+    ASSERT_EQ(g.count, 2);
+    buf_deinit(&out);
+    store_close(s);
+    tst_rm_rf(dir);
+}
+
+/* Recovery clears every unit after the end of a queue, not only up to the
+ * first zero unit: stale units after a gap must not survive. */
+TEST(cq_tail_zeroed_past_a_gap)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    cfg.cq_segment_units = 10;
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    for (int i = 0; i < 8; i++)
+        ASSERT_EQ(tst_put(s, "G", 0, "g", NULL, NULL, NULL, NULL), TERN_OK);
+    store_close(s);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/consumequeue/G/0/%020d", dir, 0);
+    int fd = open(path, O_RDWR);
+    ASSERT(fd >= 0);
+    uint8_t unit[20] = {0};
+    ASSERT_EQ(pwrite(fd, unit, sizeof unit, 5 * 20), (ssize_t)sizeof unit);
+    close(fd);
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    ASSERT_EQ(store_max_offset(s, tern_cstr("G"), 0), 5);
+    store_close(s);
+    fd = open(path, O_RDONLY);
+    ASSERT(fd >= 0);
+    uint8_t rest[200];
+    ASSERT_EQ(pread(fd, rest, sizeof rest, 0), (ssize_t)sizeof rest);
+    close(fd);
+    bool zero = true;
+    for (int i = 5 * 20; i < 200; i++)
+        zero = zero && rest[i] == 0;
+    ASSERT(zero);
+    tst_rm_rf(dir);
+}
+
 /* Regression: a put racing the alloc thread's creation of the first segment
  * once left a duplicate "spare" mapping that close then unlinked. */
 TEST(first_segment_race_with_alloc_thread)
