@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* broker.c: broker lifecycle (see broker.h): start order store -> configs ->
- * system topics -> hold -> server -> registration -> housekeeping; stop in
- * reverse, answering held pulls and SYNC_FLUSH waits before the server goes,
- * then persisting and closing the store (flush + checkpoint). The
+ * system topics -> hold -> server -> registration -> housekeeping. Stop
+ * answers held pulls and SYNC_FLUSH waits, stops the server (so no handler
+ * runs any more), then the txn, timer, housekeeping and registration
+ * threads, then persists and closes the store (flush + checkpoint). The
  * housekeeping thread persists dirty configs (1 s), offsets
  * (flushConsumerOffsetInterval) and expires silent clients (10 s). */
 #include "broker/broker.h"
@@ -168,7 +169,8 @@ static void *housekeeping_main(void *arg)
 
 void broker_persist_soon(struct broker *b)
 {
-    if (!b->hk_started)
+    /* hk_started is read and written atomically: this runs on any thread. */
+    if (!__atomic_load_n(&b->hk_started, __ATOMIC_ACQUIRE))
         return;
     pthread_mutex_lock(&b->hk_lock);
     pthread_cond_signal(&b->hk_cond);
@@ -186,14 +188,15 @@ static int start_housekeeping(struct broker *b)
     int rc = pthread_create(&b->hk_thread, NULL, housekeeping_main, b);
     if (rc != 0)
         return -rc;
-    b->hk_started = true;
+    __atomic_store_n(&b->hk_started, true, __ATOMIC_RELEASE);
     return TERN_OK;
 }
 
 static void stop_housekeeping(struct broker *b)
 {
-    if (!b->hk_started)
+    if (!__atomic_load_n(&b->hk_started, __ATOMIC_ACQUIRE))
         return;
+    __atomic_store_n(&b->hk_started, false, __ATOMIC_RELEASE);
     pthread_mutex_lock(&b->hk_lock);
     b->hk_stopping = true;
     pthread_cond_signal(&b->hk_cond);
@@ -201,7 +204,6 @@ static void stop_housekeeping(struct broker *b)
     pthread_join(b->hk_thread, NULL);
     pthread_cond_destroy(&b->hk_cond);
     pthread_mutex_destroy(&b->hk_lock);
-    b->hk_started = false;
 }
 
 static int open_tables(struct broker *b)
@@ -371,23 +373,26 @@ void broker_stop(struct broker *b)
     if (!b)
         return;
     atomic_store(&b->stopping, true);
-    stop_housekeeping(b);
-    txn_stop(b); /* its thread sends checks and stores parks: before server and store */
-    if (b->ns)
-        register_stop(b);
+    /* Held pulls and SYNC_FLUSH acks are answered while the server can
+     * still send them (later pulls are answered at once, not held). */
     if (b->hold.started)
         hold_stop(&b->hold);
-    /* SYNC_FLUSH acks answer from the store's flush thread; let them finish
-     * while the server can still send them. */
     int64_t deadline = clock_mono_ms() + b->cfg.sync_flush_timeout_ms + 1000;
     while (atomic_load(&b->flush_waits) > 0 && clock_mono_ms() < deadline) {
         struct timespec ts = {0, 5 * 1000000};
         nanosleep(&ts, NULL);
     }
+    /* Then the servers: no handler may run once the services below have
+     * freed their state (handlers reach txn, timer, registration and
+     * housekeeping). Sends to clients after this fail as closed. */
     rserver_stop(b->vip);
     rserver_stop(b->server);
     b->vip = b->server = NULL;
+    txn_stop(b);           /* its thread may create topics: before registration */
     timer_stop(&b->timer); /* no I/O thread can notify it any more */
+    stop_housekeeping(b);  /* may kick registration */
+    if (b->ns)
+        register_stop(b);
     if (b->store)
         store_set_arrival_cb(b->store, NULL, NULL);
     if (b->hold.replay)

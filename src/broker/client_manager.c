@@ -33,7 +33,8 @@ struct cm_sub {
 };
 
 struct cm_group {
-    char *name; /* owned */
+    char *name;      /* owned; may hold NUL bytes, see name_len */
+    size_t name_len; /* the map key's length */
     int consume_type;
     int message_model;
     int consume_from;
@@ -106,7 +107,10 @@ static struct cm_group *group_get(strmap_t *m, tern_bytes_t name, bool create)
     struct cm_group *g = strmap_get(m, name);
     if (!g && create) {
         g = xcalloc(1, sizeof *g);
-        g->name = xstrndup((const char *)name.ptr, name.len);
+        g->name = xmalloc(name.len + 1);
+        memcpy(g->name, name.ptr, name.len);
+        g->name[name.len] = '\0';
+        g->name_len = name.len;
         g->message_model = MODEL_CLUSTERING;
         g->notify_enabled = true;
         strmap_put(m, name, g);
@@ -276,7 +280,7 @@ static void consumer_leave(struct client_manager *cm, struct cm_group *g, struct
     if (!member_remove(g, conn))
         return;
     if (g->nmembers == 0) {
-        strmap_del(&cm->consumers, tern_cstr(g->name));
+        strmap_del(&cm->consumers, tern_bytes(g->name, g->name_len));
         group_free(g);
         return;
     }
@@ -287,7 +291,7 @@ static void consumer_leave(struct client_manager *cm, struct cm_group *g, struct
 static void producer_leave(struct client_manager *cm, struct cm_group *g, struct rconn *conn)
 {
     if (member_remove(g, conn) && g->nmembers == 0) {
-        strmap_del(&cm->producers, tern_cstr(g->name));
+        strmap_del(&cm->producers, tern_bytes(g->name, g->name_len));
         group_free(g);
     }
 }

@@ -32,11 +32,16 @@ static size_t make_key(uint8_t *key, tern_bytes_t topic, int32_t qid)
     return n + 5;
 }
 
+/* Replays each entry, except those whose connection has closed: nobody
+ * would read the answer, so they are freed silently. */
 static void run_list(struct hold_service *h, struct held_pull *list)
 {
     while (list) {
         struct held_pull *next = list->next;
-        h->replay(h->ctx, list->req);
+        if (rconn_is_closed(list->req->conn))
+            rreq_free(list->req);
+        else
+            h->replay(h->ctx, list->req);
         free(list->topic);
         free(list);
         list = next;
@@ -73,7 +78,7 @@ static void *hold_main(void *arg)
             struct held_pull **pp = &head;
             while (*pp) {
                 struct held_pull *p = *pp;
-                bool take = p->deadline_ms <= now;
+                bool take = p->deadline_ms <= now || rconn_is_closed(p->req->conn);
                 if (!take && recheck) {
                     if (maxo < 0)
                         maxo = h->max_off(h->ctx, tern_cstr(p->topic), p->qid);
@@ -181,12 +186,16 @@ bool hold_add(struct hold_service *h, struct rreq *req, tern_bytes_t topic, int3
     p->topic = xstrndup((const char *)topic.ptr, topic.len);
     p->qid = qid;
     p->offset = offset;
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    if (timeout_ms > HOLD_MAX_TIMEOUT_MS)
+        timeout_ms = HOLD_MAX_TIMEOUT_MS;
     p->deadline_ms = clock_mono_ms() + timeout_ms;
     p->filter = *filter;
     uint8_t key[264];
     size_t klen = make_key(key, topic, qid);
     pthread_mutex_lock(&h->lock);
-    if (h->stopping) {
+    if (h->stopping || atomic_load(&h->count) >= HOLD_MAX_HELD) {
         pthread_mutex_unlock(&h->lock);
         free(p->topic);
         free(p);
@@ -240,4 +249,18 @@ void hold_notify(struct hold_service *h, tern_bytes_t topic, int32_t qid, int64_
 long hold_count(struct hold_service *h)
 {
     return atomic_load(&h->count);
+}
+
+int64_t hold_latest_deadline_ms(struct hold_service *h)
+{
+    int64_t latest = -1;
+    pthread_mutex_lock(&h->lock);
+    const char *k;
+    void *v;
+    for (size_t it = 0; strmap_next(&h->queues, &it, &k, &v);)
+        for (const struct held_pull *p = v; p; p = p->next)
+            if (p->deadline_ms > latest)
+                latest = p->deadline_ms;
+    pthread_mutex_unlock(&h->lock);
+    return latest;
 }

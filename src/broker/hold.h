@@ -25,6 +25,12 @@
 
 struct rreq;
 
+/* Longest hold a client may ask for (suspendTimeoutMillis is clamped). */
+#define HOLD_MAX_TIMEOUT_MS 60000
+/* Most pulls held at once; beyond it hold_add refuses and the pull is
+ * answered at once. */
+#define HOLD_MAX_HELD 100000
+
 /* Re-runs a held pull without suspension and answers it (takes req). */
 typedef void (*hold_replay_fn)(void *ctx, struct rreq *req);
 /* Current max offset of a queue (for the periodic recheck). */
@@ -51,7 +57,8 @@ void hold_stop(struct hold_service *h);
 /* Frees the lock and table; after the server (which may call hold_add) is
  * stopped. */
 void hold_deinit(struct hold_service *h);
-/* Parks req. Returns false (req not taken) when stopping. The caller must
+/* Parks req; timeout_ms is clamped to [0, HOLD_MAX_TIMEOUT_MS]. Returns
+ * false (req not taken) when stopping or HOLD_MAX_HELD pulls are held. The caller must
  * then call hold_recheck() to close the race with an arrival that happened
  * between its read and the park. */
 bool hold_add(struct hold_service *h, struct rreq *req, tern_bytes_t topic, int32_t qid,
@@ -62,5 +69,7 @@ void hold_notify(struct hold_service *h, tern_bytes_t topic, int32_t qid, int64_
                  const int64_t *tags_code);
 /* Number of held requests. */
 long hold_count(struct hold_service *h);
+/* Latest deadline (monotonic ms) among held requests, -1 if none (tests). */
+int64_t hold_latest_deadline_ms(struct hold_service *h);
 
 #endif

@@ -33,6 +33,7 @@ void lock_table_init(struct lock_table *t)
     pthread_mutex_init(&t->lock, NULL);
     strmap_init(&t->map);
     t->lease_ms = LOCK_MAX_LIVE_MS;
+    t->next_sweep_ms = 0;
 }
 
 void lock_table_set_lease(struct lock_table *t, int64_t lease_ms)
@@ -50,6 +51,37 @@ void lock_table_deinit(struct lock_table *t)
     pthread_mutex_destroy(&t->lock);
 }
 
+static bool expired(const struct lock_table *t, const struct mq_lock *l, int64_t now_ms)
+{
+    return now_ms - l->last_ms > t->lease_ms;
+}
+
+/* Length of a key as built by make_key (its parts hold no NUL). */
+static size_t key_len(const char *k)
+{
+    size_t gl = strlen(k);
+    size_t tl = strlen(k + gl + 1);
+    return gl + tl + 6;
+}
+
+/* Drops the current entry of an iteration when it has expired (lock held). */
+static bool drop_if_expired(struct lock_table *t, const char *k, void *v, int64_t now_ms)
+{
+    if (!expired(t, v, now_ms))
+        return false;
+    free(strmap_del(&t->map, tern_bytes(k, key_len(k))));
+    return true;
+}
+
+static void sweep_expired(struct lock_table *t, int64_t now_ms)
+{
+    const char *k;
+    void *v;
+    for (size_t it = 0; strmap_next(&t->map, &it, &k, &v);)
+        drop_if_expired(t, k, v, now_ms);
+    t->next_sweep_ms = now_ms + LOCK_SWEEP_MS;
+}
+
 static bool same_client(const struct mq_lock *l, tern_bytes_t id)
 {
     return tern_bytes_eq_cstr(id, l->client_id);
@@ -64,12 +96,14 @@ bool lock_table_try(struct lock_table *t, tern_bytes_t group, tern_bytes_t topic
     size_t kl = make_key(key, group, topic, qid);
     bool ok = false;
     pthread_mutex_lock(&t->lock);
+    if (now_ms >= t->next_sweep_ms)
+        sweep_expired(t, now_ms);
     struct mq_lock *l = strmap_get(&t->map, tern_bytes(key, kl));
     if (!l) {
         l = xcalloc(1, sizeof *l);
         strmap_put(&t->map, tern_bytes(key, kl), l);
         ok = true;
-    } else if (same_client(l, client_id) || now_ms - l->last_ms > t->lease_ms) {
+    } else if (same_client(l, client_id) || expired(t, l, now_ms)) {
         ok = true;
     }
     if (ok) {
@@ -101,8 +135,9 @@ bool lock_table_group_locked(struct lock_table *t, tern_bytes_t group, int64_t n
         const char *k;
         void *v;
         for (size_t it = 0; !found && strmap_next(&t->map, &it, &k, &v);) {
-            const struct mq_lock *l = v;
-            found = tern_bytes_eq_cstr(group, k) && now_ms - l->last_ms <= t->lease_ms;
+            if (drop_if_expired(t, k, v, now_ms))
+                continue;
+            found = tern_bytes_eq_cstr(group, k);
         }
     }
     pthread_mutex_unlock(&t->lock);

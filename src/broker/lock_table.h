@@ -16,11 +16,13 @@
 #include "common/strmap.h"
 
 #define LOCK_MAX_LIVE_MS 60000
+#define LOCK_SWEEP_MS    10000
 
 struct lock_table {
     pthread_mutex_t lock;
-    strmap_t map;     /* guarded by lock: group\0topic\0qid -> struct mq_lock* (owned) */
-    int64_t lease_ms; /* set before use; read-only afterwards */
+    strmap_t map;          /* guarded by lock: group\0topic\0qid -> struct mq_lock* (owned) */
+    int64_t lease_ms;      /* set before use; read-only afterwards */
+    int64_t next_sweep_ms; /* guarded by lock: when try next drops expired locks */
 };
 
 /* Initializes with the default lease (LOCK_MAX_LIVE_MS). */
@@ -29,13 +31,15 @@ void lock_table_init(struct lock_table *t);
 void lock_table_set_lease(struct lock_table *t, int64_t lease_ms);
 void lock_table_deinit(struct lock_table *t);
 /* Locks (or renews) the queue for client_id. Returns true when client_id
- * holds it afterwards. */
+ * holds it afterwards. Now and then (LOCK_SWEEP_MS) it also drops every
+ * expired lock, so abandoned queues do not pile up. */
 bool lock_table_try(struct lock_table *t, tern_bytes_t group, tern_bytes_t topic, int32_t qid,
                     tern_bytes_t client_id, int64_t now_ms);
 /* Releases the queue if client_id holds it. */
 void lock_table_unlock(struct lock_table *t, tern_bytes_t group, tern_bytes_t topic, int32_t qid,
                        tern_bytes_t client_id);
-/* True when some queue of the group has an unexpired lock. */
+/* True when some queue of the group has an unexpired lock. Expired locks
+ * met on the way are dropped. */
 bool lock_table_group_locked(struct lock_table *t, tern_bytes_t group, int64_t now_ms);
 
 #endif

@@ -14,6 +14,19 @@
 #include "common/limits.h"
 #include "protocol/codes.h"
 #include "protocol/json.h"
+
+/* JSON bodies cost tens of times their size once parsed: refuse big ones
+ * before parsing (the frame limit alone allows 16 MiB). */
+#define JSON_BODY_MAX ((size_t)4 << 20)
+
+static bool body_too_large(struct rreq *req)
+{
+    if (req->cmd.body.len <= JSON_BODY_MAX)
+        return false;
+    reply(req, RESP_INVALID_PARAMETER, "body too large: %zu bytes (at most %zu)", req->cmd.body.len,
+          JSON_BODY_MAX);
+    return true;
+}
 #include "store/store.h"
 
 static void answer_body(struct rreq *req, buf_t *body)
@@ -74,12 +87,30 @@ void proc_create_topic(void *ctx, struct rreq *req)
     reply(req, RESP_SUCCESS, NULL);
 }
 
+/* Topics the broker itself relies on: deleting one would drop its data
+ * (schedule, transaction, timer) or its routing (cluster/broker names). */
+static bool topic_is_system(const struct broker *b, tern_bytes_t topic)
+{
+    if (topic_is_send_forbidden(topic) || tern_bytes_starts(topic, "RMQ_SYS_") ||
+        tern_bytes_eq_cstr(topic, "TBW102") || tern_bytes_eq_cstr(topic, b->cfg.cluster_name) ||
+        tern_bytes_eq_cstr(topic, b->cfg.broker_name))
+        return true;
+    char reply_topic[TOPIC_NAME_MAX + 1];
+    snprintf(reply_topic, sizeof reply_topic, "%s_REPLY_TOPIC", b->cfg.cluster_name);
+    return tern_bytes_eq_cstr(topic, reply_topic);
+}
+
 void proc_delete_topic(void *ctx, struct rreq *req)
 {
     struct broker *b = ctx;
     tern_bytes_t topic;
     if (!need_str(req, "topic", NULL, &topic))
         return;
+    if (topic_is_system(b, topic)) {
+        reply(req, RESP_NO_PERMISSION, "the topic[%.*s] is a system topic and cannot be deleted",
+              (int)topic.len, (const char *)topic.ptr);
+        return;
+    }
     if (topics_delete(&b->topics, topic)) {
         store_delete_topic(b->store, topic);
         offsets_delete_topic(&b->offsets, topic);
@@ -111,6 +142,8 @@ void proc_all_topics(void *ctx, struct rreq *req)
 void proc_create_group(void *ctx, struct rreq *req)
 {
     struct broker *b = ctx;
+    if (body_too_large(req))
+        return;
     struct group_config gc;
     if (group_config_decode(req->cmd.body, &gc) != TERN_OK) {
         reply(req, RESP_INVALID_PARAMETER,

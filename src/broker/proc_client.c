@@ -13,9 +13,24 @@
 #include "protocol/heartbeat.h"
 #include "protocol/json.h"
 
+/* JSON bodies cost tens of times their size once parsed: refuse big ones
+ * before parsing (the frame limit alone allows 16 MiB). */
+#define JSON_BODY_MAX ((size_t)4 << 20)
+
+static bool body_too_large(struct rreq *req)
+{
+    if (req->cmd.body.len <= JSON_BODY_MAX)
+        return false;
+    reply(req, RESP_INVALID_PARAMETER, "body too large: %zu bytes (at most %zu)", req->cmd.body.len,
+          JSON_BODY_MAX);
+    return true;
+}
+
 void proc_heartbeat(void *ctx, struct rreq *req)
 {
     struct broker *b = ctx;
+    if (body_too_large(req))
+        return;
     arena_t a;
     arena_init(&a);
     struct heartbeat hb;
@@ -38,8 +53,13 @@ void proc_heartbeat(void *ctx, struct rreq *req)
         broker_ensure_retry_topic(b, c->group, gc.retry_queue_nums);
         cm_consumer_heartbeat(&b->clients, &cl, c, gc.notify_consumer_ids_changed_enable, now);
     }
-    for (size_t i = 0; i < hb.nproducers; i++)
+    for (size_t i = 0; i < hb.nproducers; i++) {
+        /* Same rule as consumer groups: the name is a map key and shows up
+         * in admin output, so odd bytes (NUL included) are skipped. */
+        if (!group_name_valid(hb.producers[i]))
+            continue;
         cm_producer_heartbeat(&b->clients, &cl, hb.producers[i], now);
+    }
     arena_deinit(&a);
 
     struct rcmd resp;
@@ -87,6 +107,8 @@ void proc_consumer_list(void *ctx, struct rreq *req)
 void proc_check_client_config(void *ctx, struct rreq *req)
 {
     (void)ctx;
+    if (body_too_large(req))
+        return;
     arena_t a;
     arena_init(&a);
     struct json_val *root = NULL;

@@ -56,6 +56,10 @@ static void pull_run(struct broker *b, struct rreq *req, bool replay)
     int32_t sys_flag = (int32_t)opt_i64(c, "sysFlag", NULL, 0);
     int64_t commit_off = opt_i64(c, "commitOffset", NULL, -1);
     int64_t suspend_ms = opt_i64(c, "suspendTimeoutMillis", NULL, 15000);
+    if (suspend_ms < 0)
+        suspend_ms = 0;
+    if (suspend_ms > HOLD_MAX_TIMEOUT_MS)
+        suspend_ms = HOLD_MAX_TIMEOUT_MS;
     int64_t sub_version = opt_i64(c, "subVersion", NULL, 0);
     tern_bytes_t expr_type = rcmd_get(c, "expressionType");
     bool has_sub_flag = (sys_flag & PULL_FLAG_SUBSCRIPTION) != 0;
@@ -196,7 +200,7 @@ static void pull_run(struct broker *b, struct rreq *req, bool replay)
                     hold_notify(&b->hold, tname, qid, maxo, NULL);
                 return;
             }
-            /* Stopping: fall through and answer now. */
+            /* Stopping, or too many held: fall through and answer now. */
             answer(b, req, code, store_get_status_name(gr.status), gr.next_off, gr.min_off,
                    gr.max_off, tc.topic_sys_flag, gc.group_sys_flag, TERN_BYTES_NULL);
             return;

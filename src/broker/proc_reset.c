@@ -13,6 +13,7 @@
 #include "broker/broker_int.h"
 #include "broker/reset_table.h"
 #include "common/error.h"
+#include "common/limits.h"
 #include "protocol/codes.h"
 #include "protocol/json.h"
 #include "store/store.h"
@@ -26,6 +27,12 @@ void proc_reset_offset(void *ctx, struct rreq *req)
     if (!need_str(req, "group", NULL, &group) || !need_str(req, "topic", NULL, &topic) ||
         !need_i64(req, "timestamp", NULL, &ts))
         return;
+    if (!group_name_valid(group)) {
+        reply(req, RESP_INVALID_PARAMETER,
+              "the group name is illegal (allowed: %%|a-zA-Z0-9_-, at most %d)",
+              TERN_MAX_GROUP_BYTES);
+        return;
+    }
     int64_t qid_req = opt_i64(c, "queueId", NULL, -1);
     int64_t offset = opt_i64(c, "offset", NULL, -1);
     struct topic_config tc;

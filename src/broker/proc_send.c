@@ -51,7 +51,8 @@ struct send_ack {
     struct broker *b;
     int32_t queue_id;
     int64_t queue_off;
-    char uniq[40];
+    char uniq[40];            /* the generated UNIQ_KEY, or "" */
+    tern_bytes_t uniq_client; /* borrowed from req's properties: the client's UNIQ_KEY */
     size_t nids;
     char *msg_ids; /* owned when heap; else points at ids_inline */
     char ids_inline[MSGID_MAX_LEN + 1];
@@ -90,7 +91,9 @@ static void answer_ack(struct send_ack *a, int code)
     rcmd_add_cstr(&resp, "msgId", a->msg_ids);
     rcmd_add_i64(&resp, "queueId", a->queue_id);
     rcmd_add_i64(&resp, "queueOffset", a->queue_off);
-    if (a->uniq[0])
+    if (a->uniq_client.len)
+        rcmd_add(&resp, "transactionId", a->uniq_client);
+    else if (a->uniq[0])
         rcmd_add_cstr(&resp, "transactionId", a->uniq);
     add_region(a->b, &resp);
     rreq_respond(a->req, &resp);
@@ -279,10 +282,12 @@ static size_t put_pair(uint8_t *dst, const char *key, const char *val, size_t vl
 }
 
 /* Writes props + UNIQ_KEY (if missing) + CLUSTER (+ extra pair) into dst.
- * Returns the length; uniq receives the UNIQ_KEY used. dst has room for
+ * Returns the length. A client's UNIQ_KEY is kept whatever its length (the
+ * properties limit bounds it) and viewed in *client_uniq (borrowed from
+ * props); otherwise uniq receives the generated one. dst has room for
  * props.len + PROPS_EXTRA + cluster length. */
 static size_t build_props(struct broker *b, tern_bytes_t props, uint8_t *dst, char uniq[40],
-                          const char *extra_key, const char *extra_val)
+                          tern_bytes_t *client_uniq, const char *extra_key, const char *extra_val)
 {
     size_t n = 0;
     if (props.len) {
@@ -292,9 +297,10 @@ static size_t build_props(struct broker *b, tern_bytes_t props, uint8_t *dst, ch
             dst[n++] = PROP_PAIR_SEP;
     }
     tern_bytes_t u;
-    if (props_get(props, PROP_UNIQ_KEY, &u) && u.len < 40) {
-        memcpy(uniq, u.ptr, u.len);
-        uniq[u.len] = '\0';
+    uniq[0] = '\0';
+    *client_uniq = tern_bytes(NULL, 0);
+    if (props_get(props, PROP_UNIQ_KEY, &u)) {
+        *client_uniq = u;
     } else {
         uniq_gen_next(&b->uniq, clock_wall_ms(), uniq);
         n += put_pair(dst + n, PROP_UNIQ_KEY, uniq, 32);
@@ -466,7 +472,7 @@ void proc_send(void *ctx, struct rreq *req)
     uint8_t *pbuf = need <= sizeof local ? local : xmalloc(need);
     struct send_ack a;
     memset(&a, 0, sizeof a);
-    size_t plen = build_props(b, h.props, pbuf, a.uniq, extra_key, "-1");
+    size_t plen = build_props(b, h.props, pbuf, a.uniq, &a.uniq_client, extra_key, "-1");
     if (plen > TERN_MAX_PROPERTIES_BYTES) {
         if (pbuf != local)
             free(pbuf);
@@ -539,14 +545,12 @@ static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr
     uint8_t *pbuf = xmalloc(props_total + count * per_extra);
     int64_t *phys = xmalloc(count * sizeof *phys);
     size_t used = 0;
-    char first_uniq[40] = "";
     r = reader_of(body.ptr, body.len);
     for (size_t i = 0; i < count; i++) {
         batch_next(&r, &e);
         char uniq[40];
-        size_t plen = build_props(b, e.props, pbuf + used, uniq, NULL, NULL);
-        if (i == 0)
-            memcpy(first_uniq, uniq, sizeof uniq);
+        tern_bytes_t client_uniq;
+        size_t plen = build_props(b, e.props, pbuf + used, uniq, &client_uniq, NULL, NULL);
         if (plen > TERN_MAX_PROPERTIES_BYTES) {
             free(msgs);
             free(pbuf);
@@ -589,6 +593,5 @@ static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr
     }
     a.msg_ids[pos] = '\0';
     free(phys);
-    (void)first_uniq;
     finish(b, &a, res.end_phy_off, wait_wanted(h->props));
 }

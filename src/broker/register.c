@@ -161,20 +161,21 @@ int register_start(struct broker *b)
     int rc = pthread_create(&b->reg_thread, NULL, register_main, b);
     if (rc != 0)
         return -rc;
-    b->reg_started = true;
+    /* reg_started is read and written atomically: any thread may kick. */
+    __atomic_store_n(&b->reg_started, true, __ATOMIC_RELEASE);
     return TERN_OK;
 }
 
 void register_stop(struct broker *b)
 {
-    if (!b->reg_started)
+    if (!__atomic_load_n(&b->reg_started, __ATOMIC_ACQUIRE))
         return;
+    __atomic_store_n(&b->reg_started, false, __ATOMIC_RELEASE);
     pthread_mutex_lock(&b->reg_lock);
     b->reg_stopping = true;
     pthread_cond_signal(&b->reg_cond);
     pthread_mutex_unlock(&b->reg_lock);
     pthread_join(b->reg_thread, NULL);
-    b->reg_started = false;
     each_namesrv(b, unregister_one, NULL);
     pthread_cond_destroy(&b->reg_cond);
     pthread_mutex_destroy(&b->reg_lock);
@@ -182,7 +183,7 @@ void register_stop(struct broker *b)
 
 void broker_register_now(struct broker *b)
 {
-    if (!b->reg_started)
+    if (!__atomic_load_n(&b->reg_started, __ATOMIC_ACQUIRE))
         return;
     pthread_mutex_lock(&b->reg_lock);
     b->reg_kick = true;

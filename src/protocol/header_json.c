@@ -193,9 +193,16 @@ static int read_str(const struct hdec *d, size_t *pos, tern_bytes_t *out)
             return rc;
         *out = tern_bytes(d->wr + start, i - start + olen);
     } else {
-        /* Bounded by the rest of the header; sized exactly once the end is
-         * known would need two passes, so take the upper bound. */
-        size_t cap = h.len - start;
+        /* Find the closing quote first: the unescaped text is never longer
+         * than its escaped form, so the string's own span bounds it. (Taking
+         * the rest of the header instead made many escaped keys cost
+         * quadratic memory.) */
+        size_t q = i;
+        while (q < h.len && h.ptr[q] != '"')
+            q += h.ptr[q] == '\\' ? 2 : 1;
+        if (q >= h.len)
+            return TERN_EPROTOCOL;
+        size_t cap = q - start;
         uint8_t *o = arena_alloc(&d->c->arena, cap + 1);
         memcpy(o, h.ptr + start, i - start);
         rc = unescape(h, i, o + (i - start), &olen, &end);

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
+#include "broker/broker_int.h"
 #include "broker_fixture.h"
 #include "harness.h"
 #include "protocol/batch.h"
@@ -972,6 +973,7 @@ TEST(ordered_queue_locks)
 {
     struct fixture f;
     ASSERT_EQ(fx_start(&f), TERN_OK);
+    create_topic(&f, "OTopic", 2);
     struct rresp r;
     ASSERT_EQ(lock_call(&f, RC_LOCK_BATCH_MQ, "c1", &r), TERN_OK);
     ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
@@ -1079,6 +1081,255 @@ TEST(send_back_to_retry_then_dlq)
     /* Unknown offset. */
     ASSERT_EQ(send_back(&f, 1 << 30, 0, &r), TERN_OK);
     ASSERT_EQ(r.cmd.code, RESP_SYSTEM_ERROR);
+    rresp_deinit(&r);
+    fx_stop(&f);
+}
+
+/* A heartbeat for producer group "a\u0000b" (a NUL in the name) plus a
+ * valid one, from two clients in turn, each closed afterwards: the odd group
+ * is skipped, the valid one comes and goes, and nothing dangles (ASan). */
+static int producer_hb(struct rclient *c, const char *addr, const char *client_id)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"clientID\":\"%s\",\"producerDataSet\":[{\"groupName\":\"a\\u0000b\"},"
+             "{\"groupName\":\"PG_OK\"}]}",
+             client_id);
+    struct rcmd req;
+    rcmd_init(&req);
+    req.code = RC_HEART_BEAT;
+    req.body = tern_cstr(body);
+    struct rresp r;
+    rresp_init(&r);
+    int code = rclient_call_sync(c, addr, &req, 5000, &r) == TERN_OK ? r.cmd.code : -1;
+    rresp_deinit(&r);
+    rcmd_deinit(&req);
+    return code;
+}
+
+static int producer_conns(struct fixture *f, const char *group, size_t glen)
+{
+    struct rcmd req;
+    rcmd_init(&req);
+    req.code = RC_GET_PRODUCER_CONNECTION_LIST;
+    rcmd_add(&req, "producerGroup", tern_bytes(group, glen));
+    struct rresp r;
+    int code = fx_call(f, NULL, &req, &r) == TERN_OK ? r.cmd.code : -1;
+    rresp_deinit(&r);
+    rcmd_deinit(&req);
+    return code;
+}
+
+TEST(producer_group_with_nul_is_skipped)
+{
+    struct fixture f;
+    ASSERT_EQ(fx_start(&f), TERN_OK);
+    for (int round = 0; round < 2; round++) {
+        struct rclient_opts co;
+        memset(&co, 0, sizeof co);
+        struct rclient *c = NULL;
+        ASSERT_EQ(rclient_new(&co, &c), TERN_OK);
+        ASSERT_EQ(producer_hb(c, f.addr, round ? "10.0.0.8@2" : "10.0.0.8@1"), RESP_SUCCESS);
+        ASSERT_EQ(producer_conns(&f, "PG_OK", 5), RESP_SUCCESS);
+        ASSERT(producer_conns(&f, "a\0b", 3) != RESP_SUCCESS);
+        rclient_free(c);
+        int code = RESP_SUCCESS;
+        for (int tries = 0; tries < 200 && code == RESP_SUCCESS; tries++) {
+            code = producer_conns(&f, "PG_OK", 5);
+            if (code == RESP_SUCCESS)
+                usleep(10000);
+        }
+        ASSERT(code != RESP_SUCCESS);
+    }
+    fx_stop(&f);
+}
+
+/* suspendTimeoutMillis=1e15 is clamped to HOLD_MAX_TIMEOUT_MS (no overflow),
+ * and a held pull whose connection closes is released unanswered. */
+TEST(long_poll_clamped_and_released_on_close)
+{
+    struct fixture f;
+    ASSERT_EQ(fx_start(&f), TERN_OK);
+    create_topic(&f, "ClampTopic", 1);
+    struct rclient_opts co;
+    memset(&co, 0, sizeof co);
+    struct rclient *c = NULL;
+    ASSERT_EQ(rclient_new(&co, &c), TERN_OK);
+    struct rcmd req;
+    pull_req(&req, "CG", "ClampTopic", 0, 0, SUB_FLAG | SUSPEND_FLAG, "*", 1000000000000000LL);
+    struct async_pull a;
+    memset(&a, 0, sizeof a);
+    int64_t start = clock_mono_ms();
+    ASSERT_EQ(rclient_call(c, f.addr, &req, 120000, on_pull, &a), TERN_OK);
+    rcmd_deinit(&req);
+    for (int tries = 0; tries < 200 && hold_count(&f.b->hold) < 1; tries++)
+        usleep(10000);
+    ASSERT_EQ(hold_count(&f.b->hold), 1);
+    int64_t deadline = hold_latest_deadline_ms(&f.b->hold);
+    ASSERT(deadline >= start);
+    ASSERT(deadline <= clock_mono_ms() + HOLD_MAX_TIMEOUT_MS);
+    rclient_free(c); /* the pending call fails locally; the broker sees a close */
+    for (int tries = 0; tries < 1000 && hold_count(&f.b->hold) > 0; tries++)
+        usleep(10000);
+    ASSERT_EQ(hold_count(&f.b->hold), 0);
+    fx_stop(&f);
+}
+
+static int delete_topic(struct fixture *f, const char *topic, char *remark, size_t rlen)
+{
+    struct rcmd req;
+    rcmd_init(&req);
+    req.code = RC_DELETE_TOPIC_IN_BROKER;
+    rcmd_add_cstr(&req, "topic", topic);
+    struct rresp r;
+    int code = fx_call(f, NULL, &req, &r) == TERN_OK ? r.cmd.code : -1;
+    snprintf(remark, rlen, "%.*s", (int)r.cmd.remark.len,
+             r.cmd.remark.ptr ? (const char *)r.cmd.remark.ptr : "");
+    rresp_deinit(&r);
+    rcmd_deinit(&req);
+    return code;
+}
+
+/* DELETE_TOPIC_IN_BROKER refuses the broker's own topics, keeps them, and
+ * still deletes ordinary ones. */
+TEST(delete_topic_refuses_system_topics)
+{
+    struct fixture f;
+    ASSERT_EQ(fx_start(&f), TERN_OK);
+    static const char *const SYS[] = {"TBW102",
+                                      "SCHEDULE_TOPIC_XXXX",
+                                      "RMQ_SYS_TRANS_HALF_TOPIC",
+                                      "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+                                      "RMQ_SYS_ANYTHING",
+                                      "rmq_sys_wheel_timer",
+                                      "SELF_TEST_TOPIC",
+                                      "OFFSET_MOVED_EVENT",
+                                      "DefaultCluster",
+                                      "broker-a",
+                                      "DefaultCluster_REPLY_TOPIC",
+                                      NULL};
+    char remark[256];
+    for (int i = 0; SYS[i]; i++) {
+        ASSERT_EQ(delete_topic(&f, SYS[i], remark, sizeof remark), RESP_NO_PERMISSION);
+        ASSERT(strstr(remark, "system topic") != NULL);
+        ASSERT(strstr(remark, SYS[i]) != NULL);
+    }
+    struct topic_config tc;
+    ASSERT(topics_get(&f.b->topics, tern_cstr("SCHEDULE_TOPIC_XXXX"), &tc));
+    ASSERT(topics_get(&f.b->topics, tern_cstr("DefaultCluster"), &tc));
+    create_topic(&f, "PlainTopic", 1);
+    ASSERT_EQ(delete_topic(&f, "PlainTopic", remark, sizeof remark), RESP_SUCCESS);
+    ASSERT(!topics_get(&f.b->topics, tern_cstr("PlainTopic"), &tc));
+    fx_stop(&f);
+}
+
+static int body_call(struct fixture *f, int code, const char *body, size_t len, char *remark,
+                     size_t rlen, buf_t *out_body)
+{
+    struct rcmd req;
+    rcmd_init(&req);
+    req.code = code;
+    req.body = tern_bytes(body, len);
+    struct rresp r;
+    int rc = fx_call(f, NULL, &req, &r) == TERN_OK ? r.cmd.code : -1;
+    if (remark)
+        snprintf(remark, rlen, "%.*s", (int)r.cmd.remark.len,
+                 r.cmd.remark.ptr ? (const char *)r.cmd.remark.ptr : "");
+    if (out_body && rc >= 0)
+        buf_append(out_body, r.cmd.body.ptr, r.cmd.body.len);
+    rresp_deinit(&r);
+    rcmd_deinit(&req);
+    return rc;
+}
+
+/* Locks only exist for real queues; the set is capped; bad groups refused. */
+TEST(lock_batch_checks_queues_and_size)
+{
+    struct fixture f;
+    ASSERT_EQ(fx_start(&f), TERN_OK);
+    create_topic(&f, "LTopic", 2);
+    char remark[256];
+    buf_t out;
+    buf_init(&out);
+    static const char BODY[] =
+        "{\"consumerGroup\":\"LCG\",\"clientId\":\"c1\",\"mqSet\":["
+        "{\"topic\":\"LTopic\",\"brokerName\":\"broker-a\",\"queueId\":1},"
+        "{\"topic\":\"LTopic\",\"brokerName\":\"broker-a\",\"queueId\":2},"
+        "{\"topic\":\"NoSuchTopic\",\"brokerName\":\"broker-a\",\"queueId\":0}]}";
+    ASSERT_EQ(body_call(&f, RC_LOCK_BATCH_MQ, BODY, strlen(BODY), NULL, 0, &out), RESP_SUCCESS);
+    ASSERT_BYTES_EQ(buf_view(&out), "{\"lockOKMQSet\":[{\"brokerName\":\"broker-a\",\"queueId\":1,"
+                                    "\"topic\":\"LTopic\"}]}");
+    /* More than 1024 queues in one request. */
+    buf_t big;
+    buf_init(&big);
+    buf_append_cstr(&big, "{\"consumerGroup\":\"LCG\",\"clientId\":\"c1\",\"mqSet\":[");
+    for (int i = 0; i < 1025; i++)
+        buf_printf(&big, "%s{\"topic\":\"LTopic\",\"brokerName\":\"b\",\"queueId\":%d}",
+                   i ? "," : "", i);
+    buf_append_cstr(&big, "]}");
+    ASSERT_EQ(body_call(&f, RC_LOCK_BATCH_MQ, (const char *)big.data, big.len, remark,
+                        sizeof remark, NULL),
+              RESP_INVALID_PARAMETER);
+    ASSERT(strstr(remark, "at most 1024") != NULL);
+    /* A group name with a NUL. */
+    static const char BADG[] = "{\"consumerGroup\":\"a\\u0000b\",\"clientId\":\"c1\",\"mqSet\":["
+                               "{\"topic\":\"LTopic\",\"brokerName\":\"b\",\"queueId\":0}]}";
+    ASSERT_EQ(body_call(&f, RC_LOCK_BATCH_MQ, BADG, strlen(BADG), NULL, 0, NULL),
+              RESP_INVALID_PARAMETER);
+    buf_deinit(&big);
+    buf_deinit(&out);
+    fx_stop(&f);
+}
+
+/* JSON bodies over 4 MiB are refused before parsing. */
+TEST(json_bodies_over_limit_are_refused)
+{
+    struct fixture f;
+    ASSERT_EQ(fx_start(&f), TERN_OK);
+    size_t len = ((size_t)4 << 20) + 1;
+    char *body = malloc(len);
+    ASSERT(body != NULL);
+    memset(body, ' ', len);
+    body[0] = '{';
+    body[len - 1] = '}';
+    static const int CODES[] = {RC_HEART_BEAT, RC_CHECK_CLIENT_CONFIG, RC_LOCK_BATCH_MQ,
+                                RC_UNLOCK_BATCH_MQ, RC_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP};
+    char remark[256];
+    for (size_t i = 0; i < sizeof CODES / sizeof CODES[0]; i++) {
+        ASSERT_EQ(body_call(&f, CODES[i], body, len, remark, sizeof remark, NULL),
+                  RESP_INVALID_PARAMETER);
+        ASSERT(strstr(remark, "body too large") != NULL);
+    }
+    free(body);
+    fx_stop(&f);
+}
+
+/* A client UNIQ_KEY of 40+ bytes is kept as the only UNIQ_KEY and answered
+ * as the transactionId. */
+TEST(long_client_uniq_key_is_kept)
+{
+    struct fixture f;
+    ASSERT_EQ(fx_start(&f), TERN_OK);
+    create_topic(&f, "UTopic", 1);
+    static const char KEY[] = "0123456789abcdef0123456789abcdef0123456789abcdefXYZ";
+    char props[128];
+    snprintf(props, sizeof props, "UNIQ_KEY\001%s\002", KEY);
+    struct rresp r;
+    ASSERT_EQ(send_msg(&f, RC_SEND_MESSAGE_V2, "UTopic", 0, props, tern_cstr("u"), &r), TERN_OK);
+    ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
+    ASSERT_BYTES_EQ(rcmd_get(&r.cmd, "transactionId"), KEY);
+    rresp_deinit(&r);
+    ASSERT_EQ(pull(&f, "UTopic", 0, 0, SUB_FLAG, "*", 0, &r), TERN_OK);
+    ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
+    struct msg_record m[2];
+    ASSERT_EQ(decode_all(r.cmd.body, m, 2), 1);
+    tern_bytes_t v;
+    ASSERT(props_get(m[0].props, "UNIQ_KEY", &v));
+    ASSERT_BYTES_EQ(v, KEY);
+    int n = 0;
+    for (size_t i = 0; i + 9 <= m[0].props.len; i++)
+        n += memcmp(m[0].props.ptr + i, "UNIQ_KEY\001", 9) == 0;
+    ASSERT_EQ(n, 1);
     rresp_deinit(&r);
     fx_stop(&f);
 }

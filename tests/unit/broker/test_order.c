@@ -13,6 +13,8 @@ TEST(lock_lease_renew_release_expire)
     ASSERT_EQ(fx_prepare(&f), 0);
     fx_set(&f, "lockLeaseMs", "1000");
     ASSERT_EQ(fx_start_broker(&f), TERN_OK);
+    /* Locks are only granted on queues of existing topics. */
+    ASSERT_EQ(ph_create_topic(f.cli, f.addr, "OT", 2, NULL, NULL, NULL, 0), RESP_SUCCESS);
     ASSERT_EQ(ph_lock(f.cli, f.addr, true, "OG", "A", "OT", 0x3), 2);
     ASSERT_EQ(ph_lock(f.cli, f.addr, true, "OG", "B", "OT", 0x3), 0);
     ASSERT_EQ(ph_lock(f.cli, f.addr, true, "OTHER", "B", "OT", 0x3), 2); /* per group */

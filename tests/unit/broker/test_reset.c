@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include "broker/broker_fixture.h"
+#include "broker/broker_int.h"
 #include "broker/proto_helpers.h"
 
 static int update_offset(struct fixture *f, int qid, int64_t off)
@@ -94,6 +95,46 @@ TEST(reset_to_offset_then_pull_offset_moved)
     /* By timestamp 0: the first message. */
     ASSERT_EQ(reset(&f, 1, -1, 0, body, sizeof body), RESP_SUCCESS);
     ASSERT_EQ(query_offset(&f, 1), 0);
+    fx_stop(&f);
+}
+
+/* A group name outside the allowed charset creates no reset or offset rows. */
+TEST(reset_refuses_illegal_group)
+{
+    struct fixture f;
+    ASSERT_EQ(fx_start(&f), TERN_OK);
+    char remark[256];
+    ASSERT_EQ(ph_create_topic(f.cli, f.addr, "RT", 1, NULL, NULL, remark, sizeof remark),
+              RESP_SUCCESS);
+    static const char *const BAD[] = {"bad group", "a/b", "", NULL};
+    for (int i = 0; BAD[i]; i++) {
+        struct rcmd req;
+        rcmd_init(&req);
+        req.code = RC_INVOKE_BROKER_TO_RESET_OFFSET;
+        rcmd_add_cstr(&req, "group", BAD[i]);
+        rcmd_add_cstr(&req, "topic", "RT");
+        rcmd_add_i64(&req, "timestamp", -1);
+        struct rresp r;
+        int code = ph_call(f.cli, f.addr, &req, &r);
+        rresp_deinit(&r);
+        rcmd_deinit(&req);
+        ASSERT(code == RESP_INVALID_PARAMETER || (i == 2 && code == RESP_SYSTEM_ERROR));
+    }
+    /* A NUL inside the name (escaped in the JSON header). */
+    struct rcmd req;
+    rcmd_init(&req);
+    req.code = RC_INVOKE_BROKER_TO_RESET_OFFSET;
+    rcmd_add(&req, "group", tern_bytes("R\0G", 3));
+    rcmd_add_cstr(&req, "topic", "RT");
+    rcmd_add_i64(&req, "timestamp", -1);
+    struct rresp r;
+    ASSERT_EQ(ph_call(f.cli, f.addr, &req, &r), RESP_INVALID_PARAMETER);
+    rresp_deinit(&r);
+    rcmd_deinit(&req);
+    /* No offset row under any form of the name. */
+    ASSERT(offsets_query(&f.b->offsets, tern_cstr("RT"), tern_bytes("R\0G", 3), 0) < 0);
+    ASSERT(offsets_query(&f.b->offsets, tern_cstr("RT"), tern_cstr("R"), 0) < 0);
+    ASSERT(offsets_query(&f.b->offsets, tern_cstr("RT"), tern_cstr("bad group"), 0) < 0);
     fx_stop(&f);
 }
 

@@ -335,6 +335,31 @@ TEST(json_many_fields_grow)
     buf_deinit(&hdr);
 }
 
+/* Many escaped keys: each copy is sized by its own string, not by the rest of
+ * the header (which made 20,000 keys cost gigabytes). */
+TEST(json_many_escaped_keys_linear)
+{
+    buf_t hdr, b;
+    struct rcmd c;
+    buf_init(&hdr);
+    buf_append_cstr(&hdr, "{\"code\":1,\"extFields\":{");
+    for (int i = 0; i < 20000; i++)
+        buf_append_cstr(&hdr, i ? ",\"\\n\":0" : "\"\\n\":0");
+    buf_append_cstr(&hdr, ",\"k\\u0031\":\"v\\u0032\"}}");
+    char *s = buf_strdup(&hdr);
+    ASSERT_EQ(decode_json(&c, &b, s), TERN_OK);
+    ASSERT_BYTES_EQ(rcmd_get(&c, "\n"), "0");
+    ASSERT_BYTES_EQ(rcmd_get(&c, "k1"), "v2");
+    rcmd_deinit(&c);
+    buf_deinit(&b);
+    /* An escaped string with no closing quote is still refused. */
+    ASSERT_EQ(decode_json(&c, &b, "{\"code\":1,\"remark\":\"a\\nb"), TERN_EPROTOCOL);
+    rcmd_deinit(&c);
+    buf_deinit(&b);
+    free(s);
+    buf_deinit(&hdr);
+}
+
 TEST(binary_last_duplicate_wins_and_null)
 {
     buf_t b;
