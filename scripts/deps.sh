@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Tern needs to build and test, only if missing.
 # Idempotent; safe to run on every invocation of scripts/run.sh and scripts/test.sh.
+# `scripts/deps.sh --fuzz` also installs clang for the libFuzzer builds.
 set -euo pipefail
-PKGS=(zlib1g-dev clang clang-format libclang-rt-14-dev)
+PKGS=(zlib1g-dev clang-format)
+if [ "${1:-}" = "--fuzz" ]; then
+  PKGS+=(clang libclang-rt-14-dev)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
