@@ -334,7 +334,7 @@ static void load_state(struct txn_service *t)
 
 /* ---- check thread ---- */
 
-struct todo {
+struct check_item {
     int64_t half_off;
     int64_t phy_off;
     int32_t checks;
@@ -344,7 +344,7 @@ static void check_round(struct txn_service *t)
 {
     struct broker *b = t->b;
     size_t nc = 0, np = 0, cap = 0;
-    struct todo *chk = NULL, *park = NULL;
+    struct check_item *chk = NULL, *park = NULL;
     pthread_mutex_lock(&t->lock);
     catch_up_locked(t);
     int64_t now = clock_wall_ms();
@@ -358,7 +358,7 @@ static void check_round(struct txn_service *t)
         struct txn_ent *e = &t->ents[i];
         if (e->state != ENT_PENDING || now - e->store_ts < e->immunity_ms)
             continue;
-        struct todo d = {t->base + (int64_t)(i - t->head), e->phy_off, e->checks};
+        struct check_item d = {t->base + (int64_t)(i - t->head), e->phy_off, e->checks};
         if (e->checks >= b->cfg.txn_check_max) {
             e->state = ENT_CLAIMED;
             e->op_off = opmax;

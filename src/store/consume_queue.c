@@ -342,11 +342,11 @@ int cq_flush(struct cq *q)
         return TERN_OK;
     /* Every dirty file, however many: the checkpoint then claims all units
      * below `to` durable. */
-    struct mfile *stack_todo[8];
-    struct mfile **todo = stack_todo;
+    struct mfile *stack_pending[8];
+    struct mfile **todo = stack_pending;
     size_t n = 0;
     cq_rdlock(q);
-    if (q->nfiles > sizeof stack_todo / sizeof stack_todo[0])
+    if (q->nfiles > sizeof stack_pending / sizeof stack_pending[0])
         todo = xmalloc(q->nfiles * sizeof *todo);
     for (size_t k = 0; k < q->nfiles; k++) {
         struct mfile *f = q->files[k];
@@ -364,12 +364,12 @@ int cq_flush(struct cq *q)
         int64_t hi = to - a < q->file_units ? to - a : q->file_units;
         int rc = mfile_sync(f, lo * CQ_UNIT_BYTES, hi * CQ_UNIT_BYTES);
         if (rc) {
-            if (todo != stack_todo)
+            if (todo != stack_pending)
                 free(todo);
             return rc;
         }
     }
-    if (todo != stack_todo)
+    if (todo != stack_pending)
         free(todo);
     atomic_store(&q->flushed_off, to);
     return TERN_OK;
