@@ -343,34 +343,34 @@ int cq_flush(struct cq *q)
     /* Every dirty file, however many: the checkpoint then claims all units
      * below `to` durable. */
     struct mfile *stack_pending[8];
-    struct mfile **todo = stack_pending;
+    struct mfile **dirty_files = stack_pending;
     size_t n = 0;
     cq_rdlock(q);
     if (q->nfiles > sizeof stack_pending / sizeof stack_pending[0])
-        todo = xmalloc(q->nfiles * sizeof *todo);
+        dirty_files = xmalloc(q->nfiles * sizeof *dirty_files);
     for (size_t k = 0; k < q->nfiles; k++) {
         struct mfile *f = q->files[k];
         int64_t a = file_no(q, f) * q->file_units, b = a + q->file_units;
         if (b <= from || a >= to)
             continue;
-        todo[n++] = f;
+        dirty_files[n++] = f;
     }
     cq_unlock(q);
     /* Files holding units at or above flushed_off are never deleted. */
     for (size_t k = 0; k < n; k++) {
-        struct mfile *f = todo[k];
+        struct mfile *f = dirty_files[k];
         int64_t a = file_no(q, f) * q->file_units;
         int64_t lo = from > a ? from - a : 0;
         int64_t hi = to - a < q->file_units ? to - a : q->file_units;
         int rc = mfile_sync(f, lo * CQ_UNIT_BYTES, hi * CQ_UNIT_BYTES);
         if (rc) {
-            if (todo != stack_pending)
-                free(todo);
+            if (dirty_files != stack_pending)
+                free(dirty_files);
             return rc;
         }
     }
-    if (todo != stack_pending)
-        free(todo);
+    if (dirty_files != stack_pending)
+        free(dirty_files);
     atomic_store(&q->flushed_off, to);
     return TERN_OK;
 }
