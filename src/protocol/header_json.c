@@ -55,30 +55,6 @@ static bool hex4(const uint8_t *p, uint32_t *out)
     return true;
 }
 
-static size_t put_utf8(uint8_t *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (uint8_t)(0xC0 | cp >> 6);
-        o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (uint8_t)(0xE0 | cp >> 12);
-        o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (uint8_t)(0xF0 | cp >> 18);
-    o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Unescapes from p[i] (just after the opening quote, or at the first
  * backslash) up to the closing quote into o. Reading stays ahead of writing
  * (every escape is at least as long as its UTF-8), so o may alias p. Lone
@@ -141,7 +117,7 @@ static int unescape(tern_bytes_t h, size_t i, uint8_t *o, size_t *olen, size_t *
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                 cp = '?';
             }
-            n += put_utf8(o + n, cp);
+            n += jlex_put_utf8(o + n, cp);
             break;
         }
         default:

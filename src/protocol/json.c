@@ -28,26 +28,7 @@ size_t jlex_ws(tern_bytes_t t, size_t pos)
     return pos;
 }
 
-static int hex4(const uint8_t *p, uint32_t *out)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        uint8_t ch = p[i];
-        v <<= 4;
-        if (ch >= '0' && ch <= '9')
-            v |= (uint32_t)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f')
-            v |= (uint32_t)(ch - 'a' + 10);
-        else if (ch >= 'A' && ch <= 'F')
-            v |= (uint32_t)(ch - 'A' + 10);
-        else
-            return TERN_EPROTOCOL;
-    }
-    *out = v;
-    return TERN_OK;
-}
-
-static size_t put_utf8(uint8_t *o, uint32_t cp)
+size_t jlex_put_utf8(uint8_t *o, uint32_t cp)
 {
     if (cp < 0x80) {
         o[0] = (uint8_t)cp;
@@ -69,6 +50,25 @@ static size_t put_utf8(uint8_t *o, uint32_t cp)
     o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
     o[3] = (uint8_t)(0x80 | (cp & 0x3F));
     return 4;
+}
+
+static int hex4(const uint8_t *p, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        uint8_t ch = p[i];
+        v <<= 4;
+        if (ch >= '0' && ch <= '9')
+            v |= (uint32_t)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            v |= (uint32_t)(ch - 'a' + 10);
+        else if (ch >= 'A' && ch <= 'F')
+            v |= (uint32_t)(ch - 'A' + 10);
+        else
+            return TERN_EPROTOCOL;
+    }
+    *out = v;
+    return TERN_OK;
 }
 
 /* Unescapes the string body t[start, end) (no quotes) into a. The output is
@@ -126,7 +126,7 @@ static int unescape(tern_bytes_t t, size_t start, size_t end, arena_t *a, tern_b
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                 cp = '?';
             }
-            n += put_utf8(o + n, cp);
+            n += jlex_put_utf8(o + n, cp);
             break;
         }
         default:

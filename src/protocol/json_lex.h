@@ -10,9 +10,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/arena.h"
 #include "common/bytes.h"
+
+/* Writes code point cp as UTF-8 at o (1-4 bytes); returns the byte count. */
+size_t jlex_put_utf8(uint8_t *o, uint32_t cp);
 
 /* Returns the first position at or after pos that is not JSON whitespace. */
 size_t jlex_ws(tern_bytes_t t, size_t pos);
