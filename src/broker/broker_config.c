@@ -16,6 +16,8 @@
 #define OFF(f) offsetof(struct broker_config, f)
 
 static const char *const FLUSH_NAMES[] = {"ASYNC_FLUSH", "SYNC_FLUSH", NULL};
+/* Same order as enum cl_write_mode (store/store.h). */
+static const char *const WRITE_MODE_NAMES[] = {"mmap", "pwrite", NULL};
 
 static const struct config_opt BROKER_OPTS[] = {
     {"brokerClusterName", CFG_STR, OFF(cluster_name), "DefaultCluster", 0, 0, NULL,
@@ -33,6 +35,9 @@ static const struct config_opt BROKER_OPTS[] = {
      "store directory (default $HOME/store)"},
     {"flushDiskType", CFG_ENUM, OFF(flush_disk_type), "ASYNC_FLUSH", 0, 0, FLUSH_NAMES,
      "SYNC_FLUSH acks a send only once it is on disk"},
+    {"commitLogWriteMode", CFG_ENUM, OFF(commitlog_write_mode), "mmap", 0, 0, WRITE_MODE_NAMES,
+     "mmap: copy into the mapped segment (best for single sends); pwrite: one write per run "
+     "(best for batches and large messages)"},
     {"mappedFileSizeCommitLog", CFG_I64, OFF(commitlog_bytes), "1073741824", 4096, (int64_t)1 << 40,
      NULL, "commit-log segment size in bytes"},
     {"fileReservedTime", CFG_INT, OFF(file_reserved_hours), "72", 1, 100000, NULL,

@@ -25,6 +25,7 @@ struct broker_config {
     char *broker_ip1;          /* owned: brokerIP1; empty = auto-detect */
     char *store_root;          /* owned: storePathRootDir */
     int flush_disk_type;       /* enum flush_disk_type */
+    int commitlog_write_mode;  /* enum cl_write_mode (store/store.h) */
     int64_t commitlog_bytes;   /* mappedFileSizeCommitLog */
     int file_reserved_hours;   /* fileReservedTime */
     int delete_when;           /* deleteWhen (hour) */

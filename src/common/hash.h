@@ -2,7 +2,7 @@
 /* hash.h: the hashes the protocol and the store depend on.
  *
  * java_string_hash: Java's String.hashCode over the UTF-16 code units of a
- * UTF-8 string (tag codes, index keys). crc32_java: zlib CRC-32 & 0x7FFFFFFF
+ * UTF-8 string (tag codes, index keys). crc32_java: CRC-32 (zlib's) & 0x7FFFFFFF
  * (BODYCRC, bodyCrc32). fnv1a64: internal hash tables. */
 #ifndef TERN_COMMON_HASH_H
 #define TERN_COMMON_HASH_H

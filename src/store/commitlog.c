@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/bytes.h"
 #include "common/error.h"
@@ -75,23 +76,27 @@ int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct 
     return TERN_OK;
 }
 
-/* Prefaults [from, to) of m (segment-relative, page-aligned down) writable, so
- * that the appender's first touch of each page does not pay for a page fault
- * (allocating, zeroing and page_mkwrite dominated the cost of a put). As
- * RocketMQ's warmMappedFile this marks zero pages dirty; the window is kept
- * small (CL_WARM_AHEAD) so they are overwritten by records long before
- * background writeback looks at them and RSS does not grow by whole segments.
+/* Prepares [from, to) of m (segment-relative, page-aligned down) ahead of
+ * the appender, so that allocating and zeroing page-cache pages (and, for
+ * writes through the mapping, the page faults) is not paid on the put path.
+ * As RocketMQ's warmMappedFile, CL_WRITE_MMAP prefaults the window writable
+ * (MADV_POPULATE_WRITE: zero pages, content unchanged, so harmless where the
+ * appender has already written). CL_WRITE_PWRITE does not map at all:
+ * readahead() over the preallocated (unwritten) blocks creates the pages
+ * zero-filled without I/O, and pages with no writable mapping cost no
+ * write-protect and TLB shootdown when they are written back. Measured on a
+ * 2-core VM (bench/RESULTS.md): mmap costs less per single 1 KiB send (no
+ * system call per record), pwrite less per batch (one call per run).
  *
- * With write_ahead (SYNC_FLUSH), each chunk is also written back and waited
- * for before the appender gets there: fallocate leaves the blocks as unwritten
- * extents, and converting them on every group commit would make each
- * fdatasync commit the journal. After the write-back the chunk is prefaulted
- * writable again (the pages are clean and present, so that costs no I/O).
+ * With write_ahead (SYNC_FLUSH), each chunk is also dirtied and written back
+ * and waited for (sync_file_range) before the appender gets there: fallocate
+ * leaves the blocks as unwritten extents, and converting them on every group
+ * commit would make each fdatasync write metadata (and commit the journal).
  *
- * With check_live, m is touched only while it is the last segment, under the
- * shared segs_lock (retention never deletes the last segment, so it cannot be
- * unmapped meanwhile). Falls back to a read prefault where
- * MADV_POPULATE_WRITE is unknown. Stops early on shutdown. */
+ * The window is kept small (CL_WARM_AHEAD) so resident memory does not grow
+ * by whole segments. With check_live, m is touched only while it is the last
+ * segment, under the shared segs_lock (retention never deletes the last
+ * segment, so it cannot be unmapped meanwhile). Stops early on shutdown. */
 static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to, bool check_live)
 {
     const int64_t step = 1024 * 1024;
@@ -109,18 +114,19 @@ static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to
             }
         }
         bool ok = true;
-#if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
-        if (madvise(m->base + pos, n, MADV_POPULATE_WRITE) != 0 &&
-            madvise(m->base + pos, n, MADV_POPULATE_READ) != 0)
-            ok = false;
-        if (ok && cl->write_ahead &&
-            sync_file_range(m->fd, pos, (off_t)n,
-                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                SYNC_FILE_RANGE_WAIT_AFTER) == 0)
-            (void)madvise(m->base + pos, n, MADV_POPULATE_WRITE);
+        if (!cl->write_ahead && cl->write_mode == CL_WRITE_PWRITE) {
+            ok = readahead(m->fd, pos, n) == 0;
+        } else {
+#if defined(MADV_POPULATE_WRITE)
+            ok = madvise(m->base + pos, n, MADV_POPULATE_WRITE) == 0;
+            if (ok && cl->write_ahead)
+                (void)sync_file_range(m->fd, pos, (off_t)n,
+                                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                          SYNC_FILE_RANGE_WAIT_AFTER);
 #else
-        ok = false;
+            ok = false;
 #endif
+        }
         if (check_live)
             pthread_rwlock_unlock(&cl->segs_lock);
         if (!ok)
@@ -425,7 +431,31 @@ static void ask_warm(struct commitlog *cl)
     pthread_mutex_unlock(&cl->alloc_mu);
 }
 
-int commitlog_reserve(struct commitlog *cl, size_t len, int64_t *phy, uint8_t **dst)
+/* pwrite of all len bytes at file position pos; short writes continue. */
+static int write_all(int fd, const uint8_t *p, size_t len, int64_t pos)
+{
+    while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, (off_t)pos);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        p += w;
+        len -= (size_t)w;
+        pos += w;
+    }
+    return TERN_OK;
+}
+
+bool commitlog_fits(const struct commitlog *cl, size_t len)
+{
+    return cl->cur && (int64_t)len + CL_MIN_BLANK <= cl->cur->start + cl->seg_bytes - cl->wpos;
+}
+
+int commitlog_reserve(struct commitlog *cl, size_t len, int64_t *phy)
 {
     if ((int64_t)len + CL_MIN_BLANK > cl->seg_bytes)
         return TERN_ETOO_LARGE;
@@ -436,22 +466,43 @@ int commitlog_reserve(struct commitlog *cl, size_t len, int64_t *phy, uint8_t **
     }
     int64_t left = cl->cur->start + cl->seg_bytes - cl->wpos;
     if ((int64_t)len + CL_MIN_BLANK > left) {
-        uint8_t *f = cl->cur->base + (cl->wpos - cl->cur->start);
+        uint8_t f[CL_MIN_BLANK];
         be32_store(f, (uint32_t)left);
         be32_store(f + 4, MSG_MAGIC_BLANK);
+        int rc = write_all(cl->cur->fd, f, sizeof f, cl->wpos - cl->cur->start);
+        if (rc)
+            return rc;
         cl->wpos += left;
         commitlog_publish(cl, cl->wpos);
         cl->cur = NULL;
-        int rc = roll(cl);
+        rc = roll(cl);
         if (rc)
             return rc;
     }
     *phy = cl->wpos;
-    *dst = cl->cur->base + (cl->wpos - cl->cur->start);
     cl->wpos += (int64_t)len;
     if (cl->wpos + CL_WARM_AHEAD - CL_WARM_CHUNK > cl->warm_req && cl->alloc_started)
         ask_warm(cl);
     return TERN_OK;
+}
+
+int commitlog_write(struct commitlog *cl, int64_t phy, const uint8_t *src, size_t len)
+{
+    struct mfile *m = cl->cur;
+    if (!m || phy < m->start || phy + (int64_t)len > cl->wpos)
+        return TERN_EINVALID;
+    if (cl->write_mode == CL_WRITE_MMAP) {
+        memcpy(m->base + (phy - m->start), src, len);
+        return TERN_OK;
+    }
+    int rc = write_all(m->fd, src, len, phy - m->start);
+    if (rc) {
+        /* Nothing at or after phy is published: forget the reservation so
+         * the next record goes where this one failed (no hole in the log). */
+        cl->wpos = phy;
+        log_error("store", "commitlog write failed at %lld: %s", (long long)phy, tern_strerror(rc));
+    }
+    return rc;
 }
 
 void commitlog_publish(struct commitlog *cl, int64_t end)

@@ -5,7 +5,7 @@
  * and never span segments: a BLANK filler (size = bytes left, magic
  * 0xCBD43194) closes a segment. Layout: docs/design/store.md#commitlog.
  * Invariants: bytes below max_off are complete records (published with
- * release order after the memcpy); bytes below flushed_off are durable.
+ * release order after their pwrite); bytes below flushed_off are durable.
  * Threads: reserve/publish under the store's put_lock; readers take segs_lock
  * shared; the list changes under segs_lock exclusive (roll, retention); the
  * alloc thread creates the next segment ahead of time. */
@@ -19,12 +19,13 @@
 
 #include "common/buf.h"
 #include "store/mapped_file.h"
+#include "store/store.h"
 
 /* A segment always keeps room for a filler: a record needs len + 8 bytes. */
 #define CL_MIN_BLANK 8
-/* Prefault window: the alloc thread keeps about this many bytes ahead of the
- * write position mapped writable, in CL_WARM_CHUNK steps (not whole
- * segments: that would keep 2 GiB of dirty zero pages resident). */
+/* SYNC_FLUSH write-ahead window: the alloc thread keeps about this many
+ * bytes ahead of the write position written back, in CL_WARM_CHUNK steps
+ * (not whole segments: that would keep 2 GiB of zero pages resident). */
 #define CL_WARM_AHEAD (16 * 1024 * 1024)
 #define CL_WARM_CHUNK (4 * 1024 * 1024)
 
@@ -32,7 +33,8 @@ struct commitlog {
     char *dir; /* owned: <root>/commitlog */
     int64_t seg_bytes;
     bool preallocate;
-    bool write_ahead; /* SYNC_FLUSH: write prefaulted chunks back ahead (see warm) */
+    bool write_ahead;              /* SYNC_FLUSH: write prefaulted chunks back ahead (see warm) */
+    enum cl_write_mode write_mode; /* set before the alloc thread starts */
 
     pthread_rwlock_t segs_lock; /* guards segs, nsegs, cap */
     struct mfile **segs;        /* owned; contiguous, sorted by start */
@@ -83,9 +85,18 @@ int commitlog_start_alloc(struct commitlog *cl);
 int commitlog_recover(struct commitlog *cl, bool trust, int64_t ckpt_off, int64_t *end);
 
 /* Appender (caller holds put_lock): returns where a len-byte record goes,
- * writing a filler and rolling to the next segment when needed. OUT: *phy,
- * *dst (borrowed: valid while put_lock is held). */
-int commitlog_reserve(struct commitlog *cl, size_t len, int64_t *phy, uint8_t **dst);
+ * writing a filler and rolling to the next segment when needed (bytes
+ * reserved before but not yet written must be written first: see
+ * commitlog_fits). OUT: *phy. */
+int commitlog_reserve(struct commitlog *cl, size_t len, int64_t *phy);
+/* True when a len-byte record fits in the current segment (reserve would
+ * not roll). put_lock held. */
+bool commitlog_fits(const struct commitlog *cl, size_t len);
+/* Writes len reserved bytes at phy (all in the current segment), with pwrite
+ * or through the mapping as write_mode says.
+ * On failure the reservation from phy on is dropped (wpos = phy) so the log
+ * has no hole. put_lock held; publish after a successful write. */
+int commitlog_write(struct commitlog *cl, int64_t phy, const uint8_t *src, size_t len);
 /* Publishes bytes below end as readable (release order). put_lock held. */
 void commitlog_publish(struct commitlog *cl, int64_t end);
 

@@ -291,6 +291,7 @@ int store_open(const struct store_config *cfg, struct store **out)
     if (rc == 0) {
         store_disk_refuses(s, true);
         s->cl->write_ahead = cfg->flush_mode == STORE_SYNC_FLUSH;
+        s->cl->write_mode = cfg->write_mode;
         rc = commitlog_start_alloc(s->cl);
     }
     if (rc == 0)
@@ -436,7 +437,18 @@ struct put_item {
     uint32_t len;
     int32_t sys_flag;
     int64_t tags_code;
+    int64_t phy;  /* where the record went (set under put_lock) */
+    int64_t qoff; /* its consume-queue offset, when it takes a unit */
 };
+
+/* Writes a run of records reserved contiguously and publishes them. */
+static int write_run(struct store *s, const uint8_t *src, int64_t phy, size_t len)
+{
+    int rc = commitlog_write(s->cl, phy, src, len);
+    if (rc == TERN_OK)
+        commitlog_publish(s->cl, phy + (int64_t)len);
+    return rc;
+}
 
 int store_put(struct store *s, const struct store_msg *msgs, size_t n, struct store_put_result *res,
               int64_t *phy_offs)
@@ -532,40 +544,73 @@ int store_put(struct store *s, const struct store_msg *msgs, size_t n, struct st
     if (store_ts < s->last_store_ts)
         store_ts = s->last_store_ts;
     s->last_store_ts = store_ts;
+    /* Reserve and patch each record, writing runs with one pwrite each (a
+     * run ends where the log rolls to a new segment); consume-queue units
+     * follow once the records they point at are published. */
+    int64_t next_qoff = atomic_load_explicit(&q->max_off, memory_order_relaxed);
+    int64_t run_phy = 0;
+    size_t run_pos = 0, run_len = 0, written = 0;
     pos = 0;
     for (size_t i = 0; i < n; i++) {
-        uint8_t *rec = buf + pos;
-        int64_t phy;
-        uint8_t *dst;
-        rc = commitlog_reserve(s->cl, items[i].len, &phy, &dst);
+        if (run_len && !commitlog_fits(s->cl, items[i].len)) {
+            rc = write_run(s, buf + run_pos, run_phy, run_len);
+            if (rc) {
+                run_len = 0;
+                break;
+            }
+            written = i;
+            run_len = 0;
+        }
+        rc = commitlog_reserve(s->cl, items[i].len, &items[i].phy);
         if (rc)
             break;
+        uint8_t *rec = buf + pos;
         bool unit = takes_cq_unit(items[i].sys_flag);
-        int64_t qoff = unit ? atomic_load_explicit(&q->max_off, memory_order_relaxed) : 0;
-        be64_store(rec + MSG_OFF_QUEUEOFFSET, (uint64_t)qoff);
-        be64_store(rec + MSG_OFF_PHYOFFSET, (uint64_t)phy);
+        items[i].qoff = unit ? next_qoff++ : 0;
+        be64_store(rec + MSG_OFF_QUEUEOFFSET, (uint64_t)items[i].qoff);
+        be64_store(rec + MSG_OFF_PHYOFFSET, (uint64_t)items[i].phy);
         be64_store(rec + msg_store_ts_off(items[i].sys_flag), (uint64_t)store_ts);
-        memcpy(dst, rec, items[i].len);
-        end_phy = phy + items[i].len;
-        commitlog_publish(s->cl, end_phy);
-        if (unit) {
-            rc = cq_put(q, qoff, phy, (int32_t)items[i].len, items[i].tags_code);
-            if (rc) {
+        if (run_len == 0) {
+            run_phy = items[i].phy;
+            run_pos = pos;
+        }
+        run_len += items[i].len;
+        pos += items[i].len;
+    }
+    if (run_len) {
+        /* Also after a failed reserve: the records before it are whole. */
+        int wrc = write_run(s, buf + run_pos, run_phy, run_len);
+        if (wrc == TERN_OK) {
+            size_t k = written;
+            for (size_t got = 0; got < run_len; k++)
+                got += items[k].len;
+            written = k;
+        } else if (rc == TERN_OK) {
+            rc = wrc;
+        }
+    }
+    for (size_t i = 0; i < written; i++) {
+        if (takes_cq_unit(items[i].sys_flag)) {
+            int qrc =
+                cq_put(q, items[i].qoff, items[i].phy, (int32_t)items[i].len, items[i].tags_code);
+            if (qrc) {
                 log_error("store", "consume queue write failed topic=%s qid=%d: %s", q->topic,
-                          (int)qid, tern_strerror(rc));
+                          (int)qid, tern_strerror(qrc));
+                if (rc == TERN_OK)
+                    rc = qrc;
                 done++;
                 break;
             }
             if (first_qoff < 0)
-                first_qoff = qoff;
-            max_off = qoff + 1;
+                first_qoff = items[i].qoff;
+            max_off = items[i].qoff + 1;
             last_tags = items[i].tags_code;
         }
         if (first_phy < 0)
-            first_phy = phy;
+            first_phy = items[i].phy;
         if (phy_offs)
-            phy_offs[i] = phy;
-        pos += items[i].len;
+            phy_offs[i] = items[i].phy;
+        end_phy = items[i].phy + items[i].len;
         done++;
     }
     afn = s->arrival_fn;

@@ -24,6 +24,12 @@ struct store;
 
 enum store_flush_mode { STORE_ASYNC_FLUSH = 0, STORE_SYNC_FLUSH = 1 };
 
+/* How records reach the commit log (commitlog.h: commitlog_write). */
+enum cl_write_mode {
+    CL_WRITE_MMAP,   /* a copy through the mapping, prefaulted writable ahead */
+    CL_WRITE_PWRITE, /* one pwrite per run of records, page cache filled ahead */
+};
+
 struct store_config {
     const char *root_dir;             /* storePathRootDir; created if missing */
     int64_t commitlog_segment_bytes;  /* mappedFileSizeCommitLog; default 1 GiB */
@@ -40,6 +46,7 @@ struct store_config {
     int index_slots;                  /* maxHashSlotNum; default 5000000 */
     int index_entries;                /* maxIndexNum; default 20000000 */
     int64_t max_message_bytes;        /* maxMessageSize; default 4 MiB */
+    enum cl_write_mode write_mode;    /* commitLogWriteMode; default mmap */
 };
 
 /* Fills cfg with the defaults above (root_dir NULL). */

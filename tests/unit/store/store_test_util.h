@@ -58,6 +58,10 @@ static inline void tst_config(struct store_config *cfg, const char *dir)
     cfg->disk_refuse_ratio = 100;
     cfg->disk_max_used_ratio = 100;
     cfg->flush_interval_ms = 50;
+    /* ctest runs every store test in both write modes (CMakeLists.txt). */
+    const char *mode = getenv("TERN_TEST_WRITE_MODE");
+    if (mode && strcmp(mode, "pwrite") == 0)
+        cfg->write_mode = CL_WRITE_PWRITE;
 }
 
 /* Builds a store_msg; props_buf receives TAGS/KEYS/UNIQ_KEY when non-NULL. */
