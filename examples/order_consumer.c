@@ -17,7 +17,9 @@ static ons_order_action_t on_message(const ons_message_t *m, ons_consume_order_c
     (void)user;
     size_t len;
     const char *body = ons_message_get_body(m, &len);
-    int step = atoi(body);
+    char text[16]; /* bodies are bytes, not strings: copy before parsing */
+    snprintf(text, sizeof text, "%.*s", (int)len, body);
+    int step = atoi(text);
     printf("step %d (sharding key %s)\n", step, ons_message_get_sharding_key(m));
     if (step != atomic_load(&g_next))
         atomic_fetch_add(&g_bad, 1);
