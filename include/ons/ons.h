@@ -128,6 +128,9 @@ ONS_EXPORT void ons_exception_free(ons_exception_t *ex);
 /* Extension: directory of broadcasting consumers' offset files
  * (default $HOME/.rocketmq_offsets). */
 #define ONS_LOCAL_OFFSET_STORE_DIR "rocketmq.client.localOffsetStoreDir"
+/* Extension: ConsumeTimeout in milliseconds (100-86400000); when set it
+ * replaces ConsumeTimeout (minutes). Meant for tests and short jobs. */
+#define ONS_CONSUME_TIMEOUT_MILLIS "rocketmq.client.consumeTimeoutMillis"
 
 #define ONS_CLUSTERING     "CLUSTERING"
 #define ONS_BROADCASTING   "BROADCASTING"
@@ -252,9 +255,11 @@ typedef ons_transaction_status_t (*ons_local_transaction_executer_fn)(const ons_
 typedef ons_transaction_status_t (*ons_local_transaction_checker_fn)(const ons_message_t *msg,
                                                                      void *user);
 
-/* Transaction producers are declared but NOT SUPPORTED YET in this version:
- * the factory fails with ONS_ERR_NOT_SUPPORTED and the other functions fail
- * the same way (or do nothing for void ones). */
+/* Transaction producers (spec §9.5): send() stores a half message, runs the
+ * executer on the calling thread, then commits/rolls back. The checker
+ * (required; NULL -> ONS_ERR_NULL_POINTER) answers the broker's check-backs
+ * on an SDK thread. Executer/checker values outside the enumeration count as
+ * ONS_UNKNOW. Scheduled messages are refused (ONS_ERR_ILLEGAL_ARGUMENT). */
 typedef struct ons_transaction_producer ons_transaction_producer_t;
 ONS_EXPORT ons_transaction_producer_t *
 ons_factory_create_transaction_producer(const ons_properties_t *p,

@@ -101,6 +101,11 @@ int cl_message_validate(const ons_message_t *m, int64_t now_ms, ons_exception_t 
 void cl_message_user_props(const ons_message_t *m, buf_t *out);
 /* True for names reserved by the system (spec §7.1). */
 bool cl_is_reserved_prop(const char *name, size_t len);
+/* Builds the message handed to listeners/checkers from a stored record
+ * (msg_record.c). NULL when out of memory or the body cannot be inflated. */
+struct cl_config;
+struct msg_record;
+ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct msg_record *r);
 /* Generates a fresh UNIQ_KEY (32 hex chars + NUL). */
 void cl_uniq_id(char out[33]);
 /* The first non-loopback IPv4 of the host as text ("127.0.0.1" when none). */
@@ -131,6 +136,7 @@ struct cl_config {
     int max_reconsume;
     bool max_reconsume_set;
     int consume_timeout_min;
+    int consume_timeout_ms; /* ConsumeTimeout in ms, or the millisecond extension key */
     int batch_max;
     int check_immunity_s;
     int suspend_ms;
@@ -187,6 +193,9 @@ struct cl_core_hooks {
     void (*tick)(void *owner, int64_t now_ms);
     /* NOTIFY_CONSUMER_IDS_CHANGED arrived (loop thread: must not block). */
     void (*notify)(void *owner);
+    /* CHECK_TRANSACTION_STATE arrived (loop thread: must not block). Takes
+     * req (frees or answers it). NULL: the request is refused. */
+    void (*check_txn)(void *owner, struct rreq *req);
     bool heartbeat_all_brokers; /* consumers: every address; producers: masters */
     bool is_consumer;
 };

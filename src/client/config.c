@@ -257,6 +257,7 @@ int cl_config_parse(struct cl_config *cfg, const ons_properties_t *p, enum cl_ki
     if (p == NULL)
         return cl_raise(ex, ONS_ERR_NULL_POINTER, "properties is NULL");
     bool consumer = kind >= CL_CONSUMER;
+    bool timeout_ms_set = false;
     const char *ak = ons_properties_get(p, ONS_ACCESS_KEY);
     const char *sk = ons_properties_get(p, ONS_SECRET_KEY);
     if (ak == NULL || !*ak)
@@ -317,8 +318,12 @@ int cl_config_parse(struct cl_config *cfg, const ons_properties_t *p, enum cl_ki
         parse_int(p, ONS_CONSUME_MESSAGE_BATCH_MAX_SIZE, 1, 1, 32, &cfg->batch_max, NULL, ex) ||
         parse_int(p, ONS_CHECK_IMMUNITY_TIME_IN_SECONDS, 30, 1, 86400, &cfg->check_immunity_s, NULL,
                   ex) ||
-        parse_int(p, ONS_SUSPEND_TIME_MILLIS, 3000, 10, 30000, &cfg->suspend_ms, NULL, ex))
+        parse_int(p, ONS_SUSPEND_TIME_MILLIS, 3000, 10, 30000, &cfg->suspend_ms, NULL, ex) ||
+        parse_int(p, ONS_CONSUME_TIMEOUT_MILLIS, 0, 100, 86400000, &cfg->consume_timeout_ms,
+                  &timeout_ms_set, ex))
         goto fail;
+    if (!timeout_ms_set)
+        cfg->consume_timeout_ms = cfg->consume_timeout_min * 60000;
     const char *model = ons_properties_get(p, ONS_MESSAGE_MODEL);
     if (model) {
         if (strcmp(model, ONS_BROADCASTING) == 0) {

@@ -410,9 +410,18 @@ static void on_unsupported(void *ctx, struct rreq *req)
         rreq_respond_code(req, RESP_REQUEST_CODE_NOT_SUPPORTED, "not supported by the C SDK yet");
 }
 
+static void on_check_txn(void *ctx, struct rreq *req)
+{
+    struct cl_core *c = ctx;
+    if (c->hooks.check_txn)
+        c->hooks.check_txn(c->owner, req);
+    else
+        on_unsupported(ctx, req);
+}
+
 static const struct rprocessor CLIENT_TABLE[] = {
     {RC_NOTIFY_CONSUMER_IDS_CHANGED, "NOTIFY_CONSUMER_IDS_CHANGED", on_notify_ids_changed, 0},
-    {RC_CHECK_TRANSACTION_STATE, "CHECK_TRANSACTION_STATE", on_unsupported, 0},
+    {RC_CHECK_TRANSACTION_STATE, "CHECK_TRANSACTION_STATE", on_check_txn, 0},
     {RC_RESET_CONSUMER_CLIENT_OFFSET, "RESET_CONSUMER_CLIENT_OFFSET", on_unsupported, 0},
     {RC_GET_CONSUMER_STATUS_FROM_CLIENT, "GET_CONSUMER_STATUS_FROM_CLIENT", on_unsupported, 0},
     {RC_GET_CONSUMER_RUNNING_INFO, "GET_CONSUMER_RUNNING_INFO", on_unsupported, 0},

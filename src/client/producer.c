@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* producer.c: Producer and OrderProducer (spec §9.3, §9.7, §13.11) over
- * SEND_MESSAGE_V2 (remoting-protocol §4.B.1). TransactionProducer is declared
- * but not supported yet (every call fails with ONS_ERR_NOT_SUPPORTED).
+/* producer.c: the producer engine (producer_int.h) and the Producer and
+ * OrderProducer APIs (spec §9.3, §9.7, §13.11) over SEND_MESSAGE_V2
+ * (remoting-protocol §4.B.1). TransactionProducer: txn_producer.c.
  *
  * A send builds the properties (user ones, TAGS, KEYS, a fresh UNIQ_KEY,
- * WAIT, __STARTDELIVERTIME, __SHARDINGKEY for ordered sends), compresses
+ * WAIT, __STARTDELIVERTIME, __SHARDINGKEY for ordered sends, the transaction
+ * properties for half messages), compresses
  * bodies of 4 KiB or more with zlib (sysFlag bit 0), picks a queue and calls
  * the broker. Normal sync sends retry up to twice more on another broker for
  * network errors and codes 1, 2, 14, 17 within SendMsgTimeoutMillis; ordered
@@ -18,42 +19,17 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "client/client_int.h"
+#include "client/producer_int.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "protocol/codes.h"
 #include "protocol/props.h"
 
-#define ASYNC_THREADS 4
-#define SEND_ATTEMPTS 3
-#define FAIL_AVOID_MS 30000
-#define PROP_SHARDING "__SHARDINGKEY"
-
-ons_send_result_t *cl_send_result_make(const char *topic, const char *msg_id);
-
-struct async_job {
-    struct async_job *next;
-    ons_message_t *msg; /* owned copy */
-    ons_send_callback_t cb;
-};
-
-struct ons_producer {
-    struct cl_core core;
-    enum cl_kind kind;
-    _Atomic unsigned rr; /* round-robin position */
-    _Atomic int active;  /* sends in progress (API calls and async jobs) */
-    pthread_mutex_t fail_mu;
-    char failed_broker[64]; /* guarded by fail_mu */
-    int64_t failed_until;   /* guarded by fail_mu; mono ms */
-    pthread_mutex_t aq_mu;
-    pthread_cond_t aq_cv;
-    struct async_job *head, *tail; /* guarded by aq_mu */
-    int queued;                    /* guarded by aq_mu: queued + running jobs */
-    bool aq_stop;                  /* guarded by aq_mu */
-    pthread_t workers[ASYNC_THREADS];
-    int nworkers;
-};
+#define SEND_ATTEMPTS         3
+#define FAIL_AVOID_MS         30000
+#define PROP_SHARDING         "__SHARDINGKEY"
+#define PROP_CHECK_IMMUNITY_S "CHECK_IMMUNITY_TIME_IN_SECONDS"
 
 struct ons_order_producer {
     struct ons_producer p;
@@ -134,7 +110,7 @@ static void prepared_deinit(struct prepared *pp)
     free(pp->wire_topic);
 }
 
-static int prepare(struct ons_producer *pr, const ons_message_t *m, const char *shard,
+static int prepare(struct ons_producer *pr, const ons_message_t *m, const char *shard, bool txn,
                    struct prepared *pp, ons_exception_t **ex)
 {
     memset(pp, 0, sizeof *pp);
@@ -154,6 +130,14 @@ static int prepare(struct ons_producer *pr, const ons_message_t *m, const char *
     }
     if (shard)
         props_append(&pp->props, PROP_SHARDING, tern_cstr(shard));
+    if (txn) {
+        char t[32];
+        snprintf(t, sizeof t, "%d", pr->core.cfg.check_immunity_s);
+        props_append(&pp->props, PROP_TRAN_MSG, tern_cstr("true"));
+        props_append(&pp->props, PROP_PGROUP, tern_cstr(pr->core.cfg.wire_group));
+        props_append(&pp->props, PROP_CHECK_IMMUNITY_S, tern_cstr(t));
+        pp->sys_flag |= MSG_SYSFLAG_TXN_PREPARED;
+    }
     if (pp->props.len > CL_MAX_PROPS_BYTES)
         return cl_raise(ex, ONS_ERR_MESSAGE_ILLEGAL,
                         "the message properties are %zu bytes serialized, over the limit %d",
@@ -200,17 +184,27 @@ static void build_request(struct ons_producer *pr, const struct prepared *pp, co
     cmd->body = pp->body;
 }
 
-enum send_mode { SEND_SYNC, SEND_ONEWAY };
+/* Where a half message was stored, from the send response. */
+static void txn_fill(struct send_txn *t, const struct cl_mq *q, const char *addr, const char *uniq,
+                     const struct rcmd *resp)
+{
+    snprintf(t->broker, sizeof t->broker, "%s", q->broker);
+    snprintf(t->addr, sizeof t->addr, "%s", addr);
+    snprintf(t->uniq, sizeof t->uniq, "%s", uniq);
+    cl_copy(t->offset_id, sizeof t->offset_id, rcmd_get(resp, "msgId"));
+    t->queue_offset = -1;
+    (void)rcmd_get_i64(resp, "queueOffset", &t->queue_offset);
+}
 
-/* The whole send. shard is the sharding key for ordered sends (NULL for
- * normal ones). OUT: *result (may be NULL). */
-static int do_send(struct ons_producer *pr, const ons_message_t *m, const char *shard,
-                   enum send_mode mode, ons_send_result_t **result, ons_exception_t **ex)
+/* producer_int.h. */
+int producer_send(struct ons_producer *pr, const ons_message_t *m, const char *shard,
+                  enum send_mode mode, struct send_txn *txn, ons_send_result_t **result,
+                  ons_exception_t **ex)
 {
     int64_t t0 = clock_mono_ms();
     int64_t deadline = t0 + pr->core.cfg.send_timeout_ms;
     struct prepared pp;
-    if (prepare(pr, m, shard, &pp, ex) != 0) {
+    if (prepare(pr, m, shard, txn != NULL, &pp, ex) != 0) {
         prepared_deinit(&pp);
         return -1;
     }
@@ -276,6 +270,8 @@ static int do_send(struct ons_producer *pr, const ons_message_t *m, const char *
         }
         int code = resp.cmd.code;
         if (stored_code(code)) {
+            if (txn)
+                txn_fill(txn, &mq, addr, pp.uniq, &resp.cmd);
             rresp_deinit(&resp);
             rc = 0;
             if (result && (*result = cl_send_result_make(m->topic, pp.uniq)) == NULL) {
@@ -306,7 +302,7 @@ static int do_send(struct ons_producer *pr, const ons_message_t *m, const char *
 }
 
 /* Common entry checks. On success the caller holds one `active` count. */
-static int enter(struct ons_producer *pr, const ons_message_t *m, ons_exception_t **ex)
+int producer_enter(struct ons_producer *pr, const ons_message_t *m, ons_exception_t **ex)
 {
     if (pr == NULL)
         return cl_raise(ex, ONS_ERR_NULL_POINTER, "producer is NULL");
@@ -330,7 +326,7 @@ static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled
     ons_exception_t *err = NULL;
     int rc = cancelled ? cl_raise(&err, ONS_ERR_ILLEGAL_STATE,
                                   "the producer was shut down before the message was sent")
-                       : do_send(pr, j->msg, NULL, SEND_SYNC, &res, &err);
+                       : producer_send(pr, j->msg, NULL, SEND_SYNC, NULL, &res, &err);
     if (rc == 0) {
         if (j->cb.on_success)
             j->cb.on_success(res, j->cb.user);
@@ -371,15 +367,16 @@ static void *async_main(void *arg)
 
 /* ---- lifecycle -------------------------------------------------------------- */
 
-static struct ons_producer *producer_new(const ons_properties_t *p, enum cl_kind kind, size_t size,
-                                         ons_exception_t **ex)
+struct ons_producer *producer_new(const ons_properties_t *p, enum cl_kind kind, size_t size,
+                                  void (*check_txn)(void *owner, struct rreq *req),
+                                  ons_exception_t **ex)
 {
     struct ons_producer *pr = cl_calloc(1, size);
     if (pr == NULL) {
         cl_raise_oom(ex);
         return NULL;
     }
-    struct cl_core_hooks h = {producer_heartbeat, NULL, NULL, false, false};
+    struct cl_core_hooks h = {producer_heartbeat, NULL, NULL, check_txn, false, false};
     if (cl_core_init(&pr->core, p, kind, &h, pr, ex) != 0) {
         free(pr);
         return NULL;
@@ -391,7 +388,7 @@ static struct ons_producer *producer_new(const ons_properties_t *p, enum cl_kind
     return pr;
 }
 
-static int producer_start(struct ons_producer *pr, ons_exception_t **ex)
+int producer_start(struct ons_producer *pr, ons_exception_t **ex)
 {
     if (pr == NULL)
         return cl_raise(ex, ONS_ERR_NULL_POINTER, "producer is NULL");
@@ -420,7 +417,7 @@ static int producer_start(struct ons_producer *pr, ons_exception_t **ex)
     return rc;
 }
 
-static void producer_shutdown(struct ons_producer *pr)
+void producer_shutdown(struct ons_producer *pr)
 {
     if (pr == NULL)
         return;
@@ -458,7 +455,7 @@ static void producer_shutdown(struct ons_producer *pr)
     pthread_mutex_unlock(&pr->core.life_mu);
 }
 
-static void producer_destroy(struct ons_producer *pr)
+void producer_destroy(struct ons_producer *pr)
 {
     if (pr == NULL)
         return;
@@ -474,7 +471,7 @@ static void producer_destroy(struct ons_producer *pr)
 
 ons_producer_t *ons_factory_create_producer(const ons_properties_t *p, ons_exception_t **ex)
 {
-    return producer_new(p, CL_PRODUCER, sizeof(struct ons_producer), ex);
+    return producer_new(p, CL_PRODUCER, sizeof(struct ons_producer), NULL, ex);
 }
 
 int ons_producer_start(ons_producer_t *pr, ons_exception_t **ex)
@@ -507,18 +504,18 @@ int ons_producer_send(ons_producer_t *pr, const ons_message_t *m, ons_send_resul
 {
     if (result)
         *result = NULL;
-    if (enter(pr, m, ex) != 0)
+    if (producer_enter(pr, m, ex) != 0)
         return -1;
-    int rc = do_send(pr, m, NULL, SEND_SYNC, result, ex);
+    int rc = producer_send(pr, m, NULL, SEND_SYNC, NULL, result, ex);
     atomic_fetch_sub(&pr->active, 1);
     return rc;
 }
 
 int ons_producer_send_oneway(ons_producer_t *pr, const ons_message_t *m, ons_exception_t **ex)
 {
-    if (enter(pr, m, ex) != 0)
+    if (producer_enter(pr, m, ex) != 0)
         return -1;
-    int rc = do_send(pr, m, NULL, SEND_ONEWAY, NULL, ex);
+    int rc = producer_send(pr, m, NULL, SEND_ONEWAY, NULL, NULL, ex);
     atomic_fetch_sub(&pr->active, 1);
     return rc;
 }
@@ -528,7 +525,7 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
 {
     if (cb == NULL)
         return cl_raise(ex, ONS_ERR_NULL_POINTER, "send callback is NULL");
-    if (enter(pr, m, ex) != 0)
+    if (producer_enter(pr, m, ex) != 0)
         return -1;
     struct async_job *j = cl_calloc(1, sizeof *j);
     if (j == NULL || (j->msg = ons_message_clone(m)) == NULL) {
@@ -562,7 +559,7 @@ ons_order_producer_t *ons_factory_create_order_producer(const ons_properties_t *
                                                         ons_exception_t **ex)
 {
     return (ons_order_producer_t *)producer_new(p, CL_ORDER_PRODUCER,
-                                                sizeof(struct ons_order_producer), ex);
+                                                sizeof(struct ons_order_producer), NULL, ex);
 }
 
 int ons_order_producer_start(ons_order_producer_t *op, ons_exception_t **ex)
@@ -609,70 +606,9 @@ int ons_order_producer_send(ons_order_producer_t *op, const ons_message_t *m,
     if (m && m->start_deliver > 0)
         return cl_raise(ex, ONS_ERR_ILLEGAL_ARGUMENT,
                         "ordered messages cannot be scheduled (startDeliverTime is set)");
-    if (enter(pr, m, ex) != 0)
+    if (producer_enter(pr, m, ex) != 0)
         return -1;
-    int rc = do_send(pr, m, sharding_key, SEND_SYNC, result, ex);
+    int rc = producer_send(pr, m, sharding_key, SEND_SYNC, NULL, result, ex);
     atomic_fetch_sub(&pr->active, 1);
     return rc;
-}
-
-/* ---- TransactionProducer: not supported yet --------------------------------- */
-
-struct ons_transaction_producer {
-    int unused;
-};
-
-#define TXN_NOT_SUPPORTED "TransactionProducer is not supported yet by this SDK version"
-
-ons_transaction_producer_t *
-ons_factory_create_transaction_producer(const ons_properties_t *p,
-                                        ons_local_transaction_checker_fn checker,
-                                        void *checker_user, ons_exception_t **ex)
-{
-    (void)p;
-    (void)checker;
-    (void)checker_user;
-    cl_raise(ex, ONS_ERR_NOT_SUPPORTED, TXN_NOT_SUPPORTED);
-    return NULL;
-}
-
-int ons_transaction_producer_start(ons_transaction_producer_t *tp, ons_exception_t **ex)
-{
-    (void)tp;
-    return cl_raise(ex, ONS_ERR_NOT_SUPPORTED, TXN_NOT_SUPPORTED);
-}
-
-void ons_transaction_producer_shutdown(ons_transaction_producer_t *tp)
-{
-    (void)tp;
-}
-
-bool ons_transaction_producer_is_started(const ons_transaction_producer_t *tp)
-{
-    (void)tp;
-    return false;
-}
-
-bool ons_transaction_producer_is_closed(const ons_transaction_producer_t *tp)
-{
-    (void)tp;
-    return false;
-}
-
-int ons_transaction_producer_send(ons_transaction_producer_t *tp, const ons_message_t *m,
-                                  ons_local_transaction_executer_fn executer, void *arg,
-                                  ons_send_result_t **result, ons_exception_t **ex)
-{
-    (void)tp;
-    (void)m;
-    (void)executer;
-    (void)arg;
-    if (result)
-        *result = NULL;
-    return cl_raise(ex, ONS_ERR_NOT_SUPPORTED, TXN_NOT_SUPPORTED);
-}
-
-void ons_transaction_producer_destroy(ons_transaction_producer_t *tp)
-{
-    free(tp);
 }

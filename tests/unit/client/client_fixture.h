@@ -62,6 +62,9 @@ static inline int cfx_start(struct cfx *f)
     (void)broker_config_set(&f->cfg, "messageDelayLevel",
                             "1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s", err,
                             sizeof err);
+    /* Transaction check-backs every 300 ms (tests use short immunities). */
+    if (broker_config_set(&f->cfg, "transactionCheckInterval", "300", err, sizeof err) != TERN_OK)
+        return -1;
     struct rclient_opts co;
     memset(&co, 0, sizeof co);
     if (rclient_new(&co, &f->cli) != TERN_OK)

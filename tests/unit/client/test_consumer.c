@@ -2,7 +2,9 @@
 /* test_consumer.c: the push Consumer and BatchConsumer against an
  * in-process name server + broker: delivery with tags/keys/properties,
  * two consumers splitting queues, tag filters, ReconsumeLater redelivery
- * through the retry topic, offsets committed at shutdown, broadcasting. */
+ * through the retry topic, offsets committed at shutdown, broadcasting,
+ * ConsumeTimeout (a listener call running too long is retried, its late
+ * result ignored). */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -20,7 +22,7 @@ static void setup(void)
     if (!g_up) {
         ASSERT_EQ(cfx_start(&g_fx), 0);
         const char *topics[] = {"TopicC1", "TopicC2", "TopicC3", "TopicC4",
-                                "TopicC5", "TopicC6", "TopicC7"};
+                                "TopicC5", "TopicC6", "TopicC7", "TopicC8"};
         for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++)
             ASSERT_EQ(cfx_topic(&g_fx, topics[i], 4), 0);
         ons_properties_t *p = cfx_props(&g_fx, "GID_cprod");
@@ -369,4 +371,47 @@ TEST(subscribe_unknown_topic_fails_at_start)
     ons_exception_free(ex);
     ASSERT(!ons_consumer_is_started(c));
     ons_consumer_destroy(c);
+}
+
+/* The first delivery sleeps past the 500 ms consume timeout and then
+ * answers CommitMessage, which must be ignored: the message comes back from
+ * the retry topic with reconsume count 1. */
+static ons_action_t slow_first(const ons_message_t *m, ons_consume_context_t *ctx, void *user)
+{
+    ons_action_t a = listener(m, ctx, user);
+    if (ons_message_get_reconsume_times(m) == 0)
+        usleep(2500 * 1000);
+    return a;
+}
+
+TEST(consume_timeout_counts_as_reconsume_later)
+{
+    setup();
+    static struct seen s;
+    seen_init(&s);
+    ons_properties_t *p = cfx_props(&g_fx, "GID_c8");
+    ons_properties_put(p, ONS_CONSUME_THREAD_NUMS, "2");
+    ons_properties_put(p, ONS_CONSUME_TIMEOUT_MILLIS, "500");
+    ons_consumer_t *c = ons_factory_create_consumer(p, NULL);
+    ons_properties_free(p);
+    ASSERT(c != NULL);
+    ASSERT_EQ(ons_consumer_subscribe(c, "TopicC8", "*", slow_first, &s, NULL), 0);
+    ASSERT_EQ(ons_consumer_start(c, NULL), 0);
+    psend("TopicC8", "T", "k", "slow", NULL);
+    ASSERT(wait_count(&s, 2, 15000));
+    usleep(3000 * 1000); /* the late CommitMessage of the first call arrives meanwhile */
+    ASSERT_EQ(seen_count(&s), 2);
+    ASSERT_STR_EQ(s.body[0], "slow");
+    ASSERT_STR_EQ(s.body[1], "slow");
+    ASSERT_EQ(s.reconsume[0], 0);
+    ASSERT_EQ(s.reconsume[1], 1);
+    ons_consumer_destroy(c);
+    /* Out-of-range values of the extension key are refused. */
+    p = cfx_props(&g_fx, "GID_c8");
+    ons_properties_put(p, ONS_CONSUME_TIMEOUT_MILLIS, "5");
+    ons_exception_t *ex = NULL;
+    ASSERT(ons_factory_create_consumer(p, &ex) == NULL);
+    ASSERT_EQ(ons_exception_category(ex), ONS_ERR_ILLEGAL_ARGUMENT);
+    ons_exception_free(ex);
+    ons_properties_free(p);
 }

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* consumer_concurrent.c: concurrent consumption (Consumer, BatchConsumer)
+ * on ConsumeThreadNums consume threads, and ConsumeTimeout (spec §13.3,
+ * §13.6). ReconsumeLater sends the message back (CONSUMER_SEND_MSG_BACK,
+ * delayLevel 0), falls back to sending it to %RETRY%<group>, and else retries
+ * locally 5 s later. A listener call running past ConsumeTimeout is handed
+ * back the same way by the service thread and its late result is ignored.
+ * The consume threads also run ordered drain jobs (consumer_order.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/consumer_int.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "protocol/codes.h"
+#include "protocol/props.h"
+
+#define LOCAL_RETRY_MS 5000
+
+/* ---- consumption ------------------------------------------------------------ */
+
+const char *cons_pq_addr(struct ons_consumer *c, const struct pq *q, char *buf, size_t cap)
+{
+    struct cl_route *r = NULL;
+    const char *a = NULL;
+    if (cl_core_route(&c->core, q->wire_topic, false, &r, NULL) == 0)
+        a = cl_route_master(r, q->broker);
+    if (a)
+        snprintf(buf, cap, "%s", a);
+    cl_route_unref(r);
+    return a ? buf : NULL;
+}
+
+/* consumer_int.h. */
+bool cons_send_back(struct ons_consumer *c, const struct pq *q, const ons_message_t *m,
+                    int delay_level)
+{
+    char addr[64];
+    if (cons_pq_addr(c, q, addr, sizeof addr) == NULL)
+        return false;
+    struct rcmd cmd;
+    rcmd_init(&cmd);
+    cmd.code = RC_CONSUMER_SEND_MSG_BACK;
+    rcmd_add_i64(&cmd, "offset", m->phy_offset);
+    rcmd_add_cstr(&cmd, "group", c->core.cfg.wire_group);
+    rcmd_add_i64(&cmd, "delayLevel", delay_level);
+    rcmd_add_cstr(&cmd, "originMsgId", m->msg_id ? m->msg_id : "");
+    rcmd_add_cstr(&cmd, "originTopic", m->wire_topic ? m->wire_topic : "");
+    rcmd_add_cstr(&cmd, "unitMode", "false");
+    rcmd_add_i64(&cmd, "maxReconsumeTimes", c->core.cfg.max_reconsume);
+    rcmd_add_cstr(&cmd, "bname", q->broker);
+    struct rresp resp;
+    rresp_init(&resp);
+    int rc = cl_core_call(&c->core, addr, &cmd, CALL_TIMEOUT_MS, &resp);
+    bool ok = rc == TERN_OK && resp.cmd.code == RESP_SUCCESS;
+    if (!ok)
+        cl_log(ONS_LOG_WARN, "send back of %s failed: %s code %d", m->msg_id, tern_strerror(rc),
+               rc == TERN_OK ? resp.cmd.code : -1);
+    rresp_deinit(&resp);
+    return ok;
+}
+
+/* Fallback: the client sends the copy to %RETRY%<group> itself. */
+static bool send_to_retry(struct ons_consumer *c, const ons_message_t *m)
+{
+    struct cl_route *r = NULL;
+    if (cl_core_route(&c->core, c->retry_topic, false, &r, NULL) != 0 || r->nwrite == 0) {
+        cl_route_unref(r);
+        return false;
+    }
+    const struct cl_mq *q = &r->write[(size_t)rand() % r->nwrite];
+    char addr[64];
+    const char *a = cl_route_master(r, q->broker);
+    snprintf(addr, sizeof addr, "%s", a ? a : "");
+    struct cl_mq mq = *q;
+    cl_route_unref(r);
+    buf_t props;
+    buf_init(&props);
+    static const char *const SKIP[] = {PROP_RETRY_TOPIC,   PROP_RECONSUME_TIME,
+                                       PROP_MAX_RECONSUME, PROP_ORIGIN_MESSAGE_ID,
+                                       PROP_DELAY,         NULL};
+    props_copy_except(&props, tern_bytes(m->raw_props, m->raw_props_len), SKIP);
+    char num[32];
+    props_append(&props, PROP_RETRY_TOPIC, tern_cstr(m->wire_topic));
+    snprintf(num, sizeof num, "%d", m->reconsume_times + 1);
+    props_append(&props, PROP_RECONSUME_TIME, tern_cstr(num));
+    snprintf(num, sizeof num, "%d", c->core.cfg.max_reconsume);
+    props_append(&props, PROP_MAX_RECONSUME, tern_cstr(num));
+    props_append(&props, PROP_ORIGIN_MESSAGE_ID, tern_cstr(m->msg_id ? m->msg_id : ""));
+    snprintf(num, sizeof num, "%d", 3 + m->reconsume_times);
+    props_append(&props, PROP_DELAY, tern_cstr(num));
+    struct rcmd cmd;
+    rcmd_init(&cmd);
+    cmd.code = RC_SEND_MESSAGE_V2;
+    rcmd_add_cstr(&cmd, "a", c->core.cfg.wire_group);
+    rcmd_add_cstr(&cmd, "b", c->retry_topic);
+    rcmd_add_cstr(&cmd, "c", "TBW102");
+    rcmd_add_i64(&cmd, "d", 4);
+    rcmd_add_i64(&cmd, "e", mq.qid);
+    rcmd_add_i64(&cmd, "f", 0);
+    rcmd_add_i64(&cmd, "g", m->born_ts);
+    rcmd_add_i64(&cmd, "h", m->flag);
+    rcmd_add(&cmd, "i", buf_view(&props));
+    rcmd_add_i64(&cmd, "j", m->reconsume_times + 1);
+    rcmd_add_cstr(&cmd, "k", "false");
+    rcmd_add_i64(&cmd, "l", c->core.cfg.max_reconsume);
+    rcmd_add_cstr(&cmd, "n", mq.broker);
+    cmd.body = tern_bytes(m->body, m->body_len);
+    struct rresp resp;
+    rresp_init(&resp);
+    int rc = cl_core_call(&c->core, addr, &cmd, CALL_TIMEOUT_MS, &resp);
+    bool ok = rc == TERN_OK && resp.cmd.code == RESP_SUCCESS;
+    rresp_deinit(&resp);
+    buf_deinit(&props);
+    return ok;
+}
+
+/* ---- ConsumeTimeout ---------------------------------------------------------- */
+
+/* Records that the calling consume thread runs j. Returns the slot index,
+ * or -1 when none is free (the call is then not watched). */
+static int slot_begin(struct ons_consumer *c, struct cjob *j)
+{
+    int idx = -1;
+    pthread_mutex_lock(&c->run_mu);
+    for (int i = 0; i < c->nslots && idx < 0; i++)
+        if (c->slots[i].state == RUN_IDLE) {
+            c->slots[i] = (struct run_slot){j, clock_mono_ms(), RUN_ACTIVE};
+            idx = i;
+        }
+    pthread_mutex_unlock(&c->run_mu);
+    return idx;
+}
+
+/* Ends the watch of a call. Returns true when it timed out: its messages
+ * were handed back and acknowledged, so its result must be ignored. Waits
+ * while the service thread is handing the messages back (they stay valid). */
+static bool slot_end(struct ons_consumer *c, int idx)
+{
+    if (idx < 0)
+        return false;
+    pthread_mutex_lock(&c->run_mu);
+    while (c->slots[idx].state == RUN_HANDING_BACK)
+        pthread_cond_wait(&c->run_cv, &c->run_mu);
+    bool timed_out = c->slots[idx].state == RUN_TIMED_OUT;
+    c->slots[idx] = (struct run_slot){NULL, 0, RUN_IDLE};
+    pthread_mutex_unlock(&c->run_mu);
+    return timed_out;
+}
+
+static bool send_to_retry(struct ons_consumer *c, const ons_message_t *m);
+
+/* consumer_int.h. A call past the limit is handed back like ReconsumeLater
+ * (broadcasting: dropped with a log line). If a hand-back fails, the call is
+ * watched again for another period (the messages may then be consumed
+ * twice: delivery is at least once). */
+void cons_check_timeouts(struct ons_consumer *c, int64_t now)
+{
+    int64_t limit = c->core.cfg.consume_timeout_ms;
+    for (;;) {
+        struct cjob *j = NULL;
+        int idx = -1;
+        pthread_mutex_lock(&c->run_mu);
+        for (int i = 0; i < c->nslots && j == NULL; i++)
+            if (c->slots[i].state == RUN_ACTIVE && now - c->slots[i].started > limit) {
+                c->slots[i].state = RUN_HANDING_BACK;
+                j = c->slots[i].job;
+                idx = i;
+            }
+        pthread_mutex_unlock(&c->run_mu);
+        if (j == NULL)
+            return;
+        bool ok = true;
+        for (size_t i = 0; i < j->n && ok; i++) {
+            const ons_message_t *m = j->msgs[i];
+            cl_log(ONS_LOG_WARN, "message %s: the listener exceeded ConsumeTimeout (%d ms)",
+                   m->msg_id, c->core.cfg.consume_timeout_ms);
+            ok = c->core.cfg.broadcasting || cons_send_back(c, j->pq, m, 0) || send_to_retry(c, m);
+        }
+        if (ok)
+            for (size_t i = 0; i < j->n; i++)
+                pq_ack(j->pq, j->msgs[i]->queue_offset);
+        pthread_mutex_lock(&c->run_mu);
+        c->slots[idx].state = ok ? RUN_TIMED_OUT : RUN_ACTIVE;
+        if (!ok)
+            c->slots[idx].started = now;
+        pthread_cond_broadcast(&c->run_cv);
+        pthread_mutex_unlock(&c->run_mu);
+    }
+}
+
+/* ---- running jobs ------------------------------------------------------------ */
+
+static void run_cjob(struct ons_consumer *c, struct cjob *j)
+{
+    struct pq *q = j->pq;
+    if (atomic_load(&q->dropped)) {
+        cons_free_job(j);
+        return;
+    }
+    struct sub s = {0};
+    bool subscribed = cons_sub_lookup(c, j->msgs[0]->topic, &s, NULL, NULL);
+    int action = ONS_ACTION_COMMIT_MESSAGE;
+    int slot = slot_begin(c, j);
+    if (subscribed && s.fn) {
+        struct ons_consume_context ctx = {0};
+        if (c->batch) {
+            ons_batch_message_listener_fn fn = (ons_batch_message_listener_fn)s.fn;
+            action = fn((const ons_message_t *const *)j->msgs, j->n, &ctx, s.user);
+        } else {
+            ons_message_listener_fn fn = (ons_message_listener_fn)s.fn;
+            action = fn(j->msgs[0], &ctx, s.user);
+        }
+    }
+    if (slot_end(c, slot)) {
+        cons_free_job(j); /* handed back on time-out: the late result is ignored */
+        return;
+    }
+    if (action != ONS_ACTION_COMMIT_MESSAGE && !c->core.cfg.broadcasting) {
+        size_t keep = 0;
+        for (size_t i = 0; i < j->n; i++) {
+            ons_message_t *m = j->msgs[i];
+            if (cons_send_back(c, q, m, 0) || send_to_retry(c, m)) {
+                pq_ack(q, m->queue_offset);
+                ons_message_free(m);
+            } else {
+                j->msgs[keep++] = m;
+            }
+        }
+        j->n = keep;
+        if (keep) {
+            cl_log(ONS_LOG_WARN, "retrying %zu message(s) locally in %d ms", keep, LOCAL_RETRY_MS);
+            j->not_before = clock_mono_ms() + LOCAL_RETRY_MS;
+            j->next = NULL;
+            cons_push_job(c, j);
+            return;
+        }
+        cons_free_job(j);
+        return;
+    }
+    if (action != ONS_ACTION_COMMIT_MESSAGE)
+        cl_log(ONS_LOG_WARN, "broadcasting: message %s failed and is not retried",
+               j->msgs[0]->msg_id);
+    for (size_t i = 0; i < j->n; i++)
+        pq_ack(q, j->msgs[i]->queue_offset);
+    cons_free_job(j);
+}
+
+void *cons_consume_main(void *arg)
+{
+    struct ons_consumer *c = arg;
+    pthread_mutex_lock(&c->cq_mu);
+    for (;;) {
+        if (c->cq_stop)
+            break;
+        int64_t now = clock_mono_ms(), earliest = now + 1000;
+        struct cjob *j = NULL, *prev = NULL;
+        for (struct cjob *it = c->head; it; prev = it, it = it->next) {
+            if (it->not_before <= now) {
+                j = it;
+                break;
+            }
+            if (it->not_before < earliest)
+                earliest = it->not_before;
+        }
+        if (j == NULL) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t wait = earliest - now;
+            ts.tv_sec += wait / 1000;
+            ts.tv_nsec += (wait % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&c->cq_cv, &c->cq_mu, &ts);
+            continue;
+        }
+        if (prev)
+            prev->next = j->next;
+        else
+            c->head = j->next;
+        if (c->tail == j)
+            c->tail = prev;
+        j->next = NULL;
+        pthread_mutex_unlock(&c->cq_mu);
+        if (c->orderly)
+            cons_order_run(c, j);
+        else
+            run_cjob(c, j);
+        pthread_mutex_lock(&c->cq_mu);
+    }
+    pthread_mutex_unlock(&c->cq_mu);
+    return NULL;
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* consumer_int.h: the push-consumer engine shared by every consumer kind
+ * (Consumer, BatchConsumer, OrderConsumer). Design: docs/design/client.md.
+ *
+ * Files and their jobs:
+ *   consumer.c             subscriptions, heartbeat, process queues, lifecycle, APIs
+ *   consumer_pull.c        pull scheduling (pull thread) and pull responses (loop thread)
+ *   consumer_offset.c      committed offsets: broker or local file; start offsets
+ *   consumer_rebalance.c   queue allocation (AVG), taking and releasing queues
+ *   consumer_concurrent.c  concurrent consumption, send-back, ConsumeTimeout
+ *   consumer_order.c       ordered consumption, queue locks, the OrderConsumer API
+ *
+ * Threads: API calls; the service thread (tick: rebalance, commits, lock
+ * renewal, timeouts); one pull thread; the rclient loop thread (pull
+ * responses); ConsumeThreadNums consume threads. Lock order: c->mu, then
+ * pq->mu; rb_mu before c->mu; pull_mu, cq_mu, run_mu are leaves. pq->consume_mu
+ * (ordered queues) is taken before c->mu and never while holding it. */
+#ifndef TERN_CLIENT_CONSUMER_INT_H
+#define TERN_CLIENT_CONSUMER_INT_H
+
+#include "client/client_int.h"
+
+#define REBALANCE_MS     20000
+#define COMMIT_MS        5000
+#define PULL_ERROR_DELAY 3000
+#define CALL_TIMEOUT_MS  3000
+
+struct sub {
+    char *topic;      /* owned: plain topic */
+    char *wire_topic; /* owned */
+    char *expr;       /* owned: "*" for all */
+    char **tags;      /* owned */
+    size_t ntags;
+    bool all;
+    int64_t version;
+    void *fn; /* the listener of the consumer kind (message, batch or order) */
+    void *user;
+};
+
+/* Process queue: one per assigned message queue; refcounted (the consumer's
+ * array, pull tasks, pull calls and consume jobs each hold a reference). */
+struct pq {
+    _Atomic int refs;
+    char *wire_topic; /* owned */
+    char broker[64];
+    int qid;
+    bool retry; /* the group's %RETRY% topic */
+    _Atomic bool dropped;
+    pthread_mutex_t mu;
+    int64_t next_offset; /* guarded by mu: next pull offset */
+    int64_t *inflight;   /* guarded by mu: sorted offsets fetched, not yet acked */
+    size_t ninflight, cap;
+    int64_t reported; /* guarded by mu: last offset committed to the store */
+    /* Ordered consumption only. */
+    _Atomic int64_t lock_ms;    /* mono ms of the last successful broker lock; 0 = not held */
+    ons_message_t **buf;        /* guarded by mu: owned, fetched messages in queue order */
+    size_t nbuf, capbuf;        /* guarded by mu */
+    bool scheduled;             /* guarded by mu: a consume job for this queue exists */
+    pthread_mutex_t consume_mu; /* held while a message of this queue is consumed */
+};
+
+struct pull_task {
+    struct pull_task *next;
+    struct pq *pq; /* one reference */
+    int64_t due;   /* mono ms */
+};
+
+/* A consume job: messages of one queue (concurrent), or "drain the queue's
+ * buffer" (ordered: msgs is NULL). */
+struct cjob {
+    struct cjob *next;
+    struct pq *pq;        /* one reference */
+    ons_message_t **msgs; /* owned */
+    size_t n;
+    int64_t not_before; /* mono ms */
+};
+
+/* A consume thread's current job, for ConsumeTimeout. */
+enum run_state { RUN_IDLE, RUN_ACTIVE, RUN_HANDING_BACK, RUN_TIMED_OUT };
+struct run_slot {
+    struct cjob *job; /* borrowed from the consume thread running it */
+    int64_t started;  /* mono ms */
+    enum run_state state;
+};
+
+struct ons_consumer {
+    struct cl_core core;
+    bool batch;
+    bool orderly;
+    char *retry_topic; /* owned: %RETRY%<wire group> */
+    pthread_mutex_t mu;
+    struct sub *subs; /* guarded by mu */
+    size_t nsubs;
+    struct pq **pqs; /* guarded by mu */
+    size_t npqs;
+    strmap_t local; /* guarded by mu: broadcasting offsets "topic@broker@qid" -> int64_t* */
+    bool local_loaded;
+    pthread_mutex_t rb_mu; /* serializes rebalances (start vs service thread) */
+    _Atomic bool rebalance_due;
+    int64_t next_rebalance, next_commit, next_lock; /* service thread */
+    /* pull scheduling */
+    pthread_mutex_t pull_mu;
+    pthread_cond_t pull_cv;
+    struct pull_task *tasks; /* guarded by pull_mu */
+    bool pull_stop;          /* guarded by pull_mu */
+    pthread_t puller;
+    bool puller_running;
+    /* consumption */
+    pthread_mutex_t cq_mu;
+    pthread_cond_t cq_cv;
+    struct cjob *head, *tail; /* guarded by cq_mu */
+    bool cq_stop;             /* guarded by cq_mu */
+    pthread_t *threads;
+    int nthreads;
+    pthread_mutex_t run_mu;
+    pthread_cond_t run_cv;
+    struct run_slot *slots; /* guarded by run_mu; ConsumeThreadNums entries */
+    int nslots;
+};
+
+struct ons_consume_context {
+    int unused;
+};
+
+/* ---- consumer.c ------------------------------------------------------------- */
+
+void pq_unref(struct pq *q);
+int64_t pq_commit_offset_locked(const struct pq *q);
+/* Removes offset from the in-flight set. */
+void pq_ack(struct pq *q, int64_t off);
+/* Finds the subscription of a plain topic; copies fn/user into out_copy and
+ * the tag match into *match_tag (both optional). False when not subscribed. */
+bool cons_sub_lookup(struct ons_consumer *c, const char *topic, struct sub *out_copy,
+                     bool *match_tag, const char *tag);
+void cons_push_job(struct ons_consumer *c, struct cjob *j);
+void cons_free_job(struct cjob *j);
+
+struct ons_consumer *consumer_new(const ons_properties_t *p, enum cl_kind kind, size_t size,
+                                  ons_exception_t **ex);
+int consumer_subscribe(struct ons_consumer *c, const char *topic, const char *expr, void *fn,
+                       void *user, ons_exception_t **ex);
+int consumer_unsubscribe(struct ons_consumer *c, const char *topic, ons_exception_t **ex);
+int consumer_start(struct ons_consumer *c, ons_exception_t **ex);
+void consumer_shutdown(struct ons_consumer *c);
+void consumer_destroy(struct ons_consumer *c);
+
+/* ---- consumer_pull.c ----------------------------------------------------------- */
+
+/* Queues a pull of q after delay_ms; takes a new reference. Any thread. */
+void cons_pull_schedule(struct ons_consumer *c, struct pq *q, int64_t delay_ms);
+/* Version of the subscription of a wire topic (0 when not subscribed). */
+int64_t cons_sub_version(struct ons_consumer *c, const char *wire_topic);
+/* The pull thread. */
+void *cons_pull_main(void *arg);
+
+/* ---- consumer_offset.c --------------------------------------------------------- */
+
+/* Commits every queue whose offset changed. sync: wait for answers. */
+void cons_offset_commit_all(struct ons_consumer *c, bool sync);
+/* Commits one queue's offset to addr (clustering). sync: wait for the answer.
+ * Returns true when sent (and, if sync, accepted). */
+bool cons_offset_commit_one(struct ons_consumer *c, struct pq *q, const char *addr, bool sync);
+/* Start offset of a newly assigned queue (§8.6). OUT: *off. */
+int cons_offset_initial(struct ons_consumer *c, const char *wire_topic, const char *broker, int qid,
+                        const char *addr, int64_t *off);
+
+/* ---- consumer_rebalance.c ------------------------------------------------------ */
+
+/* Balances every subscribed topic (and the retry topic); drops queues of
+ * topics no longer subscribed. Returns false if some topic must be retried. */
+bool cons_rebalance(struct ons_consumer *c);
+/* Drops every queue (shutdown; workers already stopped). */
+void cons_rebalance_drop_all(struct ons_consumer *c);
+
+/* ---- consumer_concurrent.c ----------------------------------------------------- */
+
+/* Master address of q's broker into buf; NULL when unknown. */
+const char *cons_pq_addr(struct ons_consumer *c, const struct pq *q, char *buf, size_t cap);
+/* A consume thread (both kinds: ordered jobs go to cons_order_run). */
+void *cons_consume_main(void *arg);
+/* CONSUMER_SEND_MSG_BACK with delay_level (0: broker's choice; -1: DLQ). */
+bool cons_send_back(struct ons_consumer *c, const struct pq *q, const ons_message_t *m,
+                    int delay_level);
+/* Hands back listener calls running longer than ConsumeTimeout (service
+ * thread). */
+void cons_check_timeouts(struct ons_consumer *c, int64_t now);
+
+/* ---- consumer_order.c ---------------------------------------------------------- */
+
+/* Appends fetched messages (ownership moves; msgs[] itself stays the
+ * caller's) to q's buffer and schedules a drain job when none exists.
+ * Loop thread. */
+void cons_order_enqueue(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, size_t n);
+/* Runs a drain job on a consume thread (takes j). */
+void cons_order_run(struct ons_consumer *c, struct cjob *j);
+/* True when q may be pulled and consumed (broadcasting, or lock fresh). */
+bool cons_order_lock_valid(const struct ons_consumer *c, const struct pq *q);
+/* LOCK_BATCH_MQ of one queue before it is taken (rebalance). */
+bool cons_order_lock_one(struct ons_consumer *c, const char *addr, const char *wire_topic,
+                         const char *broker, int qid);
+/* Releases a queue moving away: waits for its in-flight message, drops the
+ * buffer, commits the offset (sync), UNLOCK_BATCH_MQ. */
+void cons_order_release(struct ons_consumer *c, struct pq *q, const char *addr);
+/* UNLOCK_BATCH_MQ of every held queue (shutdown, after the final commit). */
+void cons_order_unlock_all(struct ons_consumer *c);
+/* Renews the locks of held queues (every 20 s; queues that lost theirs every
+ * tick). Service thread. */
+void cons_order_tick(struct ons_consumer *c, int64_t now);
+
+#endif

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* consumer_pull.c: pulls (remoting-protocol §4.C.4, §8.5). The pull thread
+ * issues a long-polling PULL_MESSAGE (SUSPEND, 15 s) when a queue's pull task
+ * is due; the response arrives on the rclient loop thread, which decodes the
+ * records, re-checks tags, records the offsets in flight, hands the messages
+ * to consumption (jobs, or an ordered queue's buffer) and reschedules the
+ * queue. More than 1000 buffered messages pause a queue's pulls for 50 ms. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/consumer_int.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "protocol/codes.h"
+#include "protocol/message.h"
+
+#define PULL_BATCH      32
+#define PULL_SUSPEND_MS 15000
+#define PULL_TIMEOUT_MS 30000
+#define PULL_FULL_DELAY 50
+#define PQ_MAX_BUFFERED 1000
+
+/* ---- pull scheduling ------------------------------------------------------------ */
+
+/* Queues a pull of q after delay_ms; takes a new reference. Any thread. */
+void cons_pull_schedule(struct ons_consumer *c, struct pq *q, int64_t delay_ms)
+{
+    if (atomic_load(&q->dropped))
+        return;
+    struct pull_task *t = cl_calloc(1, sizeof *t);
+    if (t == NULL) {
+        /* Without memory the queue stalls until the next rebalance drops it. */
+        cl_log(ONS_LOG_ERROR, "out of memory scheduling a pull; queue %s:%d stalls", q->wire_topic,
+               q->qid);
+        return;
+    }
+    atomic_fetch_add(&q->refs, 1);
+    t->pq = q;
+    t->due = clock_mono_ms() + delay_ms;
+    pthread_mutex_lock(&c->pull_mu);
+    if (c->pull_stop) {
+        pthread_mutex_unlock(&c->pull_mu);
+        pq_unref(q);
+        free(t);
+        return;
+    }
+    t->next = c->tasks;
+    c->tasks = t;
+    pthread_cond_signal(&c->pull_cv);
+    pthread_mutex_unlock(&c->pull_mu);
+}
+
+struct pull_ctx {
+    struct ons_consumer *c;
+    struct pq *q;    /* one reference */
+    int64_t version; /* subscription version the pull was filtered with */
+};
+
+/* Version of the subscription of a wire topic (0 when not subscribed). */
+int64_t cons_sub_version(struct ons_consumer *c, const char *wire_topic)
+{
+    int64_t v = 0;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (strcmp(c->subs[i].wire_topic, wire_topic) == 0)
+            v = c->subs[i].version;
+    pthread_mutex_unlock(&c->mu);
+    return v;
+}
+
+/* Pull response (rclient loop thread): decodes, queues consume jobs and
+ * reschedules the queue. arg owns one pq reference. */
+static void handle_pull(void *arg, int err, struct rcmd *resp)
+{
+    struct pull_ctx *pc = arg;
+    struct ons_consumer *c = pc->c;
+    struct pq *q = pc->q;
+    int64_t version = pc->version;
+    free(pc);
+    int64_t cur = q->retry ? version : cons_sub_version(c, q->wire_topic);
+    if (err == TERN_OK && !atomic_load(&q->dropped) && cur != version) {
+        /* Filtered with an expression that was replaced meanwhile: forget the
+         * answer and pull the same range again with the new one (unless the
+         * topic was unsubscribed: the rebalance drops the queue). */
+        if (cur != 0)
+            cons_pull_schedule(c, q, 0);
+        pq_unref(q);
+        return;
+    }
+    if (err != TERN_OK || atomic_load(&q->dropped)) {
+        if (err != TERN_OK && err != TERN_ECLOSED)
+            cl_log(ONS_LOG_WARN, "pull %s:%s:%d failed: %s", q->wire_topic, q->broker, q->qid,
+                   tern_strerror(err));
+        cons_pull_schedule(c, q, err == TERN_ETIMEOUT ? 0 : PULL_ERROR_DELAY);
+        pq_unref(q);
+        return;
+    }
+    int64_t next = -1;
+    bool has_next = rcmd_get_i64(resp, "nextBeginOffset", &next) == TERN_OK;
+    int64_t delay = 0;
+    switch (resp->code) {
+    case RESP_SUCCESS: {
+        size_t cap = PULL_BATCH, n = 0;
+        ons_message_t **msgs = cl_calloc(cap, sizeof *msgs);
+        const uint8_t *p = resp->body.ptr;
+        size_t left = resp->body.len;
+        while (msgs && left > 0) {
+            struct msg_record r;
+            if (msg_decode(p, left, &r) != TERN_OK)
+                break;
+            p += r.total_size;
+            left -= (size_t)r.total_size;
+            ons_message_t *m = cl_message_from_record(&c->core.cfg, &r);
+            if (m == NULL)
+                continue; /* skipped; it stays un-acked only if added below */
+            bool match = true;
+            if (!q->retry && !cons_sub_lookup(c, m->topic, NULL, &match, m->tag))
+                match = false;
+            if (!match) {
+                ons_message_free(m);
+                continue;
+            }
+            if (n == cap) {
+                ons_message_t **nm = cl_realloc(msgs, cap * 2 * sizeof *msgs);
+                if (nm == NULL) {
+                    ons_message_free(m);
+                    break;
+                }
+                msgs = nm;
+                cap *= 2;
+            }
+            msgs[n++] = m;
+        }
+        pthread_mutex_lock(&q->mu);
+        if (q->ninflight + n > q->cap) {
+            size_t ncap = (q->ninflight + n) * 2;
+            int64_t *ni = cl_realloc(q->inflight, ncap * sizeof(int64_t));
+            if (ni) {
+                q->inflight = ni;
+                q->cap = ncap;
+            }
+        }
+        size_t added = 0;
+        for (size_t i = 0; i < n && q->ninflight < q->cap; i++, added++)
+            q->inflight[q->ninflight++] = msgs[i]->queue_offset;
+        if (added < n) {
+            /* Out of memory: deliver nothing more from this batch; re-pull. */
+            pthread_mutex_unlock(&q->mu);
+            for (size_t i = added; i < n; i++)
+                ons_message_free(msgs[i]);
+            n = added;
+            pthread_mutex_lock(&q->mu);
+            if (n)
+                q->next_offset = msgs[n - 1]->queue_offset + 1;
+            has_next = false;
+        }
+        if (has_next)
+            q->next_offset = next;
+        size_t buffered = q->ninflight;
+        pthread_mutex_unlock(&q->mu);
+        size_t per = c->batch ? (size_t)c->core.cfg.batch_max : 1;
+        if (c->orderly) {
+            cons_order_enqueue(c, q, msgs, n);
+            n = 0;
+        }
+        for (size_t i = 0; i < n;) {
+            size_t k = n - i < per ? n - i : per;
+            struct cjob *j = cl_calloc(1, sizeof *j);
+            ons_message_t **jm = j ? cl_calloc(k, sizeof *jm) : NULL;
+            if (j == NULL || jm == NULL) {
+                free(j);
+                free(jm);
+                for (; i < n; i++)
+                    ons_message_free(msgs[i]); /* stays in flight: redelivered later */
+                break;
+            }
+            memcpy(jm, msgs + i, k * sizeof *jm);
+            j->msgs = jm;
+            j->n = k;
+            atomic_fetch_add(&q->refs, 1);
+            j->pq = q;
+            cons_push_job(c, j);
+            i += k;
+        }
+        free(msgs);
+        if (buffered > PQ_MAX_BUFFERED)
+            delay = PULL_FULL_DELAY;
+        break;
+    }
+    case RESP_PULL_NOT_FOUND:
+    case RESP_PULL_RETRY_IMMEDIATELY:
+    case RESP_PULL_OFFSET_MOVED:
+        if (has_next) {
+            pthread_mutex_lock(&q->mu);
+            q->next_offset = next;
+            pthread_mutex_unlock(&q->mu);
+        }
+        break;
+    default:
+        cl_log(ONS_LOG_WARN, "pull %s:%d answered code %d", q->wire_topic, q->qid, resp->code);
+        delay = PULL_ERROR_DELAY;
+        if (resp->code == RESP_SUBSCRIPTION_NOT_LATEST || resp->code == RESP_SUBSCRIPTION_NOT_EXIST)
+            atomic_store(&c->core.hb_due, true);
+        break;
+    }
+    cons_pull_schedule(c, q, delay);
+    pq_unref(q);
+}
+
+static void issue_pull(struct ons_consumer *c, struct pq *q)
+{
+    if (c->orderly && !cons_order_lock_valid(c, q)) {
+        /* No fresh broker lock: do not fetch; the service thread re-locks. */
+        cons_pull_schedule(c, q, 1000);
+        return;
+    }
+    struct cl_route *r = NULL;
+    const char *addr = NULL;
+    if (cl_core_route(&c->core, q->wire_topic, false, &r, NULL) == 0)
+        addr = cl_route_master(r, q->broker);
+    if (addr == NULL) {
+        cl_route_unref(r);
+        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
+        return;
+    }
+    char expr[1024] = "*";
+    int64_t version = 1;
+    if (!q->retry) {
+        pthread_mutex_lock(&c->mu);
+        for (size_t i = 0; i < c->nsubs; i++)
+            if (strcmp(c->subs[i].wire_topic, q->wire_topic) == 0) {
+                snprintf(expr, sizeof expr, "%s", c->subs[i].expr);
+                version = c->subs[i].version;
+            }
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_lock(&q->mu);
+    int64_t off = q->next_offset;
+    int64_t commit = pq_commit_offset_locked(q);
+    pthread_mutex_unlock(&q->mu);
+    bool do_commit = !c->core.cfg.broadcasting && commit > 0;
+    struct rcmd cmd;
+    rcmd_init(&cmd);
+    cmd.code = RC_PULL_MESSAGE;
+    rcmd_add_cstr(&cmd, "consumerGroup", c->core.cfg.wire_group);
+    rcmd_add_cstr(&cmd, "topic", q->wire_topic);
+    rcmd_add_i64(&cmd, "queueId", q->qid);
+    rcmd_add_i64(&cmd, "queueOffset", off);
+    rcmd_add_i64(&cmd, "maxMsgNums", PULL_BATCH);
+    rcmd_add_i64(&cmd, "sysFlag", (do_commit ? 1 : 0) | 2 | 4);
+    rcmd_add_i64(&cmd, "commitOffset", do_commit ? commit : 0);
+    rcmd_add_i64(&cmd, "suspendTimeoutMillis", PULL_SUSPEND_MS);
+    rcmd_add_cstr(&cmd, "subscription", expr);
+    rcmd_add_i64(&cmd, "subVersion", version);
+    rcmd_add_cstr(&cmd, "expressionType", "TAG");
+    char addr_copy[64];
+    snprintf(addr_copy, sizeof addr_copy, "%s", addr);
+    cl_route_unref(r);
+    struct pull_ctx *pc = cl_calloc(1, sizeof *pc);
+    if (pc == NULL) {
+        rcmd_deinit(&cmd);
+        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
+        return;
+    }
+    pc->c = c;
+    pc->q = q;
+    pc->version = version;
+    atomic_fetch_add(&q->refs, 1);
+    if (cl_core_call_async(&c->core, addr_copy, &cmd, PULL_TIMEOUT_MS, handle_pull, pc) !=
+        TERN_OK) {
+        free(pc);
+        pq_unref(q);
+        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
+    }
+}
+
+void *cons_pull_main(void *arg)
+{
+    struct ons_consumer *c = arg;
+    pthread_mutex_lock(&c->pull_mu);
+    while (!c->pull_stop) {
+        int64_t now = clock_mono_ms(), earliest = now + 1000;
+        struct pull_task *due = NULL, **pp = &c->tasks;
+        while (*pp) {
+            struct pull_task *t = *pp;
+            if (t->due <= now) {
+                *pp = t->next;
+                t->next = due;
+                due = t;
+            } else {
+                if (t->due < earliest)
+                    earliest = t->due;
+                pp = &t->next;
+            }
+        }
+        if (due == NULL) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t wait = earliest - now;
+            ts.tv_sec += wait / 1000;
+            ts.tv_nsec += (wait % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&c->pull_cv, &c->pull_mu, &ts);
+            continue;
+        }
+        pthread_mutex_unlock(&c->pull_mu);
+        while (due) {
+            struct pull_task *t = due;
+            due = t->next;
+            if (!atomic_load(&t->pq->dropped))
+                issue_pull(c, t->pq);
+            pq_unref(t->pq);
+            free(t);
+        }
+        pthread_mutex_lock(&c->pull_mu);
+    }
+    struct pull_task *t = c->tasks;
+    c->tasks = NULL;
+    pthread_mutex_unlock(&c->pull_mu);
+    while (t) {
+        struct pull_task *n = t->next;
+        pq_unref(t->pq);
+        free(t);
+        t = n;
+    }
+    return NULL;
+}
