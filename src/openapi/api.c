@@ -100,8 +100,7 @@ static const struct endpoint *route(tern_bytes_t raw)
     return NULL;
 }
 
-/* A random (version 4) UUID. */
-static void new_request_id(char out[37])
+void api_new_request_id(char out[37])
 {
     uint8_t b[16];
     if (RAND_bytes(b, sizeof b) != 1) {
@@ -451,7 +450,7 @@ void api_process(struct openapi *o, const char *method, tern_bytes_t path, tern_
                  tern_bytes_t body, const char *content_type, struct api_result *res)
 {
     char rid[37];
-    new_request_id(rid);
+    api_new_request_id(rid);
     struct api_req r;
     memset(&r, 0, sizeof r);
     r.o = o;

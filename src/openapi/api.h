@@ -75,6 +75,9 @@ struct api_result {
 void api_process(struct openapi *o, const char *method, tern_bytes_t path, tern_bytes_t query,
                  tern_bytes_t body, const char *content_type, struct api_result *res);
 
+/* Writes a random (version 4) UUID for the envelope's requestId. */
+void api_new_request_id(char out[37]);
+
 /* ---- helpers for handlers (each failing helper sets r->err and returns -1) ---- */
 
 int api_fail(struct api_req *r, enum api_err e, const char *fmt, ...)

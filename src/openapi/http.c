@@ -105,7 +105,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         struct api_envelope e = {0};
         e.err = API_BIZ_FIELD_CHECK_INVALID;
         e.dynamic_message = "request too large";
-        e.request_id = "";
+        char rid[37];
+        api_new_request_id(rid);
+        e.request_id = rid;
         api_envelope_write(&e, &b);
         enum MHD_Result r = reply(conn, 400, &b);
         buf_deinit(&b);

@@ -167,3 +167,12 @@ test('too many parameters or an oversized value: BIZ_FIELD_CHECK_INVALID', async
   fail(await call(c, '/json/region/list', many), 'BIZ_FIELD_CHECK_INVALID', 400);
   fail(await call(c, '/json/region/list', { remark: 'x'.repeat(5000) }), 'BIZ_FIELD_CHECK_INVALID', 400);
 });
+
+test('a body over 64 KiB is HTTP 400 with the envelope', async () => {
+  const res = await fetch(`http://127.0.0.1:${c.httpPort}/json/region/list`, {
+    method: 'POST', body: 'a=' + 'x'.repeat(70 * 1024),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(res.status, 400);
+  fail(await res.json(), 'BIZ_FIELD_CHECK_INVALID', 400);
+});
