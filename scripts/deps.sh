@@ -3,7 +3,7 @@
 # Idempotent; safe to run on every invocation of scripts/run.sh and scripts/test.sh.
 # `scripts/deps.sh --fuzz` also installs clang for the libFuzzer builds.
 set -euo pipefail
-PKGS=(zlib1g-dev libdeflate-dev clang-format)
+PKGS=(zlib1g-dev libdeflate-dev clang-format libmicrohttpd-dev libsqlite3-dev libssl-dev curl openssl)
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS+=(clang libclang-rt-14-dev)
 fi

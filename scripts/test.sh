@@ -29,6 +29,12 @@ if [ -d tests/integration ] && ls tests/integration/*.sh >/dev/null 2>&1; then
   done
 fi
 
+if [ -x build/tern-console ]; then
+  echo "== openapi (tern-console against a real broker)"
+  bash tests/openapi/curl_example.sh build
+  node --test --test-concurrency=1 tests/openapi/
+fi
+
 if [ -f tests/compat/package.json ]; then
   echo "== compat (ali-ons)"
   (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error && node --test --test-concurrency=1 .)

@@ -2,7 +2,8 @@
 # Fails when a source file includes a layer it may not (STYLE.md §2):
 #   protocol -> common; remoting, store -> protocol, common;
 #   client, namesrv -> remoting, protocol, common;
-#   broker -> store, remoting, protocol, common; console -> client, protocol, common.
+#   broker -> store, remoting, protocol, common; console -> client, protocol, common;
+#   openapi -> client, remoting, protocol, common.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
@@ -14,6 +15,7 @@ declare -A allowed=(
   [namesrv]="namesrv remoting protocol common"
   [broker]="broker store remoting protocol common namesrv"
   [console]="console client protocol common"
+  [openapi]="openapi client remoting protocol common"
 )
 bad=0
 for mod in "${!allowed[@]}"; do

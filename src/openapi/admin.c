@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* admin.c: topic and group changes applied to brokers (see admin.h). */
+#include "openapi/admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/xalloc.h"
+#include "protocol/codes.h"
+#include "protocol/json.h"
+#include "remoting/remoting.h"
+
+#define ADMIN_MAX_NAMESRV 16
+#define ADMIN_MAX_BROKERS 256
+
+struct admin {
+    struct rclient *rc;               /* owned */
+    char *namesrv[ADMIN_MAX_NAMESRV]; /* owned */
+    size_t nnamesrv;
+    int timeout_ms;
+};
+
+int admin_new(const char *namesrv_addr, int timeout_ms, struct admin **out)
+{
+    struct admin *a = xcalloc(1, sizeof *a);
+    a->timeout_ms = timeout_ms;
+    const char *p = namesrv_addr ? namesrv_addr : "";
+    while (*p) {
+        while (*p == ';' || *p == ' ')
+            p++;
+        size_t n = strcspn(p, "; ");
+        if (n > 0 && a->nnamesrv < ADMIN_MAX_NAMESRV)
+            a->namesrv[a->nnamesrv++] = xstrndup(p, n);
+        p += n;
+    }
+    struct rclient_opts o = {0};
+    o.connect_timeout_ms = timeout_ms;
+    int rc = rclient_new(&o, &a->rc);
+    if (rc != TERN_OK) {
+        admin_free(a);
+        return rc;
+    }
+    *out = a;
+    return TERN_OK;
+}
+
+void admin_free(struct admin *a)
+{
+    if (!a)
+        return;
+    rclient_free(a->rc);
+    for (size_t i = 0; i < a->nnamesrv; i++)
+        free(a->namesrv[i]);
+    free(a);
+}
+
+/* Sends req to addr and checks for code 0. OUT (optional): the response,
+ * which the caller deinits. Consumes req. */
+static int call(struct admin *a, const char *addr, struct rcmd *req, struct rresp *keep, char *err,
+                size_t errlen)
+{
+    struct rresp resp;
+    rresp_init(&resp);
+    int rc = rclient_call_sync(a->rc, addr, req, a->timeout_ms, &resp);
+    rcmd_deinit(req);
+    if (rc != TERN_OK) {
+        snprintf(err, errlen, "%s did not answer: %s", addr, tern_strerror(rc));
+    } else if (resp.cmd.code != RESP_SUCCESS) {
+        snprintf(err, errlen, "%s refused (code %d): %.*s", addr, (int)resp.cmd.code,
+                 (int)(resp.cmd.remark.len > 200 ? 200 : resp.cmd.remark.len),
+                 resp.cmd.remark.ptr ? (const char *)resp.cmd.remark.ptr : "");
+        rc = TERN_EREMOTE;
+    }
+    if (rc == TERN_OK && keep)
+        *keep = resp;
+    else
+        rresp_deinit(&resp);
+    return rc;
+}
+
+/* Fetches ClusterInfo from the first name server that answers. */
+static int cluster_info(struct admin *a, arena_t *ar, struct json_val **out, char *err,
+                        size_t errlen)
+{
+    if (a->nnamesrv == 0) {
+        snprintf(err, errlen, "no name server configured (namesrvAddr)");
+        return TERN_ECONFIG;
+    }
+    int rc = TERN_ECLOSED;
+    for (size_t i = 0; i < a->nnamesrv; i++) {
+        struct rcmd req;
+        rcmd_init(&req);
+        req.code = RC_GET_BROKER_CLUSTER_INFO;
+        struct rresp resp;
+        rc = call(a, a->namesrv[i], &req, &resp, err, errlen);
+        if (rc != TERN_OK)
+            continue;
+        /* json_parse keeps views into its input: copy the body into ar. */
+        tern_bytes_t body = arena_copy(ar, resp.cmd.body);
+        rresp_deinit(&resp);
+        rc = json_parse(body, ar, out);
+        if (rc == TERN_OK && (*out)->type == JSON_OBJECT)
+            return TERN_OK;
+        snprintf(err, errlen, "%s sent a malformed ClusterInfo", a->namesrv[i]);
+        rc = TERN_EPROTOCOL;
+    }
+    return rc;
+}
+
+int admin_list_clusters(struct admin *a, arena_t *ar, const char ***names, size_t *n, char *err,
+                        size_t errlen)
+{
+    struct json_val *ci;
+    int rc = cluster_info(a, ar, &ci, err, errlen);
+    if (rc != TERN_OK)
+        return rc;
+    const struct json_val *t = json_get(ci, "clusterAddrTable");
+    size_t cnt = t && t->type == JSON_OBJECT ? t->n : 0;
+    const char **v = arena_alloc(ar, (cnt ? cnt : 1) * sizeof *v);
+    for (size_t i = 0; i < cnt; i++)
+        v[i] = (const char *)arena_copy(ar, t->keys[i]).ptr;
+    *names = v;
+    *n = cnt;
+    return TERN_OK;
+}
+
+/* Master addresses of cluster. OUT: addrs (in ar), *n >= 1 on success. */
+static int masters(struct admin *a, const char *cluster, arena_t *ar, const char **addrs, size_t *n,
+                   char *err, size_t errlen)
+{
+    struct json_val *ci;
+    int rc = cluster_info(a, ar, &ci, err, errlen);
+    if (rc != TERN_OK)
+        return rc;
+    const struct json_val *names = json_get(json_get(ci, "clusterAddrTable"), cluster);
+    const struct json_val *bat = json_get(ci, "brokerAddrTable");
+    *n = 0;
+    for (size_t i = 0; names && names->type == JSON_ARRAY && i < names->n; i++) {
+        if (names->items[i].type != JSON_STRING)
+            continue;
+        const struct json_val *bd = json_get(bat, (const char *)names->items[i].str.ptr);
+        const struct json_val *ba = json_get(bd, "brokerAddrs");
+        const struct json_val *m = json_get(ba, "0");
+        if (m && m->type == JSON_STRING && *n < ADMIN_MAX_BROKERS)
+            addrs[(*n)++] = (const char *)m->str.ptr;
+    }
+    if (*n == 0) {
+        snprintf(err, errlen, "cluster %s has no master broker registered", cluster);
+        return TERN_ENOT_FOUND;
+    }
+    return TERN_OK;
+}
+
+/* The broker's name of each Open API message type (orderType 3 is unused). */
+static const char *type_attr(int order_type)
+{
+    switch (order_type) {
+    case 1:
+    case 2:
+        return "+message.type=FIFO";
+    case 4:
+        return "+message.type=TRANSACTION";
+    case 5:
+        return "+message.type=DELAY";
+    default:
+        return "+message.type=NORMAL";
+    }
+}
+
+int admin_topic_apply(struct admin *a, const char *cluster, const char *topic, int order_type,
+                      int perm, int queue_nums, char *err, size_t errlen)
+{
+    arena_t ar;
+    arena_init(&ar);
+    const char *addrs[ADMIN_MAX_BROKERS];
+    size_t n = 0;
+    int rc = masters(a, cluster, &ar, addrs, &n, err, errlen);
+    int q = order_type == 2 ? 1 : queue_nums;
+    for (size_t i = 0; rc == TERN_OK && i < n; i++) {
+        struct rcmd req;
+        rcmd_init(&req);
+        req.code = RC_UPDATE_AND_CREATE_TOPIC;
+        rcmd_add_cstr(&req, "topic", topic);
+        rcmd_add_cstr(&req, "defaultTopic", "TBW102");
+        rcmd_add_i64(&req, "readQueueNums", q);
+        rcmd_add_i64(&req, "writeQueueNums", q);
+        rcmd_add_i64(&req, "perm", perm);
+        rcmd_add_cstr(&req, "topicFilterType", "SINGLE_TAG");
+        rcmd_add_i64(&req, "topicSysFlag", 0);
+        rcmd_add_cstr(&req, "order", order_type == 1 || order_type == 2 ? "true" : "false");
+        rcmd_add_cstr(&req, "attributes", type_attr(order_type));
+        rc = call(a, addrs[i], &req, NULL, err, errlen);
+    }
+    arena_deinit(&ar);
+    return rc;
+}
+
+static int delete_topic_on(struct admin *a, const char *const *addrs, size_t n, int code,
+                           const char *topic, char *err, size_t errlen)
+{
+    int rc = TERN_OK;
+    for (size_t i = 0; rc == TERN_OK && i < n; i++) {
+        struct rcmd req;
+        rcmd_init(&req);
+        req.code = code;
+        rcmd_add_cstr(&req, "topic", topic);
+        rc = call(a, addrs[i], &req, NULL, err, errlen);
+    }
+    return rc;
+}
+
+int admin_topic_delete(struct admin *a, const char *cluster, const char *topic, char *err,
+                       size_t errlen)
+{
+    arena_t ar;
+    arena_init(&ar);
+    const char *addrs[ADMIN_MAX_BROKERS];
+    size_t n = 0;
+    int rc = masters(a, cluster, &ar, addrs, &n, err, errlen);
+    if (rc == TERN_OK)
+        rc = delete_topic_on(a, addrs, n, RC_DELETE_TOPIC_IN_BROKER, topic, err, errlen);
+    if (rc == TERN_OK)
+        rc = delete_topic_on(a, (const char *const *)a->namesrv, a->nnamesrv,
+                             RC_DELETE_TOPIC_IN_NAMESRV, topic, err, errlen);
+    arena_deinit(&ar);
+    return rc;
+}
+
+int admin_group_apply(struct admin *a, const char *cluster, const char *group, bool read_enable,
+                      char *err, size_t errlen)
+{
+    arena_t ar;
+    arena_init(&ar);
+    const char *addrs[ADMIN_MAX_BROKERS];
+    size_t n = 0;
+    int rc = masters(a, cluster, &ar, addrs, &n, err, errlen);
+    buf_t body;
+    buf_init(&body);
+    jw_t w;
+    jw_init(&w, &body);
+    jw_obj_begin(&w);
+    jw_key(&w, "groupName");
+    jw_cstr(&w, group);
+    jw_key(&w, "consumeEnable");
+    jw_bool(&w, read_enable);
+    jw_key(&w, "consumeFromMinEnable");
+    jw_bool(&w, true);
+    jw_key(&w, "consumeBroadcastEnable");
+    jw_bool(&w, true);
+    jw_key(&w, "retryQueueNums");
+    jw_i64(&w, 1);
+    jw_key(&w, "retryMaxTimes");
+    jw_i64(&w, 16);
+    jw_key(&w, "brokerId");
+    jw_i64(&w, 0);
+    jw_key(&w, "whichBrokerWhenConsumeSlowly");
+    jw_i64(&w, 1);
+    jw_key(&w, "notifyConsumerIdsChangedEnable");
+    jw_bool(&w, true);
+    jw_obj_end(&w);
+    for (size_t i = 0; rc == TERN_OK && i < n; i++) {
+        struct rcmd req;
+        rcmd_init(&req);
+        req.code = RC_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP;
+        req.body = buf_view(&body);
+        rc = call(a, addrs[i], &req, NULL, err, errlen);
+    }
+    buf_deinit(&body);
+    arena_deinit(&ar);
+    return rc;
+}
+
+int admin_group_delete(struct admin *a, const char *cluster, const char *group, char *err,
+                       size_t errlen)
+{
+    arena_t ar;
+    arena_init(&ar);
+    const char *addrs[ADMIN_MAX_BROKERS];
+    size_t n = 0;
+    int rc = masters(a, cluster, &ar, addrs, &n, err, errlen);
+    for (size_t i = 0; rc == TERN_OK && i < n; i++) {
+        struct rcmd req;
+        rcmd_init(&req);
+        req.code = RC_DELETE_SUBSCRIPTIONGROUP;
+        rcmd_add_cstr(&req, "groupName", group);
+        rcmd_add_cstr(&req, "cleanOffset", "true");
+        rc = call(a, addrs[i], &req, NULL, err, errlen);
+    }
+    static const char *const PREFIXES[] = {"%RETRY%", "%DLQ%"};
+    for (size_t k = 0; rc == TERN_OK && k < 2; k++) {
+        char sys[512];
+        snprintf(sys, sizeof sys, "%s%s", PREFIXES[k], group);
+        rc = delete_topic_on(a, addrs, n, RC_DELETE_TOPIC_IN_BROKER, sys, err, errlen);
+    }
+    arena_deinit(&ar);
+    return rc;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* api.h: request processing shared by the endpoint handlers.
+ *
+ * api_process() runs the order of spec/open-api.md §2.7 (route, parameters,
+ * signature, common parameters, then the endpoint's handler, which validates
+ * its parameters, checks permissions and acts). The whole request after
+ * routing runs under o->meta_lock, so a handler's checks and writes (and the
+ * broker calls in between) are atomic with respect to other requests.
+ * Handlers run on libmicrohttpd pool threads. */
+#ifndef TERN_OPENAPI_API_H
+#define TERN_OPENAPI_API_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "openapi/db.h"
+#include "openapi/envelope.h"
+#include "openapi/openapi.h"
+#include "openapi/params.h"
+#include "protocol/json.h"
+
+struct admin;
+struct MHD_Daemon;
+
+struct openapi {
+    struct openapi_config cfg; /* owned copy; immutable after start */
+    pthread_mutex_t meta_lock; /* serialises requests from authentication on */
+    sqlite3 *db;               /* owned; guarded by meta_lock */
+    struct admin *admin;       /* owned; thread-safe */
+    struct MHD_Daemon *httpd;  /* owned */
+    char *tls_cert_pem;        /* owned; NULL without TLS */
+    char *tls_key_pem;         /* owned */
+};
+
+/* Instance row (§6.3.2). */
+#define API_ID_MAX 96
+struct api_instance {
+    char id[API_ID_MAX];
+    char region_id[API_ID_MAX];
+    char name[512];
+    char cluster[256];
+    char remark[HTTP_MAX_VALUE_BYTES + 1];
+    int64_t owner;
+    bool independent_naming;
+    int64_t max_send_tps, max_receive_tps, topic_capacity, create_time;
+};
+
+struct api_req {
+    struct openapi *o;                /* borrowed */
+    const struct http_params *params; /* borrowed; valid for the request */
+    struct account caller;
+    const char *region_id; /* borrowed from params or o->cfg */
+    arena_t arena;         /* request-scoped copies */
+    enum api_err err;
+    char msg[600]; /* dynamicMessage */
+    buf_t data;    /* encoded data JSON when has_data */
+    bool has_data;
+    int64_t current_page, page_size, total;
+};
+
+typedef int (*api_handler_fn)(struct api_req *r);
+
+/* Answer of one HTTP request. */
+struct api_result {
+    unsigned http_status;
+    buf_t body; /* owned: the envelope JSON */
+};
+
+/* Processes one request. method/path/query/body are borrowed raw bytes;
+ * content_type may be NULL. OUT: res (caller deinits res->body). */
+void api_process(struct openapi *o, const char *method, tern_bytes_t path, tern_bytes_t query,
+                 tern_bytes_t body, const char *content_type, struct api_result *res);
+
+/* Writes a random (version 4) UUID for the envelope's requestId. */
+void api_new_request_id(char out[37]);
+
+/* ---- helpers for handlers (each failing helper sets r->err and returns -1) ---- */
+
+int api_fail(struct api_req *r, enum api_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A string parameter. Absent or empty: *out = NULL (an error if required).
+ * Length in Unicode characters must be in [min_chars, max_chars]. */
+int api_str(struct api_req *r, const char *name, bool required, size_t min_chars, size_t max_chars,
+            const char **out);
+/* A decimal Integer/Long parameter in [min, max]; dflt when absent. */
+int api_i64(struct api_req *r, const char *name, bool required, int64_t dflt, int64_t min,
+            int64_t max, int64_t *out);
+/* A Boolean parameter (true/false, any case); dflt when absent. */
+int api_bool(struct api_req *r, const char *name, bool required, bool dflt, bool *out);
+/* Privileged operations (§4.1): main accounts and granted sub-accounts. */
+int api_need_privileged(struct api_req *r);
+/* Resolves instanceId (§4.3 "Cond."): the given instance, which the caller's
+ * main account must own, or when absent and !required the caller's
+ * non-namespaced instance of the region. */
+int api_instance(struct api_req *r, bool required, struct api_instance *out);
+/* Reads one instance by id (any owner). TERN_ENOT_FOUND if absent. */
+int api_instance_load(sqlite3 *db, const char *instance_id, struct api_instance *out);
+/* The name a resource has on the brokers: "<instanceId>%<name>" in a
+ * namespaced instance, the plain name otherwise. Arena copy. */
+const char *api_phys_name(struct api_req *r, const struct api_instance *in, const char *name);
+/* Maps a failed admin call to ONS_INVOKE_ERROR with its sentence. */
+int api_invoke_failed(struct api_req *r, const char *what, const char *err);
+/* Starts the data JSON. */
+void api_data_begin(struct api_req *r, jw_t *w);
+/* Runs a statement that must finish (DONE). */
+int api_exec(struct api_req *r, sqlite3_stmt *st);
+/* Prepares sql or fails with ONS_SYSTEM_ERROR. */
+int api_prepare(struct api_req *r, const char *sql, sqlite3_stmt **st);
+/* Runs "SELECT count(*) ..." with one or two text parameters (b may be
+ * NULL). -1 (and ONS_SYSTEM_ERROR) on error. */
+int64_t api_count(struct api_req *r, const char *sql, const char *a, const char *b);
+/* Column text as a C string ("" for NULL). */
+const char *api_col(sqlite3_stmt *st, int col);
+/* Length of s in Unicode characters (s is valid UTF-8). */
+size_t api_utf8_chars(const char *s);
+
+/* Refreshes the clusters table of the region from the name servers; a
+ * failure is logged and the stored list stays (h_region.c). */
+void api_refresh_clusters(struct api_req *r);
+/* The TCP endpoint of an instance (§4.3, sdk.md §4.2). Arena copy. */
+const char *api_tcp_endpoint(struct api_req *r, const struct api_instance *in);
+
+/* Endpoint handlers (h_*.c). */
+int h_region_list(struct api_req *r);
+int h_cluster_list(struct api_req *r);
+int h_instance_create(struct api_req *r);
+int h_instance_list(struct api_req *r);
+int h_instance_base_info(struct api_req *r);
+int h_instance_update(struct api_req *r);
+int h_instance_delete(struct api_req *r);
+int h_topic_create(struct api_req *r);
+int h_topic_delete(struct api_req *r);
+int h_topic_get(struct api_req *r);
+int h_topic_list_in_page(struct api_req *r);
+int h_topic_update(struct api_req *r);
+int h_topic_list_names(struct api_req *r);
+int h_group_create(struct api_req *r);
+int h_group_delete(struct api_req *r);
+int h_group_list(struct api_req *r);
+int h_group_consumer_update(struct api_req *r);
+
+#endif
