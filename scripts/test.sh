@@ -32,6 +32,7 @@ fi
 if [ -x build/tern-console ]; then
   echo "== openapi (tern-console against a real broker)"
   bash tests/openapi/curl_example.sh build
+  bash tests/openapi/embedded.sh build
   node --test --test-concurrency=1 tests/openapi/
 fi
 

@@ -3,7 +3,7 @@
 #   protocol -> common; remoting, store -> protocol, common;
 #   client, namesrv -> remoting, protocol, common;
 #   broker -> store, remoting, protocol, common; console -> client, protocol, common;
-#   openapi -> client, remoting, protocol, common.
+#   openapi -> client, remoting, protocol, common; app (process entry points) -> all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
@@ -16,6 +16,7 @@ declare -A allowed=(
   [broker]="broker store remoting protocol common namesrv"
   [console]="console client protocol common"
   [openapi]="openapi client remoting protocol common"
+  [app]="app broker namesrv openapi store client remoting protocol common"
 )
 bad=0
 for mod in "${!allowed[@]}"; do

@@ -83,6 +83,8 @@ static const struct config_opt BROKER_OPTS[] = {
      "also listen on listenPort-2 when it is free"},
     {"namesrvPort", CFG_INT, OFF(namesrv_port), "9876", 0, 65535, NULL,
      "embedded name server port (--standalone)"},
+    {"openApiEnable", CFG_BOOL, OFF(openapi_enable), "true", 0, 0, NULL,
+     "--standalone: also serve the Open API (openApi* keys, docs/open-api.md)"},
     {"standalone", CFG_BOOL, OFF(standalone), "false", 0, 0, NULL,
      "run an embedded name server in the broker process"},
     {"messageDelayLevel", CFG_STR, OFF(delay_levels),

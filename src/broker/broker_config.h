@@ -50,6 +50,7 @@ struct broker_config {
     bool vip_channel;          /* vipChannelEnable: also listen on listenPort-2 */
     int namesrv_port;          /* namesrvPort (mqbroker --standalone) */
     bool standalone;           /* standalone: embedded name server */
+    bool openapi_enable;       /* openApiEnable: standalone also serves the Open API */
     char *delay_levels;        /* owned: messageDelayLevel ("1s 5s ... 2h") */
     int64_t timer_max_sec;     /* timerMaxDelaySec (40 days) */
     int timer_prec_ms;         /* timerPrecisionMs: due times rounded up to it */

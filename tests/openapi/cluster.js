@@ -93,6 +93,8 @@ async function startCluster(extra = []) {
     'brokerIP1=127.0.0.1', `listenPort=${bp}`, `namesrvPort=${np}`,
     `namesrvAddr=127.0.0.1:${np}`, `storePathRootDir=${path.join(dir, 'store')}`,
     'autoCreateTopicEnable=false',
+    // The console under test runs on its own; the broker embeds none.
+    'openApiEnable=false',
     `openApiPort=${hp}`, `openApiDbPath=${path.join(dir, 'console', 'openapi.db')}`,
     `openApiAccessKey=${MAIN.ak}`, `openApiSecretKey=${MAIN.sk}`, `openApiUserId=${MAIN.user}`,
     'openApiExtraAccounts=' + [

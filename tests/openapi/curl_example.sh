@@ -20,7 +20,7 @@ BP=$(free_port)
 NP=$(free_port)
 HP=$(free_port)
 write_conf "$T/broker.conf" "$T/store" "$BP" "$NP" ASYNC_FLUSH \
-  "openApiPort=$HP" "openApiDbPath=$T/openapi.db" \
+  "openApiEnable=false" "openApiPort=$HP" "openApiDbPath=$T/openapi.db" \
   "openApiAccessKey=ACCESSKEY_XXX" "openApiSecretKey=SECRETKET_XXX"
 "$BUILD/mqbroker" --standalone -c "$T/broker.conf" >"$T/broker.log" 2>&1 &
 PIDS+=($!)

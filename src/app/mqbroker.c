@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* main.c: the mqbroker binary: parse arguments, load the config, start the
- * broker (and, with --standalone, an embedded name server), wait for
- * SIGTERM/SIGINT, stop cleanly, exit 0. Everything else is in the library. */
+/* mqbroker.c: the mqbroker binary: parse arguments, load the config, start
+ * the broker (and, with --standalone, an embedded name server and the Open
+ * API, console.h), wait for SIGTERM/SIGINT, stop cleanly, exit 0. Everything
+ * else is in the libraries; src/app is the one place that composes them. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,11 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/console.h"
 #include "broker/broker.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "namesrv/namesrv.h"
+#include "openapi/openapi.h"
 
 static void usage(FILE *f)
 {
@@ -21,7 +24,8 @@ static void usage(FILE *f)
                "                [-p] [--help]\n"
                "  -c FILE          broker.conf (Java properties, RocketMQ key names)\n"
                "  -n ADDR          name servers, host:port;host:port\n"
-               "  --standalone     run an embedded name server in this process\n"
+               "  --standalone     run an embedded name server and the Open API in this\n"
+               "                   process (openApiEnable=false: no Open API)\n"
                "  --namesrv-port N port of the embedded name server (default 9876)\n"
                "  -p               print the effective configuration and exit\n"
                "  --help           this text and every config key\n");
@@ -125,9 +129,13 @@ int main(int argc, char **argv)
     }
     log_info("broker", "broker %s registers with name servers %s", cfg.broker_name,
              cfg.namesrv_addr && *cfg.namesrv_addr ? cfg.namesrv_addr : "(none)");
+    struct openapi *console = NULL;
+    if (cfg.standalone && cfg.openapi_enable)
+        console = console_embed_start(conf, cfg.store_root, cfg.namesrv_addr);
     int sig = 0;
     sigwait(&set, &sig);
     log_info("broker", "signal %d: shutting down", sig);
+    openapi_stop(console);
     broker_stop(b);
     namesrv_stop(ns);
     broker_config_deinit(&cfg);
