@@ -3,7 +3,7 @@
 # Idempotent; safe to run on every invocation of scripts/run.sh and scripts/test.sh.
 # `scripts/deps.sh --fuzz` also installs clang for the libFuzzer builds.
 set -euo pipefail
-PKGS=(zlib1g-dev clang-format)
+PKGS=(zlib1g-dev libssl-dev openssl clang-format)
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS+=(clang libclang-rt-14-dev)
 fi

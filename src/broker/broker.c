@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/acl.h"
 #include "broker/broker_int.h"
 #include "broker/persist.h"
 #include "broker/register.h"
@@ -257,9 +258,31 @@ static void set_address(struct broker *b, int port)
     b->store_host.port = port;
 }
 
+/* aclEnable: loads aclCredentialsFile (docs/design/acl.md). */
+static int load_acl(struct broker *b)
+{
+    if (!b->cfg.acl_enable)
+        return TERN_OK;
+    if (!b->cfg.acl_file || !*b->cfg.acl_file) {
+        log_error("broker", "aclEnable=true needs aclCredentialsFile");
+        return TERN_ECONFIG;
+    }
+    char err[256];
+    int rc = acl_load_file(b->cfg.acl_file, &b->acl, err, sizeof err);
+    if (rc != TERN_OK) {
+        log_error("broker", "aclCredentialsFile %s: %s", b->cfg.acl_file, err);
+        return TERN_ECONFIG;
+    }
+    log_info("broker", "acl enabled accounts=%zu", acl_count(b->acl));
+    return TERN_OK;
+}
+
 static int start_servers(struct broker *b)
 {
     size_t n;
+    int rc = load_acl(b);
+    if (rc != TERN_OK)
+        return rc;
     struct rserver_opts o;
     memset(&o, 0, sizeof o);
     o.port = b->cfg.listen_port;
@@ -268,7 +291,8 @@ static int start_servers(struct broker *b)
     o.ntable = n;
     o.ctx = b;
     o.on_close = on_close;
-    int rc = rserver_start(&o, &b->server);
+    o.pre_dispatch = b->acl ? broker_acl_hook : NULL;
+    rc = rserver_start(&o, &b->server);
     if (rc != TERN_OK) {
         log_error("broker", "cannot listen on port %d: %s", b->cfg.listen_port, tern_strerror(rc));
         return rc;
@@ -410,6 +434,7 @@ void broker_stop(struct broker *b)
     cm_deinit(&b->clients);
     lock_table_deinit(&b->locks);
     reset_table_free(b->resets);
+    acl_free(b->acl);
     log_info("broker", "broker %s stopped", b->cfg.broker_name);
     broker_config_deinit(&b->cfg);
     free(b);

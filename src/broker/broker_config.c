@@ -95,6 +95,17 @@ static const struct config_opt BROKER_OPTS[] = {
      "checks of one half message before it is parked in TRANS_CHECK_MAX_TIME_TOPIC"},
     {"lockLeaseMs", CFG_INT, OFF(lock_lease_ms), "60000", 100, 3600000, NULL,
      "ordered-consumer queue lock lease (rocketmq.broker.rebalance.lockMaxLiveTime)"},
+    {"aclEnable", CFG_BOOL, OFF(acl_enable), "false", 0, 0, NULL,
+     "every request must be signed by an account of aclCredentialsFile"},
+    {"aclCredentialsFile", CFG_STR, OFF(acl_file), NULL, 0, 0, NULL,
+     "accounts, one a line: accessKey secretKey [admin] ('#' comments)"},
+    {"tlsMode", CFG_STR, OFF(tls_mode), NULL, 0, 0, NULL,
+     "disabled, permissive (TLS and plain) or enforcing (TLS only); "
+     "empty = permissive when tls.server.certPath is set, else disabled"},
+    {"tls.server.certPath", CFG_STR, OFF(tls_cert), NULL, 0, 0, NULL,
+     "PEM certificate (chain) of the broker port"},
+    {"tls.server.keyPath", CFG_STR, OFF(tls_key), NULL, 0, 0, NULL,
+     "PEM private key of tls.server.certPath (unencrypted)"},
 };
 
 #define NOPTS (sizeof BROKER_OPTS / sizeof BROKER_OPTS[0])

@@ -56,6 +56,11 @@ struct broker_config {
     int txn_timeout_ms;        /* transactionTimeOut: default check immunity */
     int txn_check_max;         /* transactionCheckMax: checks before parking */
     int lock_lease_ms;         /* lockLeaseMs: ordered-consumer queue lock lease */
+    bool acl_enable;           /* aclEnable: requests must be signed */
+    char *acl_file;            /* owned: aclCredentialsFile */
+    char *tls_mode;            /* owned: tlsMode (disabled|permissive|enforcing; NULL = auto) */
+    char *tls_cert;            /* owned: tls.server.certPath */
+    char *tls_key;             /* owned: tls.server.keyPath */
 };
 
 /* Fills defaults (storePathRootDir = $HOME/store). Returns TERN_OK. */

@@ -356,9 +356,9 @@ static struct rreq *rreq_alloc(struct rconn *c, const uint8_t *p, size_t len)
 static void dispatch(struct rconn *c, struct rreq *r)
 {
     const struct rdispatch *d = c->disp;
-    if (d->pre_dispatch && !d->pre_dispatch(d->ctx, r))
-        return;
     const struct rprocessor *p = rdispatch_find(d, r->cmd.code);
+    if (d->pre_dispatch && !d->pre_dispatch(d->ctx, r, p))
+        return;
     if (p) {
         p->fn(d->ctx, r);
         return;

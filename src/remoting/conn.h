@@ -29,7 +29,7 @@ struct rdispatch {
     size_t ntable;
     void *ctx;
     void (*on_close)(void *ctx, struct rconn *c);
-    bool (*pre_dispatch)(void *ctx, struct rreq *req);
+    bool (*pre_dispatch)(void *ctx, struct rreq *req, const struct rprocessor *p);
 };
 
 void rdispatch_init(struct rdispatch *d, const struct rprocessor *table, size_t ntable, void *ctx);

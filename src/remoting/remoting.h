@@ -56,9 +56,10 @@ struct rserver_opts {
     /* Called on the connection's loop thread when a connection closes (after
      * which no handler sees it again). May be NULL. */
     void (*on_close)(void *ctx, struct rconn *c);
-    /* Called for every request before dispatch; return false to drop it (the
-     * hook answered or freed it). May be NULL. */
-    bool (*pre_dispatch)(void *ctx, struct rreq *req);
+    /* Called for every request before its handler, with the table entry of
+     * its code (NULL when unknown); return false to drop it (the hook
+     * answered or freed it). May be NULL, which costs nothing per request. */
+    bool (*pre_dispatch)(void *ctx, struct rreq *req, const struct rprocessor *p);
     size_t max_out_bytes; /* 0 = default 64 MiB */
 };
 
