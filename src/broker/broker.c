@@ -292,6 +292,13 @@ static int start_servers(struct broker *b)
     o.ctx = b;
     o.on_close = on_close;
     o.pre_dispatch = b->acl ? broker_acl_hook : NULL;
+    char err[256];
+    if ((rc = broker_config_tls(&b->cfg, &b->tls, &b->tls_mode, err, sizeof err)) != TERN_OK) {
+        log_error("broker", "tls: %s", err);
+        return rc;
+    }
+    o.tls = b->tls;
+    o.tls_mode = (enum rtls_mode)b->tls_mode;
     rc = rserver_start(&o, &b->server);
     if (rc != TERN_OK) {
         log_error("broker", "cannot listen on port %d: %s", b->cfg.listen_port, tern_strerror(rc));
@@ -369,6 +376,10 @@ int broker_start(const struct broker_config *cfg, struct broker **out)
         goto fail;
     struct rclient_opts co;
     memset(&co, 0, sizeof co);
+    /* Registration speaks TLS only with tlsMode=enforcing: then the embedded
+     * name server enforces it too; a permissive broker registers in plain,
+     * which plain and permissive name servers both accept. */
+    co.tls = b->tls_mode == RTLS_ENFORCING;
     if ((rc = rclient_new(&co, &b->ns)) != TERN_OK)
         goto fail;
     if ((rc = register_start(b)) != TERN_OK || (rc = start_housekeeping(b)) != TERN_OK)
@@ -435,6 +446,7 @@ void broker_stop(struct broker *b)
     lock_table_deinit(&b->locks);
     reset_table_free(b->resets);
     acl_free(b->acl);
+    rtls_free(b->tls); /* after the servers that used it */
     log_info("broker", "broker %s stopped", b->cfg.broker_name);
     broker_config_deinit(&b->cfg);
     free(b);

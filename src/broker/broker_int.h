@@ -57,6 +57,8 @@ struct broker {
     struct txn_service *txn;    /* owned (txn.c): half messages and checks */
     struct reset_table *resets; /* owned (reset_table.c): pending server-side resets */
     struct acl *acl;            /* owned (acl.c); NULL unless aclEnable */
+    struct rtls *tls;           /* owned; NULL unless tlsMode is permissive/enforcing */
+    int tls_mode;               /* enum rtls_mode in effect */
 
     /* Registration thread. */
     pthread_t reg_thread;

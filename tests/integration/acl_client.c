@@ -185,16 +185,30 @@ static void roundtrip(const struct opts *o, const char *topic)
     ons_properties_free(p);
     CHECK(pr != NULL, "producer: %s", ons_exception_message(ex));
     if (pr && ons_producer_start(pr, &ex) == 0) {
+        /* Message 0 is 1 MiB of incompressible bytes: over TLS it spans many
+         * records and partial writes. */
+        size_t big_len = (size_t)1 << 20;
+        unsigned char *big = malloc(big_len);
+        uint32_t x = 2463534242u;
+        for (size_t k = 0; big && k < big_len; k++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            big[k] = (unsigned char)x;
+        }
         for (int i = 0; i < COUNT; i++) {
             char body[32];
             snprintf(body, sizeof body, "acl-%d", i);
             ons_message_t *m = ons_message_new_with_key(topic, "TagA", body, body, strlen(body));
+            if (i == 0 && big)
+                ons_message_set_body(m, big, big_len);
             rc = ons_producer_send(pr, m, NULL, &ex);
             CHECK(rc == 0, "send %d: %s", i, ons_exception_message(ex));
             ons_exception_free(ex);
             ex = NULL;
             ons_message_free(m);
         }
+        free(big);
     }
     ons_exception_free(ex);
     ons_producer_destroy(pr);
@@ -283,6 +297,7 @@ int main(int argc, char **argv)
     }
     struct rclient_opts co;
     memset(&co, 0, sizeof co);
+    co.tls = o.tls;
     if (rclient_new(&co, &g_cli) != TERN_OK)
         return 1;
     char topic[64];
