@@ -5,7 +5,7 @@
  * handshake runs inside the first SSL_read (server) or SSL_write (client).
  * Partial writes and moving write buffers are enabled because conn->out may
  * grow (and move) between a WANT_WRITE and the retry. Loop thread only,
- * except the context functions. See docs/design/remoting.md#tls. */
+ * except the context functions. See docs/design/remoting.md (TLS). */
 #include "remoting/tls.h"
 
 #include <errno.h>

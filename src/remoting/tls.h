@@ -6,7 +6,7 @@
  * tls_conn_read/tls_conn_write instead of read/send, with the same return
  * convention (bytes, 0 = peer closed, -1 with errno). OpenSSL's
  * WANT_READ/WANT_WRITE become EAGAIN plus a flag telling conn.c which epoll
- * event resumes the other direction. See docs/design/remoting.md#tls. */
+ * event resumes the other direction. See docs/design/remoting.md (TLS). */
 #ifndef TERN_REMOTING_TLS_H
 #define TERN_REMOTING_TLS_H
 

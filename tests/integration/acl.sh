@@ -51,4 +51,8 @@ fi
 kill -TERM "$bpid"
 wait "$bpid" 2>/dev/null || true
 bpid=
+if grep -q "Sanitizer" "$dir/broker.log"; then
+  grep -A30 "Sanitizer" "$dir/broker.log" >&2
+  exit 1
+fi
 echo "acl: passed"

@@ -32,10 +32,14 @@ start() { # start CONF LOG PORT
   bpid=$!
   wait_port "$3" 10
 }
-stop() {
+stop() { # stop LOG: clean shutdown, and no sanitizer report in LOG
   kill -TERM "$bpid"
   wait "$bpid" 2>/dev/null || true
   bpid=
+  if grep -q "Sanitizer" "$1"; then
+    grep -A30 "Sanitizer" "$1" >&2
+    return 1
+  fi
 }
 
 # 1. permissive (the default once a certificate is configured)
@@ -51,7 +55,7 @@ ok=1
 # The port really speaks TLS: a handshake with the openssl CLI shows our certificate.
 echo | openssl s_client -connect "127.0.0.1:$bp" 2>/dev/null | grep -q "CN *= *localhost" || {
   echo "tls: no TLS handshake on the permissive port" >&2; ok=0; }
-stop
+stop "$dir/p.log" || ok=0
 [ $ok -eq 1 ] || { tail -20 "$dir/p.log"; exit 1; }
 
 # 2. enforcing, with ACL
@@ -65,7 +69,7 @@ ok=1
 "$AC" roundtrip -n "127.0.0.1:$np" -b "127.0.0.1:$bp" "${creds[@]}" -T || ok=0
 "$AC" refused -b "127.0.0.1:$bp" || ok=0
 "$AC" refused -b "127.0.0.1:$np" || ok=0
-stop
+stop "$dir/e.log" || ok=0
 [ $ok -eq 1 ] || { tail -20 "$dir/e.log"; exit 1; }
 
 # 3. a key that does not belong to the certificate
