@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "namesrv/namesrv.h"
 #include "openapi/openapi.h"
+#include "remoting/remoting.h"
 
 static void usage(FILE *f)
 {
@@ -106,14 +107,26 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct namesrv *ns = NULL;
+    struct rtls *ns_tls = NULL; /* owned: the embedded name server's TLS context */
     if (cfg.standalone) {
         struct namesrv_config nc;
         namesrv_config_defaults(&nc);
         nc.port = cfg.namesrv_port;
-        int rc = namesrv_start(&nc, &ns);
+        /* Same tlsMode as the broker port, as a Java name server started with
+         * the same TlsSystemConfig: TLS clients use TLS for every address. */
+        char tls_err[256];
+        int rc = broker_config_tls(&cfg, &ns_tls, &nc.tls_mode, tls_err, sizeof tls_err);
+        if (rc != TERN_OK) {
+            fprintf(stderr, "mqbroker: %s\n", tls_err);
+            broker_config_deinit(&cfg);
+            return 1;
+        }
+        nc.tls = ns_tls;
+        rc = namesrv_start(&nc, &ns);
         if (rc != TERN_OK) {
             fprintf(stderr, "mqbroker: name server cannot listen on port %d: %s\n",
                     cfg.namesrv_port, tern_strerror(rc));
+            rtls_free(ns_tls);
             broker_config_deinit(&cfg);
             return 1;
         }
@@ -124,6 +137,7 @@ int main(int argc, char **argv)
     if (rc != TERN_OK) {
         fprintf(stderr, "mqbroker: cannot start broker: %s\n", tern_strerror(rc));
         namesrv_stop(ns);
+        rtls_free(ns_tls);
         broker_config_deinit(&cfg);
         return 1;
     }
@@ -138,6 +152,7 @@ int main(int argc, char **argv)
     openapi_stop(console);
     broker_stop(b);
     namesrv_stop(ns);
+    rtls_free(ns_tls);
     broker_config_deinit(&cfg);
     return 0;
 }

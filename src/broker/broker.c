@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/acl.h"
 #include "broker/broker_int.h"
 #include "broker/persist.h"
 #include "broker/register.h"
@@ -258,9 +259,31 @@ static void set_address(struct broker *b, int port)
     b->store_host.port = port;
 }
 
+/* aclEnable: loads aclCredentialsFile (docs/design/acl.md). */
+static int load_acl(struct broker *b)
+{
+    if (!b->cfg.acl_enable)
+        return TERN_OK;
+    if (!b->cfg.acl_file || !*b->cfg.acl_file) {
+        log_error("broker", "aclEnable=true needs aclCredentialsFile");
+        return TERN_ECONFIG;
+    }
+    char err[256];
+    int rc = acl_load_file(b->cfg.acl_file, &b->acl, err, sizeof err);
+    if (rc != TERN_OK) {
+        log_error("broker", "aclCredentialsFile %s: %s", b->cfg.acl_file, err);
+        return TERN_ECONFIG;
+    }
+    log_info("broker", "acl enabled accounts=%zu", acl_count(b->acl));
+    return TERN_OK;
+}
+
 static int start_servers(struct broker *b)
 {
     size_t n;
+    int rc = load_acl(b);
+    if (rc != TERN_OK)
+        return rc;
     struct rserver_opts o;
     memset(&o, 0, sizeof o);
     o.port = b->cfg.listen_port;
@@ -269,7 +292,15 @@ static int start_servers(struct broker *b)
     o.ntable = n;
     o.ctx = b;
     o.on_close = on_close;
-    int rc = rserver_start(&o, &b->server);
+    o.pre_dispatch = b->acl ? broker_acl_hook : NULL;
+    char err[256];
+    if ((rc = broker_config_tls(&b->cfg, &b->tls, &b->tls_mode, err, sizeof err)) != TERN_OK) {
+        log_error("broker", "tls: %s", err);
+        return rc;
+    }
+    o.tls = b->tls;
+    o.tls_mode = (enum rtls_mode)b->tls_mode;
+    rc = rserver_start(&o, &b->server);
     if (rc != TERN_OK) {
         log_error("broker", "cannot listen on port %d: %s", b->cfg.listen_port, tern_strerror(rc));
         return rc;
@@ -346,6 +377,10 @@ int broker_start(const struct broker_config *cfg, struct broker **out)
         goto fail;
     struct rclient_opts co;
     memset(&co, 0, sizeof co);
+    /* Registration speaks TLS only with tlsMode=enforcing: then the embedded
+     * name server enforces it too; a permissive broker registers in plain,
+     * which plain and permissive name servers both accept. */
+    co.tls = b->tls_mode == RTLS_ENFORCING;
     if ((rc = rclient_new(&co, &b->ns)) != TERN_OK)
         goto fail;
     if ((rc = register_start(b)) != TERN_OK || (rc = start_housekeeping(b)) != TERN_OK)
@@ -411,6 +446,8 @@ void broker_stop(struct broker *b)
     cm_deinit(&b->clients);
     lock_table_deinit(&b->locks);
     reset_table_free(b->resets);
+    acl_free(b->acl);
+    rtls_free(b->tls); /* after the servers that used it */
     log_info("broker", "broker %s stopped", b->cfg.broker_name);
     broker_config_deinit(&b->cfg);
     free(b);

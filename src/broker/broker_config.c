@@ -6,12 +6,14 @@
  * effective config. */
 #include "broker/broker_config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/config.h"
 #include "common/error.h"
 #include "common/xalloc.h"
+#include "remoting/remoting.h"
 
 #define OFF(f) offsetof(struct broker_config, f)
 
@@ -102,6 +104,17 @@ static const struct config_opt BROKER_OPTS[] = {
      "checks of one half message before it is parked in TRANS_CHECK_MAX_TIME_TOPIC"},
     {"lockLeaseMs", CFG_INT, OFF(lock_lease_ms), "60000", 100, 3600000, NULL,
      "ordered-consumer queue lock lease (rocketmq.broker.rebalance.lockMaxLiveTime)"},
+    {"aclEnable", CFG_BOOL, OFF(acl_enable), "false", 0, 0, NULL,
+     "every request must be signed by an account of aclCredentialsFile"},
+    {"aclCredentialsFile", CFG_STR, OFF(acl_file), NULL, 0, 0, NULL,
+     "accounts, one a line: accessKey secretKey [admin] ('#' comments)"},
+    {"tlsMode", CFG_STR, OFF(tls_mode), NULL, 0, 0, NULL,
+     "disabled, permissive (TLS and plain) or enforcing (TLS only); "
+     "empty = permissive when tls.server.certPath is set, else disabled"},
+    {"tls.server.certPath", CFG_STR, OFF(tls_cert), NULL, 0, 0, NULL,
+     "PEM certificate (chain) of the broker port"},
+    {"tls.server.keyPath", CFG_STR, OFF(tls_key), NULL, 0, 0, NULL,
+     "PEM private key of tls.server.certPath (unencrypted)"},
 };
 
 #define NOPTS (sizeof BROKER_OPTS / sizeof BROKER_OPTS[0])
@@ -151,4 +164,26 @@ void broker_config_print(const struct broker_config *c, buf_t *out)
 void broker_config_help(buf_t *out)
 {
     config_help(BROKER_OPTS, NOPTS, out);
+}
+
+int broker_config_tls(const struct broker_config *c, struct rtls **tls, int *mode, char *err,
+                      size_t errlen)
+{
+    *tls = NULL;
+    bool has_cert = c->tls_cert && *c->tls_cert;
+    enum rtls_mode m = has_cert ? RTLS_PERMISSIVE : RTLS_DISABLED;
+    if (c->tls_mode && *c->tls_mode && rtls_mode_parse(c->tls_mode, &m) != TERN_OK) {
+        snprintf(err, errlen, "tlsMode=%s: expected disabled, permissive or enforcing",
+                 c->tls_mode);
+        return TERN_ECONFIG;
+    }
+    *mode = (int)m;
+    if (m == RTLS_DISABLED)
+        return TERN_OK;
+    if (!has_cert || !c->tls_key || !*c->tls_key) {
+        snprintf(err, errlen, "tlsMode=%s needs tls.server.certPath and tls.server.keyPath",
+                 m == RTLS_ENFORCING ? "enforcing" : "permissive");
+        return TERN_ECONFIG;
+    }
+    return rtls_server_new(c->tls_cert, c->tls_key, tls, err, errlen);
 }

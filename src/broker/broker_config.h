@@ -58,6 +58,11 @@ struct broker_config {
     int txn_timeout_ms;        /* transactionTimeOut: default check immunity */
     int txn_check_max;         /* transactionCheckMax: checks before parking */
     int lock_lease_ms;         /* lockLeaseMs: ordered-consumer queue lock lease */
+    bool acl_enable;           /* aclEnable: requests must be signed */
+    char *acl_file;            /* owned: aclCredentialsFile */
+    char *tls_mode;            /* owned: tlsMode (disabled|permissive|enforcing; NULL = auto) */
+    char *tls_cert;            /* owned: tls.server.certPath */
+    char *tls_key;             /* owned: tls.server.keyPath */
 };
 
 /* Fills defaults (storePathRootDir = $HOME/store). Returns TERN_OK. */
@@ -75,5 +80,12 @@ int broker_config_load(struct broker_config *c, const char *path, int *unknown, 
 void broker_config_print(const struct broker_config *c, buf_t *out);
 /* Appends the option help generated from the table. */
 void broker_config_help(buf_t *out);
+struct rtls;
+/* Resolves tlsMode (default: permissive when tls.server.certPath is set,
+ * else disabled) and loads the certificate. OUT: *mode (enum rtls_mode),
+ * *tls owned by the caller (rtls_free), NULL when disabled. Errors:
+ * TERN_ECONFIG with a sentence in err. */
+int broker_config_tls(const struct broker_config *c, struct rtls **tls, int *mode, char *err,
+                      size_t errlen);
 
 #endif

@@ -31,6 +31,7 @@
 struct store;
 struct txn_service;
 struct reset_table;
+struct acl;
 
 struct broker {
     struct broker_config cfg; /* owned copy; read-only after start */
@@ -55,6 +56,9 @@ struct broker {
     struct timer_service timer; /* scheduled delivery (timer.h) */
     struct txn_service *txn;    /* owned (txn.c): half messages and checks */
     struct reset_table *resets; /* owned (reset_table.c): pending server-side resets */
+    struct acl *acl;            /* owned (acl.c); NULL unless aclEnable */
+    struct rtls *tls;           /* owned; NULL unless tlsMode is permissive/enforcing */
+    int tls_mode;               /* enum rtls_mode in effect */
 
     /* Registration thread. */
     pthread_t reg_thread;
@@ -115,6 +119,8 @@ void proc_send_reply(void *ctx, struct rreq *req);
 
 /* The dispatch table (processors.c). */
 const struct rprocessor *broker_processors(size_t *n);
+/* rserver pre_dispatch hook (processors.c), installed only with aclEnable. */
+bool broker_acl_hook(void *ctx, struct rreq *req, const struct rprocessor *p);
 
 /* Replays a held pull (hold_replay_fn). */
 void pull_replay(void *ctx, struct rreq *req);

@@ -2,12 +2,19 @@
 /* processors.c: THE dispatch table: every request code the broker serves, on
  * one screen (STYLE.md §5 item 5). Unknown codes are answered by the remoting
  * layer with REQUEST_CODE_NOT_SUPPORTED (3). */
+#include "broker/acl.h"
 #include "broker/broker_int.h"
+#include "common/log.h"
 #include "protocol/codes.h"
 
 #define P(code, fn)              \
     {                            \
         code, &(#code)[3], fn, 0 \
+    }
+/* Admin-only with aclEnable=true (spec §7.3 item 5, plus offset reset). */
+#define P_ADMIN(code, fn)                     \
+    {                                         \
+        code, &(#code)[3], fn, ACL_FLAG_ADMIN \
     }
 
 static const struct rprocessor PROCESSORS[] = {
@@ -37,22 +44,41 @@ static const struct rprocessor PROCESSORS[] = {
     P(RC_LOCK_BATCH_MQ, proc_lock_batch),
     P(RC_UNLOCK_BATCH_MQ, proc_unlock_batch),
     /* admin (§4.D) */
-    P(RC_UPDATE_AND_CREATE_TOPIC, proc_create_topic),
-    P(RC_DELETE_TOPIC_IN_BROKER, proc_delete_topic),
+    P_ADMIN(RC_UPDATE_AND_CREATE_TOPIC, proc_create_topic),
+    P_ADMIN(RC_DELETE_TOPIC_IN_BROKER, proc_delete_topic),
     P(RC_GET_ALL_TOPIC_CONFIG, proc_all_topics),
-    P(RC_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, proc_create_group),
+    P_ADMIN(RC_UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, proc_create_group),
     P(RC_GET_ALL_SUBSCRIPTIONGROUP_CONFIG, proc_all_groups),
-    P(RC_DELETE_SUBSCRIPTIONGROUP, proc_delete_group),
+    P_ADMIN(RC_DELETE_SUBSCRIPTIONGROUP, proc_delete_group),
     P(RC_GET_BROKER_RUNTIME_INFO, proc_runtime_info),
     P(RC_GET_TOPIC_STATS_INFO, proc_topic_stats),
     P(RC_GET_CONSUME_STATS, proc_consume_stats),
     P(RC_GET_CONSUMER_CONNECTION_LIST, proc_consumer_connections),
     P(RC_GET_PRODUCER_CONNECTION_LIST, proc_producer_connections),
     P(RC_GET_BROKER_CONFIG, proc_broker_config),
-    P(RC_INVOKE_BROKER_TO_RESET_OFFSET, proc_reset_offset),
+    P_ADMIN(RC_INVOKE_BROKER_TO_RESET_OFFSET, proc_reset_offset),
     P(RC_GET_CONSUMER_RUNNING_INFO, proc_relay_to_consumer),
     P(RC_CONSUME_MESSAGE_DIRECTLY, proc_relay_to_consumer),
 };
+
+/* The remoting pre-dispatch hook with aclEnable=true: a request that fails
+ * the check is answered NO_PERMISSION (16, spec §7.4) and never reaches its
+ * handler; oneway requests are dropped without an answer. */
+bool broker_acl_hook(void *ctx, struct rreq *req, const struct rprocessor *p)
+{
+    struct broker *b = ctx;
+    char remark[160];
+    bool admin_only = p && (p->flags & ACL_FLAG_ADMIN);
+    if (acl_check(b->acl, &req->cmd, admin_only, remark, sizeof remark))
+        return true;
+    log_debug("broker", "acl denied peer=%s code=%d: %s", rconn_peer(req->conn), (int)req->cmd.code,
+              remark);
+    if (rreq_is_oneway(req))
+        rreq_free(req);
+    else
+        rreq_respond_code(req, RESP_NO_PERMISSION, remark);
+    return false;
+}
 
 const struct rprocessor *broker_processors(size_t *n)
 {

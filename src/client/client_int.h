@@ -140,6 +140,7 @@ struct cl_config {
     int batch_max;
     int check_immunity_s;
     int suspend_ms;
+    bool tls; /* tls.enable / ONS_TLS_ENABLE: TLS to name servers and brokers */
     bool broadcasting;
 };
 

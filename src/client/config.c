@@ -289,8 +289,7 @@ int cl_config_parse(struct cl_config *cfg, const ons_properties_t *p, enum cl_ki
     bool tls_on = false;
     if (tls && parse_bool(ONS_TLS_ENABLE, tls, &tls_on, ex) != 0)
         return -1;
-    if (tls_on)
-        return cl_raise(ex, ONS_ERR_NOT_SUPPORTED, "tls.enable=true is not supported yet");
+    cfg->tls = tls_on; /* no server certificate check, as RocketMQ's client default */
     if (dup_to(&cfg->access_key, ak, ex) || dup_to(&cfg->secret_key, sk, ex) ||
         dup_to(&cfg->channel, ch, ex) || dup_to(&cfg->group, group, ex))
         goto fail;

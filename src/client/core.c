@@ -509,6 +509,7 @@ int cl_core_start(struct cl_core *c, ons_exception_t **ex)
     o.table = CLIENT_TABLE;
     o.ntable = sizeof CLIENT_TABLE / sizeof CLIENT_TABLE[0];
     o.ctx = c;
+    o.tls = c->cfg.tls;
     int rc = rclient_new(&o, &c->rc);
     if (rc != TERN_OK)
         return cl_raise_err(ex, rc, "cannot start the network client");

@@ -124,6 +124,8 @@ int namesrv_start(const struct namesrv_config *cfg, struct namesrv **out)
         o.table = namesrv_processors(&o.ntable);
         o.ctx = ns;
         o.on_close = on_close;
+        o.tls = cfg->tls;
+        o.tls_mode = (enum rtls_mode)cfg->tls_mode;
         rc = rserver_start(&o, &ns->server);
     }
     if (rc != TERN_OK) {

@@ -11,12 +11,16 @@
 
 struct namesrv;
 
+struct rtls;
+
 struct namesrv_config {
-    const char *bind_host; /* NULL = any; borrowed for the namesrv_start call */
-    int port;              /* 9876 default; 0 = ephemeral */
-    int io_threads;        /* default 1 */
-    int broker_expire_ms;  /* default 120000 */
-    int scan_interval_ms;  /* default 5000 */
+    const char *bind_host;  /* NULL = any; borrowed for the namesrv_start call */
+    int port;               /* 9876 default; 0 = ephemeral */
+    int io_threads;         /* default 1 */
+    int broker_expire_ms;   /* default 120000 */
+    int scan_interval_ms;   /* default 5000 */
+    const struct rtls *tls; /* borrowed, outlives the server; NULL = plain (default) */
+    int tls_mode;           /* enum rtls_mode, with tls */
 };
 
 /* Fills cfg with the defaults above. */

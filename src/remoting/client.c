@@ -28,6 +28,7 @@
 #include "remoting/conn.h"
 #include "remoting/loop.h"
 #include "remoting/remoting.h"
+#include "remoting/tls.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 3000
 
@@ -35,6 +36,7 @@ struct rclient {
     struct loop *loop; /* one reference held */
     struct rdispatch disp;
     int connect_timeout_ms;
+    struct rtls *tls; /* owned; NULL = plain connections */
     atomic_bool is_closing;
     /* Loop thread only. */
     strmap_t conns; /* "host:port" -> struct rconn (the loop's reference) */
@@ -122,6 +124,10 @@ static int client_connect(struct rclient *c, const char *addr, const struct sock
     int err = conn_new(c->loop, fd, &c->disp, SIZE_MAX, is_connecting, &conn);
     if (err)
         return err;
+    if (c->tls && tls_conn_attach(conn, c->tls, false) != TERN_OK) {
+        conn_close_now(conn, TERN_ENOMEM);
+        return TERN_ENOMEM;
+    }
     conn->peer_addr = *sa;
     snprintf(conn->peer, sizeof(conn->peer), "%s", addr);
     conn->owner = c;
@@ -270,11 +276,16 @@ int rclient_new(const struct rclient_opts *o, struct rclient **out)
     c->connect_timeout_ms =
         o && o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
     atomic_init(&c->is_closing, false);
+    if (o && o->tls && rtls_client_new(&c->tls) != TERN_OK) {
+        free(c);
+        return TERN_ENOMEM;
+    }
     strmap_init(&c->conns);
     strmap_init(&c->dns);
     pthread_mutex_init(&c->dns_mu, NULL);
     int err = loop_new("tern-rpc", &c->loop);
     if (err) {
+        rtls_free(c->tls);
         pthread_mutex_destroy(&c->dns_mu);
         free(c);
         return err;
@@ -312,5 +323,6 @@ void rclient_free(struct rclient *c)
         free(val);
     strmap_deinit(&c->dns);
     pthread_mutex_destroy(&c->dns_mu);
+    rtls_free(c->tls);
     free(c);
 }

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "protocol/codes.h"
+#include "remoting/tls.h"
 
 #define READ_CHUNK      (64 * 1024)
 #define READ_MAX        (1024 * 1024)
@@ -126,7 +127,8 @@ static void update_events(struct rconn *c)
         ev = EPOLLOUT;
     } else {
         ev = c->is_paused ? 0 : EPOLLIN;
-        if (c->out.len > c->out_off)
+        /* A TLS write waiting for input must not spin on a writable socket. */
+        if ((c->out.len > c->out_off && !c->tls_write_on_in) || c->tls_read_on_out)
             ev |= EPOLLOUT;
     }
     if (loop_io_mod(c->loop, &c->io, ev) != TERN_OK)
@@ -137,8 +139,9 @@ static void update_events(struct rconn *c)
 static int write_out(struct rconn *c)
 {
     while (c->out.len > c->out_off) {
-        ssize_t n = send(c->io.fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = c->ssl ? tls_conn_write(c, c->out.data + c->out_off, c->out.len - c->out_off)
+                           : send(c->io.fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                                  MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             c->out_off += (size_t)n;
             continue;
@@ -279,6 +282,8 @@ void conn_close_now(struct rconn *c, int err)
      * preceding a malformed one) go out if the socket takes them now. */
     if (!c->is_connecting && c->out.len > c->out_off)
         (void)write_out(c);
+    if (c->ssl || c->tls_sniff)
+        tls_conn_detach(c);
     atomic_store_explicit(&c->closed, true, memory_order_release);
     loop_io_del(c->loop, &c->io);
     close(c->io.fd);
@@ -356,9 +361,9 @@ static struct rreq *rreq_alloc(struct rconn *c, const uint8_t *p, size_t len)
 static void dispatch(struct rconn *c, struct rreq *r)
 {
     const struct rdispatch *d = c->disp;
-    if (d->pre_dispatch && !d->pre_dispatch(d->ctx, r))
-        return;
     const struct rprocessor *p = rdispatch_find(d, r->cmd.code);
+    if (d->pre_dispatch && !d->pre_dispatch(d->ctx, r, p))
+        return;
     if (p) {
         p->fn(d->ctx, r);
         return;
@@ -479,10 +484,21 @@ static size_t reserve_in(struct rconn *c)
 static void do_read(struct rconn *c)
 {
     int err = TERN_OK;
+    if (c->tls_sniff) {
+        /* Permissive TLS: nothing is read before the first byte decides. */
+        err = tls_conn_sniff(c);
+        if (err == TERN_EAGAIN)
+            return;
+        if (err) {
+            conn_close_now(c, TERN_ECLOSED);
+            return;
+        }
+    }
     c->is_reading = true;
     for (int round = 0; round < READ_ROUNDS; round++) {
         size_t room = reserve_in(c);
-        ssize_t n = read(c->io.fd, c->in.data + c->in.len, room);
+        ssize_t n = c->ssl ? tls_conn_read(c, c->in.data + c->in.len, room)
+                           : read(c->io.fd, c->in.data + c->in.len, room);
         if (n == 0) {
             err = TERN_ECLOSED;
             break;
@@ -498,7 +514,9 @@ static void do_read(struct rconn *c)
         err = process_input(c);
         if (err || c->want_close || c->is_paused)
             break;
-        if ((size_t)n < room)
+        /* A short plain read drained the socket; SSL_read returns one
+         * record at a time, so TLS reads on until EAGAIN. */
+        if ((size_t)n < room && !c->ssl)
             break;
     }
     c->is_reading = false;
@@ -512,7 +530,7 @@ static void do_read(struct rconn *c)
         if (c->in.cap > IN_KEEP_BYTES)
             buf_deinit(&c->in);
     }
-    if (c->is_paused)
+    if (c->is_paused || c->tls_read_on_out)
         update_events(c);
 }
 
@@ -546,8 +564,12 @@ static void on_io(struct loop_io *io, uint32_t events)
     } else {
         if (events & EPOLLOUT)
             flush(c);
-        if (!rconn_is_closed(c) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        if (!rconn_is_closed(c) && ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
+                                    (c->tls_read_on_out && (events & EPOLLOUT))))
             do_read(c);
+        /* TLS: a write that waited for the peer (handshake) resumes now. */
+        if (!rconn_is_closed(c) && c->tls_write_on_in && (events & EPOLLIN))
+            flush(c);
     }
     rconn_unref(c);
 }

@@ -29,7 +29,7 @@ struct rdispatch {
     size_t ntable;
     void *ctx;
     void (*on_close)(void *ctx, struct rconn *c);
-    bool (*pre_dispatch)(void *ctx, struct rreq *req);
+    bool (*pre_dispatch)(void *ctx, struct rreq *req, const struct rprocessor *p);
 };
 
 void rdispatch_init(struct rdispatch *d, const struct rprocessor *table, size_t ntable, void *ctx);
@@ -59,7 +59,13 @@ struct rconn {
     bool is_connecting;
     bool is_reading; /* inside the read path: close defers freeing in */
     bool want_close;
-    int fail_err; /* error given to pending calls on close */
+    /* TLS (tls.c). The plain path tests only ssl and tls_sniff. */
+    struct ssl_st *ssl;         /* owned; NULL on a plain connection */
+    const struct rtls *tls_ctx; /* borrowed: the server's, while tls_sniff */
+    bool tls_sniff;             /* permissive: first byte decides TLS or plain */
+    bool tls_read_on_out;       /* SSL_read wants the socket writable */
+    bool tls_write_on_in;       /* SSL_write wants the socket readable */
+    int fail_err;               /* error given to pending calls on close */
     struct loop_task flush_task;
     struct loop_task release_task;
     struct loop_timer connect_timer;

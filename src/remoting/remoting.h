@@ -27,6 +27,24 @@ struct rconn;
 struct rserver;
 struct rclient;
 
+/* TLS (docs/design/remoting.md#tls). A struct rtls is an OpenSSL context,
+ * immutable once made and shared by the connections that use it. */
+struct rtls;
+/* RocketMQ's tlsMode: permissive serves TLS and plain connections on one port
+ * (a first byte 0x16 starts TLS), enforcing only TLS. */
+enum rtls_mode { RTLS_DISABLED = 0, RTLS_PERMISSIVE = 1, RTLS_ENFORCING = 2 };
+/* Parses "disabled", "permissive" or "enforcing". TERN_EINVALID otherwise. */
+int rtls_mode_parse(const char *s, enum rtls_mode *out);
+/* Server context from PEM files (certificate chain, unencrypted key). OUT:
+ * *out, freed by rtls_free. Errors: TERN_ECONFIG with a sentence in err. */
+int rtls_server_new(const char *cert_path, const char *key_path, struct rtls **out, char *err,
+                    size_t errlen);
+/* Client context: TLS 1.2+, the server certificate is not verified (the
+ * RocketMQ client default). Errors: TERN_ENOMEM. */
+int rtls_client_new(struct rtls **out);
+/* NULL is a no-op. Only after every server/client using it has stopped. */
+void rtls_free(struct rtls *t);
+
 /* One inbound request. Owned by the handler from the moment it is called until
  * it passes it to rreq_respond()/rreq_free(). */
 struct rreq {
@@ -56,10 +74,13 @@ struct rserver_opts {
     /* Called on the connection's loop thread when a connection closes (after
      * which no handler sees it again). May be NULL. */
     void (*on_close)(void *ctx, struct rconn *c);
-    /* Called for every request before dispatch; return false to drop it (the
-     * hook answered or freed it). May be NULL. */
-    bool (*pre_dispatch)(void *ctx, struct rreq *req);
-    size_t max_out_bytes; /* 0 = default 64 MiB */
+    /* Called for every request before its handler, with the table entry of
+     * its code (NULL when unknown); return false to drop it (the hook
+     * answered or freed it). May be NULL, which costs nothing per request. */
+    bool (*pre_dispatch)(void *ctx, struct rreq *req, const struct rprocessor *p);
+    size_t max_out_bytes;    /* 0 = default 64 MiB */
+    const struct rtls *tls;  /* borrowed, outlives the server; NULL = plain only */
+    enum rtls_mode tls_mode; /* with tls: RTLS_PERMISSIVE or RTLS_ENFORCING */
 };
 
 /* Starts listening and the loop threads. Errors: -errno from bind/listen. */
@@ -119,6 +140,7 @@ struct rclient_opts {
     size_t ntable;
     void *ctx;
     int connect_timeout_ms; /* 0 = 3000 */
+    bool tls;               /* every connection uses TLS (no certificate check) */
 };
 
 int rclient_new(const struct rclient_opts *o, struct rclient **out);

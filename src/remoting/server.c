@@ -23,6 +23,7 @@
 #include "remoting/conn.h"
 #include "remoting/loop.h"
 #include "remoting/remoting.h"
+#include "remoting/tls.h"
 
 #define DEFAULT_MAX_OUT ((size_t)64 * 1024 * 1024)
 #define ACCEPT_RETRY_MS 100
@@ -36,6 +37,8 @@ struct srv_slot {
 struct rserver {
     struct rdispatch disp;
     size_t max_out;
+    const struct rtls *tls; /* borrowed; NULL = plain only */
+    enum rtls_mode tls_mode;
     int nslots;
     struct srv_slot *slots; /* owned array */
     int port;
@@ -78,6 +81,15 @@ static void adopt(struct rserver *s, int idx, int fd)
     if (err) {
         log_warn("remoting", "cannot register accepted socket err=%s", tern_strerror(err));
         return;
+    }
+    if (s->tls && s->tls_mode == RTLS_ENFORCING) {
+        if (tls_conn_attach(c, s->tls, true) != TERN_OK) {
+            conn_close_now(c, TERN_ENOMEM);
+            return;
+        }
+    } else if (s->tls && s->tls_mode == RTLS_PERMISSIVE) {
+        c->tls_sniff = true;
+        c->tls_ctx = s->tls;
     }
     c->owner = s;
     c->owner_idx = idx;
@@ -230,6 +242,8 @@ int rserver_start(const struct rserver_opts *o, struct rserver **out)
     s->disp.on_close = o->on_close;
     s->disp.pre_dispatch = o->pre_dispatch;
     s->max_out = o->max_out_bytes ? o->max_out_bytes : DEFAULT_MAX_OUT;
+    s->tls = o->tls_mode == RTLS_DISABLED ? NULL : o->tls;
+    s->tls_mode = o->tls_mode;
     s->nslots = o->io_threads >= 1 ? o->io_threads : 1;
     s->slots = xcalloc((size_t)s->nslots, sizeof(*s->slots));
     s->lio.fd = -1;
@@ -255,7 +269,10 @@ int rserver_start(const struct rserver_opts *o, struct rserver **out)
         free(s);
         return err;
     }
-    log_info("remoting", "listening port=%d io_threads=%d", s->port, s->nslots);
+    log_info("remoting", "listening port=%d io_threads=%d tls=%s", s->port, s->nslots,
+             !s->tls                         ? "disabled"
+             : s->tls_mode == RTLS_ENFORCING ? "enforcing"
+                                             : "permissive");
     *out = s;
     return TERN_OK;
 }

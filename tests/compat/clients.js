@@ -7,8 +7,9 @@
 // * `nameSrv` (string or array) makes it skip the HTTP onsAddr lookup, but the
 //   constructor still insists on an `httpclient` object, so a stub is passed.
 // * With accessKeyId/accessKeySecret set it signs every request (AccessKey,
-//   Signature, OnsChannel=ALIYUN ext fields). Tern ignores ACL fields; dummy
-//   credentials are used so that path is exercised like a real Aliyun user.
+//   Signature, OnsChannel=ALIYUN ext fields). Tern checks them only with
+//   aclEnable=true (acl.test.js lists these keys as an admin account); the
+//   other tests use them so that path is exercised like a real Aliyun user.
 // * MQClient instances are shared per clientId (clientIP@instanceName), so
 //   every client gets its own instanceName; otherwise two consumers of one
 //   group would be one client and a later test would reuse a client that

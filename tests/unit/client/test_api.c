@@ -122,7 +122,7 @@ TEST(config_required_keys_and_groups)
     cfg = parse_ok(p, CL_CONSUMER);
     ASSERT_STR_EQ(cfg.group, "GID_new");
     cl_config_deinit(&cfg);
-    /* ONSAddr alone and TLS are reported as not supported. */
+    /* ONSAddr alone is reported as not supported. */
     ons_properties_put(p, ONS_NAMESRV_ADDR, NULL);
     ons_properties_put(p, ONS_ADDR, "http://example.invalid/ns");
     ons_exception_t *ex = NULL;
@@ -131,11 +131,15 @@ TEST(config_required_keys_and_groups)
     ons_exception_free(ex);
     ex = NULL;
     ons_properties_put(p, ONS_NAMESRV_ADDR, "127.0.0.1:9876");
+    /* tls.enable (case-insensitive key) is parsed into the config. */
     ons_properties_put(p, "TLS.ENABLE", "TRUE");
-    ASSERT(ons_factory_create_producer(p, &ex) == NULL);
-    ASSERT_EQ(ons_exception_category(ex), ONS_ERR_NOT_SUPPORTED);
-    ons_exception_free(ex);
-    ex = NULL;
+    cfg = parse_ok(p, CL_PRODUCER);
+    ASSERT(cfg.tls);
+    cl_config_deinit(&cfg);
+    ons_properties_put(p, "tls.enable", "false");
+    cfg = parse_ok(p, CL_PRODUCER);
+    ASSERT(!cfg.tls);
+    cl_config_deinit(&cfg);
     ons_properties_put(p, "tls.enable", "maybe");
     ASSERT(ons_factory_create_producer(p, &ex) == NULL);
     ASSERT_EQ(ons_exception_category(ex), ONS_ERR_ILLEGAL_ARGUMENT);
