@@ -141,7 +141,7 @@ TEST(keys_stay_in_order_while_a_second_consumer_joins)
             ASSERT(b != NULL);
         }
         for (int k = 0; k < KEYS; k++) {
-            char key[8], body[24];
+            char key[16], body[40];
             snprintf(key, sizeof key, "k%d", k);
             snprintf(body, sizeof body, "k%d-%d", k, i);
             osend("TopicO1", key, body);
