@@ -116,7 +116,34 @@ int route_ensure(struct rclient *c, const char *namesrv, const char *broker_addr
 int route_queue_offset(struct rclient *c, const struct bench_queue *q, const char *topic, bool max,
                        int timeout_ms, int64_t *out);
 
-/* ---- option helpers (mqbench.c) --------------------------------------- */
+/* ---- admin steps for the libons modes (setup.c) -------------------------- */
+
+/* Resolves (and, if needed or when create is set, creates) topic like
+ * `produce` does, with a private rclient. */
+int setup_topic(const char *namesrv, const char *broker_addr, const char *topic, int queues,
+                bool create, int timeout_ms);
+/* Commits group's offset on every readable queue of topic to the queue's min
+ * offset (to_max false) or max offset (to_max true), so a consumer of the
+ * group starts there. OUT: *backlog (may be NULL) = sum of max - min when
+ * to_max is false, else 0. */
+int setup_group_offsets(const char *namesrv, const char *topic, const char *group, bool to_max,
+                        int timeout_ms, int64_t *backlog);
+
+/* ---- option helpers and run control (mqbench.c) ------------------------ */
+
+/* Which client library drives the load: the remoting layer directly (raw)
+ * or the public SDK, libons (ons). */
+enum bench_client { CLIENT_RAW, CLIENT_ONS };
+
+/* "raw" or "ons", else exits 2 with a message. */
+enum bench_client mqbench_client_name(const char *s);
+/* The value of --client (or --client=) in argv, CLIENT_RAW when absent. */
+enum bench_client mqbench_client_arg(int argc, char **argv);
+/* Makes SIGINT/SIGTERM set the flag mqbench_interrupted() reads. */
+void mqbench_catch_signals(void);
+bool mqbench_interrupted(void);
+/* Fills body with n random alphanumeric bytes, as the Java benchmark sends. */
+void mqbench_fill_body(uint8_t *body, size_t n);
 
 /* Parses a non-negative decimal integer (suffixes k/m/g = 10^3/10^6/10^9)
  * or exits with a message naming opt. */
@@ -125,6 +152,84 @@ int64_t mqbench_num(const char *opt, const char *s, int64_t min, int64_t max);
 double mqbench_seconds(const char *opt, const char *s);
 /* Seconds since an arbitrary origin, from the monotonic clock. */
 double mqbench_now_s(void);
+
+/* ---- produce: options, counters, per-second lines, SUMMARY -------------- */
+
+enum prod_mode { PROD_SYNC, PROD_ASYNC, PROD_ONEWAY };
+enum prod_phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
+
+/* Options of `mqbench produce` (produce_opts.c); read-only once parsed. */
+struct prod_cfg {
+    const char *namesrv;
+    const char *topic;
+    const char *group;
+    const char *broker_addr; /* -b: where to create the topic; NULL = cluster masters */
+    int size;
+    int threads;
+    int conns;
+    int inflight;
+    int batch; /* 0 = single messages (SEND_MESSAGE_V2) */
+    int queues;
+    int timeout_ms;
+    enum prod_mode mode;
+    enum bench_client client;
+    double duration_s;
+    double warmup_s;
+    int64_t count; /* 0 = bounded by duration only */
+    bool create;
+    bool rocketmq_header;
+};
+
+/* Parses argv (argv[0] = "produce") or exits 2 (0 for --help). */
+void produce_parse_opts(int argc, char **argv, struct prod_cfg *c);
+const char *produce_mode_name(enum prod_mode m);
+
+/* Counters of one produce run, shared by its senders (any thread) and the
+ * main thread's ticker (produce_stats.c). All fields are atomics. */
+struct prod_stats {
+    _Atomic int phase;       /* enum prod_phase */
+    _Atomic int64_t claimed; /* messages handed out so far (for --count) */
+    _Atomic int senders_alive;
+    /* Measured phase only. */
+    _Atomic uint64_t ok_msgs;
+    _Atomic uint64_t fail_msgs;
+    _Atomic uint64_t flush_timeouts; /* requests answered FLUSH_DISK_TIMEOUT */
+    struct tally tally;              /* every non-SUCCESS outcome, per request */
+    /* Every phase, for the per-second lines. */
+    _Atomic uint64_t shown_ok;
+    _Atomic uint64_t shown_fail;
+    _Atomic uint64_t shown_lat_us;
+    _Atomic uint64_t shown_lat_n;
+};
+
+void prod_stats_init(struct prod_stats *st, const struct prod_cfg *cfg);
+/* True once the run is over (deadline, count or a signal). */
+bool prod_stats_stopping(struct prod_stats *st);
+/* Hands out up to want messages; 0 means stop. */
+int prod_stats_claim(struct prod_stats *st, const struct prod_cfg *cfg, int want);
+/* Records one finished request of nmsgs messages: err is TERN_OK with the
+ * wire code in code, or a local error. lat_us < 0: no latency; otherwise it
+ * goes into h (measured phase, SUCCESS only). */
+void prod_stats_account(struct prod_stats *st, struct hist *h, int err, int32_t code, int nmsgs,
+                        int64_t lat_us);
+/* Runs on the main thread from t_start (mqbench_now_s()): switches warm-up to
+ * measuring, prints one line per second until the deadline, senders_alive
+ * reaching 0 or a signal, then sets PHASE_STOP. Returns when measuring
+ * began. */
+double prod_stats_ticker(struct prod_stats *st, const struct prod_cfg *cfg, double t_start);
+/* Prints the SUMMARY line; all holds the merged latencies. senders is the
+ * number of sending threads, conns the TCP connections. */
+void prod_stats_summary(struct prod_stats *st, const struct prod_cfg *cfg, const struct hist *all,
+                        int senders, int conns, double elapsed_s);
+
+/* ---- libons modes (ons_produce.c, ons_consume.c, e2e.c) ------------------ */
+
+/* `mqbench produce --client ons` with parsed options. */
+int ons_produce_run(const struct prod_cfg *cfg);
+/* `mqbench consume --client ons`: a push consumer draining a backlog. */
+int ons_consume_main(int argc, char **argv);
+/* `mqbench e2e`: paced producer, push consumer, end-to-end latency. */
+int e2e_main(int argc, char **argv);
 
 /* Subcommands; argv[0] is the subcommand name. Return the process status. */
 int produce_main(int argc, char **argv);

@@ -346,19 +346,22 @@ static void consume_usage(FILE *f)
           "  --expect N       stop once N messages are counted; report the drain time\n"
           "  --window N       pulls in flight per queue (default 4)\n"
           "  --max-msgs N     maxMsgNums per pull (default 32)\n"
-          "  --conns N        connections, queues spread over them (default 1)\n",
+          "  --conns N        connections, queues spread over them (default 1)\n"
+          "  --client C       raw (default) | ons: a libons push consumer (see --client ons "
+          "--help)\n",
           f);
 }
 
 static void parse_opts(int argc, char **argv, struct cons_cfg *c)
 {
-    enum { O_FROM_START = 256, O_EXPECT, O_WINDOW, O_MAXMSGS, O_CONNS };
+    enum { O_FROM_START = 256, O_EXPECT, O_WINDOW, O_MAXMSGS, O_CONNS, O_CLIENT };
     static const struct option longs[] = {
         {"from-start", no_argument, NULL, O_FROM_START},
         {"expect", required_argument, NULL, O_EXPECT},
         {"window", required_argument, NULL, O_WINDOW},
         {"max-msgs", required_argument, NULL, O_MAXMSGS},
         {"conns", required_argument, NULL, O_CONNS},
+        {"client", required_argument, NULL, O_CLIENT}, /* raw here: consume_main sends ons away */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -403,6 +406,8 @@ static void parse_opts(int argc, char **argv, struct cons_cfg *c)
         case O_CONNS:
             c->conns = (int)mqbench_num("--conns", optarg, 1, 256);
             break;
+        case O_CLIENT:
+            break;
         case 'h':
             consume_usage(stdout);
             exit(0);
@@ -433,6 +438,8 @@ static int total_inflight(struct cons *c)
 
 int consume_main(int argc, char **argv)
 {
+    if (mqbench_client_arg(argc, argv) == CLIENT_ONS)
+        return ons_consume_main(argc, argv);
     struct cons *c = xcalloc(1, sizeof *c);
     parse_opts(argc, argv, &c->cfg);
     struct cons_cfg *cfg = &c->cfg;

@@ -4,6 +4,9 @@
  *   mqbench produce -n NAMESRV -t TOPIC [...]   (produce.c)
  *   mqbench consume -n NAMESRV -t TOPIC [...]   (consume.c)
  *   mqbench startup --bin PATH [...] -- ARGS... (startup.c)
+ *   mqbench e2e -n NAMESRV -t TOPIC [...]       (e2e.c)
+ * produce and consume take --client raw (default: the remoting layer) or
+ * --client ons (libons: ons_produce.c, ons_consume.c).
  *
  * See tools/bench/README.md for every option and how to read the output. */
 #include <errno.h>
@@ -62,14 +65,76 @@ double mqbench_now_s(void)
     return (double)clock_mono_ns() / 1e9;
 }
 
+enum bench_client mqbench_client_name(const char *s)
+{
+    if (strcmp(s, "raw") == 0)
+        return CLIENT_RAW;
+    if (strcmp(s, "ons") == 0)
+        return CLIENT_ONS;
+    fprintf(stderr, "mqbench: --client must be raw or ons, not '%s'\n", s);
+    exit(2);
+}
+
+enum bench_client mqbench_client_arg(int argc, char **argv)
+{
+    enum bench_client c = CLIENT_RAW;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--client") == 0 && i + 1 < argc)
+            c = mqbench_client_name(argv[++i]);
+        else if (strncmp(argv[i], "--client=", 9) == 0)
+            c = mqbench_client_name(argv[i] + 9);
+    }
+    return c;
+}
+
+/* The one piece of process-wide mutable state: a signal handler can reach
+ * nothing else. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+void mqbench_catch_signals(void)
+{
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+}
+
+bool mqbench_interrupted(void)
+{
+    return interrupted != 0;
+}
+
+void mqbench_fill_body(uint8_t *body, size_t n)
+{
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    uint64_t x = (uint64_t)clock_mono_ns() | 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        body[i] = (uint8_t)alnum[x % (sizeof alnum - 1)];
+    }
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: mqbench produce -n NAMESRV -t TOPIC [-s SIZE] [-w THREADS]\n"
           "                       [--mode sync|async|oneway] [--inflight N] [--batch N]\n"
           "                       [-d SECONDS] [--count N] [-q QUEUES] [--create] [-b ADDR]\n"
           "                       [--warmup SECONDS] [--conns N] [--timeout-ms MS]\n"
+          "                       [--client raw|ons]\n"
           "       mqbench consume -n NAMESRV -t TOPIC [-g GROUP] [-d SECONDS] [--from-start]\n"
           "                       [--expect N] [--window N] [--max-msgs N] [--conns N]\n"
+          "       mqbench consume --client ons -n NAMESRV -t TOPIC [-g GROUP] [-w THREADS]\n"
+          "                       [--from-start] [--expect N] [-d SECONDS]\n"
+          "       mqbench e2e -n NAMESRV -t TOPIC [--rate N] [-s SIZE] [-d SECONDS]\n"
+          "                       [--warmup SECONDS] [-w THREADS] [--send async|oneway]\n"
           "       mqbench startup --bin PATH [--port PORT] [--ns-port PORT] [--rss SECONDS]\n"
           "                       [--timeout-ms MS] [--log FILE] -- BROKER-ARGS...\n"
           "Run 'mqbench SUBCOMMAND --help' for the options of one subcommand;\n"
@@ -97,6 +162,8 @@ int main(int argc, char **argv)
         return consume_main(argc - 1, argv + 1);
     if (strcmp(sub, "startup") == 0)
         return startup_main(argc - 1, argv + 1);
+    if (strcmp(sub, "e2e") == 0)
+        return e2e_main(argc - 1, argv + 1);
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
         usage(stdout);
         return 0;

@@ -42,30 +42,7 @@
 #include "protocol/msgid.h"
 #include "protocol/props.h"
 
-enum mode { MODE_SYNC, MODE_ASYNC, MODE_ONEWAY };
-enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
-
 #define ONEWAY_BARRIER_EVERY 1024
-
-struct prod_cfg {
-    const char *namesrv;
-    const char *topic;
-    const char *group;
-    const char *broker_addr; /* -b: where to create the topic; NULL = cluster masters */
-    int size;
-    int threads;
-    int conns;
-    int inflight;
-    int batch; /* 0 = single messages (SEND_MESSAGE_V2) */
-    int queues;
-    int timeout_ms;
-    enum mode mode;
-    double duration_s;
-    double warmup_s;
-    int64_t count; /* 0 = bounded by duration only */
-    bool create;
-    bool rocketmq_header;
-};
 
 struct worker;
 
@@ -82,19 +59,7 @@ struct prod {
     struct conn *conns; /* owned, cfg.conns entries */
     uint8_t *body;      /* owned: cfg.size random alphanumeric bytes, read-only */
     struct uniq_gen uniq;
-    _Atomic int phase;
-    _Atomic int64_t claimed; /* messages handed out so far (for --count) */
-    _Atomic int senders_alive;
-    /* Measured phase only. */
-    _Atomic uint64_t ok_msgs;
-    _Atomic uint64_t fail_msgs;
-    _Atomic uint64_t flush_timeouts; /* requests answered FLUSH_DISK_TIMEOUT */
-    struct tally tally;              /* every non-SUCCESS outcome, per request */
-    /* Every phase, for the per-second lines. */
-    _Atomic uint64_t shown_ok;
-    _Atomic uint64_t shown_fail;
-    _Atomic uint64_t shown_lat_us;
-    _Atomic uint64_t shown_lat_n;
+    struct prod_stats st;
     /* async window: inflight <= cfg.inflight; senders wait on win_cv for
      * inflight <= win_low. */
     _Atomic int64_t inflight;
@@ -124,14 +89,6 @@ struct pending {
     int64_t t0_ns;
     int nmsgs;
 };
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
 
 /* ---- request building -------------------------------------------------- */
 
@@ -210,51 +167,6 @@ static void build_send(struct prod *p, struct worker *w, const struct bench_queu
     cmd->body = body;
 }
 
-/* ---- accounting ---------------------------------------------------------- */
-
-/* Hands out up to want messages; 0 means stop. */
-static int claim(struct prod *p, int want)
-{
-    if (atomic_load(&p->phase) == PHASE_STOP || interrupted)
-        return 0;
-    if (p->cfg.count == 0)
-        return want;
-    int64_t old = atomic_fetch_add(&p->claimed, want);
-    if (old >= p->cfg.count)
-        return 0;
-    int64_t left = p->cfg.count - old;
-    return left < want ? (int)left : want;
-}
-
-/* Records one finished request of nmsgs messages. lat_us < 0: no latency. */
-static void account(struct prod *p, struct conn *c, int err, int32_t code, int nmsgs,
-                    int64_t lat_us)
-{
-    bool ok = err == TERN_OK && code == RESP_SUCCESS;
-    bool measuring = atomic_load_explicit(&p->phase, memory_order_relaxed) != PHASE_WARMUP;
-    if (ok) {
-        atomic_fetch_add_explicit(&p->shown_ok, (uint64_t)nmsgs, memory_order_relaxed);
-        if (lat_us >= 0) {
-            atomic_fetch_add_explicit(&p->shown_lat_us, (uint64_t)lat_us, memory_order_relaxed);
-            atomic_fetch_add_explicit(&p->shown_lat_n, 1, memory_order_relaxed);
-        }
-    } else {
-        atomic_fetch_add_explicit(&p->shown_fail, (uint64_t)nmsgs, memory_order_relaxed);
-    }
-    if (!measuring)
-        return;
-    if (ok) {
-        atomic_fetch_add_explicit(&p->ok_msgs, (uint64_t)nmsgs, memory_order_relaxed);
-        if (lat_us >= 0)
-            hist_record(&c->hist, (uint64_t)lat_us);
-        return;
-    }
-    atomic_fetch_add_explicit(&p->fail_msgs, (uint64_t)nmsgs, memory_order_relaxed);
-    if (err == TERN_OK && code == RESP_FLUSH_DISK_TIMEOUT)
-        atomic_fetch_add_explicit(&p->flush_timeouts, 1, memory_order_relaxed);
-    tally_add(&p->tally, err, code);
-}
-
 static const struct bench_queue *next_queue(struct prod *p, struct worker *w)
 {
     return &p->route.q[w->rr++ % p->route.n];
@@ -278,7 +190,8 @@ static void send_sync(struct prod *p, struct worker *w, int n, bool record_laten
     int64_t t0 = clock_mono_ns();
     int rc = rclient_call_sync(w->conn->rc, q->addr, &cmd, p->cfg.timeout_ms, &r);
     int64_t lat = (clock_mono_ns() - t0) / 1000;
-    account(p, w->conn, rc, rc == TERN_OK ? r.cmd.code : -1, n, record_latency ? lat : -1);
+    prod_stats_account(&p->st, &w->conn->hist, rc, rc == TERN_OK ? r.cmd.code : -1, n,
+                       record_latency ? lat : -1);
     rresp_deinit(&r);
     rcmd_deinit(&cmd);
 }
@@ -288,9 +201,9 @@ static void *sync_worker(void *arg)
     struct worker *w = arg;
     struct prod *p = w->p;
     int n;
-    while ((n = claim(p, nmsgs_per_request(p))) > 0)
+    while ((n = prod_stats_claim(&p->st, &p->cfg, nmsgs_per_request(p))) > 0)
         send_sync(p, w, n, true);
-    atomic_fetch_sub(&p->senders_alive, 1);
+    atomic_fetch_sub(&p->st.senders_alive, 1);
     return NULL;
 }
 
@@ -300,7 +213,7 @@ static void *oneway_worker(void *arg)
     struct prod *p = w->p;
     int n;
     uint64_t sent = 0;
-    while ((n = claim(p, nmsgs_per_request(p))) > 0) {
+    while ((n = prod_stats_claim(&p->st, &p->cfg, nmsgs_per_request(p))) > 0) {
         if (++sent % ONEWAY_BARRIER_EVERY == 0) {
             send_sync(p, w, n, false);
             continue;
@@ -309,10 +222,10 @@ static void *oneway_worker(void *arg)
         struct rcmd cmd;
         build_send(p, w, q, n, &cmd);
         int rc = rclient_oneway(w->conn->rc, q->addr, &cmd);
-        account(p, w->conn, rc, RESP_SUCCESS, n, -1);
+        prod_stats_account(&p->st, &w->conn->hist, rc, RESP_SUCCESS, n, -1);
         rcmd_deinit(&cmd);
     }
-    atomic_fetch_sub(&p->senders_alive, 1);
+    atomic_fetch_sub(&p->st.senders_alive, 1);
     return NULL;
 }
 
@@ -329,11 +242,6 @@ static void release_slot(struct prod *p)
     }
 }
 
-static bool stopping(struct prod *p)
-{
-    return atomic_load(&p->phase) == PHASE_STOP || interrupted;
-}
-
 /* Takes a window slot; false when the run stops first. */
 static bool acquire_slot(struct prod *p)
 {
@@ -346,7 +254,7 @@ static bool acquire_slot(struct prod *p)
         }
         pthread_mutex_lock(&p->win_mu);
         atomic_fetch_add(&p->win_waiters, 1);
-        while (atomic_load(&p->inflight) > p->win_low && !stopping(p)) {
+        while (atomic_load(&p->inflight) > p->win_low && !prod_stats_stopping(&p->st)) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 100 * 1000 * 1000;
@@ -358,7 +266,7 @@ static bool acquire_slot(struct prod *p)
         }
         atomic_fetch_sub(&p->win_waiters, 1);
         pthread_mutex_unlock(&p->win_mu);
-        if (stopping(p))
+        if (prod_stats_stopping(&p->st))
             return false;
     }
 }
@@ -377,7 +285,7 @@ static void async_send(struct prod *p, struct worker *w, struct pending *pd, int
     int rc = rclient_call(w->conn->rc, q->addr, &cmd, p->cfg.timeout_ms, on_async_resp, pd);
     rcmd_deinit(&cmd);
     if (rc != TERN_OK) {
-        account(p, w->conn, rc, -1, n, -1);
+        prod_stats_account(&p->st, &w->conn->hist, rc, -1, n, -1);
         free(pd);
         release_slot(p);
     }
@@ -393,8 +301,9 @@ static void on_async_resp(void *arg, int err, struct rcmd *resp)
     struct pending *pd = arg;
     struct prod *p = pd->p;
     int64_t lat = (clock_mono_ns() - pd->t0_ns) / 1000;
-    account(p, pd->conn, err, err == TERN_OK && resp ? resp->code : -1, pd->nmsgs, lat);
-    int n = err == TERN_OK ? claim(p, nmsgs_per_request(p)) : 0;
+    prod_stats_account(&p->st, &pd->conn->hist, err, err == TERN_OK && resp ? resp->code : -1,
+                       pd->nmsgs, lat);
+    int n = err == TERN_OK ? prod_stats_claim(&p->st, &p->cfg, nmsgs_per_request(p)) : 0;
     if (n > 0) {
         async_send(p, pd->conn->lw, pd, n);
         return;
@@ -410,7 +319,7 @@ static void *async_worker(void *arg)
     for (;;) {
         if (!acquire_slot(p))
             break;
-        int n = claim(p, nmsgs_per_request(p));
+        int n = prod_stats_claim(&p->st, &p->cfg, nmsgs_per_request(p));
         if (n == 0) {
             release_slot(p);
             break;
@@ -420,229 +329,26 @@ static void *async_worker(void *arg)
         pd->conn = w->conn;
         async_send(p, w, pd, n);
     }
-    atomic_fetch_sub(&p->senders_alive, 1);
+    atomic_fetch_sub(&p->st.senders_alive, 1);
     return NULL;
-}
-
-/* ---- options ------------------------------------------------------------- */
-
-static void produce_usage(FILE *f)
-{
-    fputs("usage: mqbench produce -n NAMESRV -t TOPIC [options]\n"
-          "  -n ADDR            name server host:port (default $NAMESRV_ADDR or 127.0.0.1:9876)\n"
-          "  -t TOPIC           topic (default BenchmarkTest)\n"
-          "  -s SIZE            body bytes per message (default 1024)\n"
-          "  -w THREADS         sync worker threads (default 64)\n"
-          "  --mode M           sync | async | oneway (default sync)\n"
-          "  --inflight N       async: requests in flight (default 1024)\n"
-          "  --batch N          SEND_BATCH_MESSAGE with N messages per request\n"
-          "  -d SECONDS         measured duration (default 10)\n"
-          "  --count N          stop after N messages in total (warm-up included)\n"
-          "  --warmup SECONDS   send this long before measuring (default 0)\n"
-          "  -q QUEUES          queues when creating the topic (default 8)\n"
-          "  --create           create/update the topic first (UPDATE_AND_CREATE_TOPIC)\n"
-          "  -b ADDR            broker to create the topic on (default: every master)\n"
-          "  -g GROUP           producer group (default mqbench_producer)\n"
-          "  --conns N          connections (default: sync one per 16 threads, else 2)\n"
-          "  --timeout-ms MS    per-request timeout (default 3000)\n"
-          "  --rocketmq-header  ROCKETMQ binary headers instead of JSON\n",
-          f);
-}
-
-static void parse_opts(int argc, char **argv, struct prod_cfg *c)
-{
-    enum {
-        O_MODE = 256,
-        O_INFLIGHT,
-        O_BATCH,
-        O_COUNT,
-        O_CREATE,
-        O_WARMUP,
-        O_CONNS,
-        O_TIMEOUT,
-        O_RMQHDR,
-    };
-    static const struct option longs[] = {
-        {"mode", required_argument, NULL, O_MODE},
-        {"inflight", required_argument, NULL, O_INFLIGHT},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"count", required_argument, NULL, O_COUNT},
-        {"create", no_argument, NULL, O_CREATE},
-        {"warmup", required_argument, NULL, O_WARMUP},
-        {"conns", required_argument, NULL, O_CONNS},
-        {"timeout-ms", required_argument, NULL, O_TIMEOUT},
-        {"rocketmq-header", no_argument, NULL, O_RMQHDR},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *env_ns = getenv("NAMESRV_ADDR");
-    *c = (struct prod_cfg){
-        .namesrv = env_ns && *env_ns ? env_ns : "127.0.0.1:9876",
-        .topic = "BenchmarkTest",
-        .group = "mqbench_producer",
-        .size = 1024,
-        .threads = 64,
-        .inflight = 1024,
-        .queues = 8,
-        .timeout_ms = 3000,
-        .mode = MODE_SYNC,
-        .duration_s = 10,
-    };
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "n:t:s:w:d:q:b:g:h", longs, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-            c->namesrv = optarg;
-            break;
-        case 't':
-            c->topic = optarg;
-            break;
-        case 's':
-            c->size = (int)mqbench_num("-s", optarg, 1, TERN_MAX_BODY_BYTES);
-            break;
-        case 'w':
-            c->threads = (int)mqbench_num("-w", optarg, 1, 4096);
-            break;
-        case 'd':
-            c->duration_s = mqbench_seconds("-d", optarg);
-            break;
-        case 'q':
-            c->queues = (int)mqbench_num("-q", optarg, 1, TERN_MAX_QUEUES_PER_TOPIC);
-            break;
-        case 'b':
-            c->broker_addr = optarg;
-            break;
-        case 'g':
-            c->group = optarg;
-            break;
-        case O_MODE:
-            if (strcmp(optarg, "sync") == 0)
-                c->mode = MODE_SYNC;
-            else if (strcmp(optarg, "async") == 0)
-                c->mode = MODE_ASYNC;
-            else if (strcmp(optarg, "oneway") == 0)
-                c->mode = MODE_ONEWAY;
-            else {
-                fprintf(stderr, "mqbench: --mode must be sync, async or oneway\n");
-                exit(2);
-            }
-            break;
-        case O_INFLIGHT:
-            c->inflight = (int)mqbench_num("--inflight", optarg, 1, 1 << 20);
-            break;
-        case O_BATCH:
-            c->batch = (int)mqbench_num("--batch", optarg, 1, TERN_MAX_BATCH_MSGS);
-            break;
-        case O_COUNT:
-            c->count = mqbench_num("--count", optarg, 1, INT64_MAX / 2);
-            break;
-        case O_CREATE:
-            c->create = true;
-            break;
-        case O_WARMUP:
-            c->warmup_s = mqbench_seconds("--warmup", optarg);
-            break;
-        case O_CONNS:
-            c->conns = (int)mqbench_num("--conns", optarg, 1, 256);
-            break;
-        case O_TIMEOUT:
-            c->timeout_ms = (int)mqbench_num("--timeout-ms", optarg, 1, 600000);
-            break;
-        case O_RMQHDR:
-            c->rocketmq_header = true;
-            break;
-        case 'h':
-            produce_usage(stdout);
-            exit(0);
-        default:
-            produce_usage(stderr);
-            exit(2);
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "mqbench: unexpected argument '%s'\n", argv[optind]);
-        exit(2);
-    }
-    if (c->batch > 0 && (int64_t)c->batch * (c->size + 24 + 128) > TERN_MAX_BODY_BYTES) {
-        fprintf(stderr, "mqbench: --batch %d x -s %d exceeds the 4 MiB body limit\n", c->batch,
-                c->size);
-        exit(2);
-    }
-    if (c->duration_s <= 0 && c->count == 0) {
-        fprintf(stderr, "mqbench: need -d > 0 or --count\n");
-        exit(2);
-    }
-    if (c->conns == 0)
-        c->conns = c->mode == MODE_SYNC ? (c->threads + 15) / 16 : 2;
-    if (c->mode == MODE_SYNC && c->conns > c->threads)
-        c->conns = c->threads;
 }
 
 /* ---- main ---------------------------------------------------------------- */
 
-static const char *mode_name(enum mode m)
-{
-    return m == MODE_SYNC ? "sync" : m == MODE_ASYNC ? "async" : "oneway";
-}
-
-static void print_summary(struct prod *p, double elapsed_s)
-{
-    struct hist *all = xmalloc(sizeof *all);
-    hist_init(all);
-    for (int i = 0; i < p->cfg.conns; i++)
-        hist_merge(all, &p->conns[i].hist);
-    uint64_t ok = atomic_load(&p->ok_msgs);
-    uint64_t failed = atomic_load(&p->fail_msgs);
-    double rate = elapsed_s > 0 ? (double)ok / elapsed_s : 0;
-    double mbps = rate * p->cfg.size / (1024.0 * 1024.0);
-    char fails[1024];
-    tally_format(&p->tally, true, fails, sizeof fails);
-    int senders = p->cfg.mode == MODE_SYNC ? p->cfg.threads : p->cfg.conns;
-    printf("SUMMARY produce mode=%s threads=%d conns=%d inflight=%d batch=%d size=%d "
-           "msgs=%llu elapsed_s=%.2f msgs_per_s=%.0f mb_per_s=%.1f ",
-           mode_name(p->cfg.mode), senders, p->cfg.conns,
-           p->cfg.mode == MODE_ASYNC ? p->cfg.inflight : 0, p->cfg.batch, p->cfg.size,
-           (unsigned long long)ok, elapsed_s, rate, mbps);
-    if (atomic_load(&all->n) > 0)
-        printf("p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu ",
-               (unsigned long long)hist_quantile(all, 0.50),
-               (unsigned long long)hist_quantile(all, 0.99),
-               (unsigned long long)hist_quantile(all, 0.999),
-               (unsigned long long)atomic_load(&all->max_us));
-    else
-        printf("p50_us=na p99_us=na p999_us=na max_us=na ");
-    printf("failed=%llu flush_disk_timeout=%llu failures=%s\n", (unsigned long long)failed,
-           (unsigned long long)atomic_load(&p->flush_timeouts), fails);
-    fflush(stdout);
-    free(all);
-}
-
-static void sleep_until(double t)
-{
-    double now = mqbench_now_s();
-    if (t > now)
-        usleep((useconds_t)((t - now) * 1e6));
-}
-
 int produce_main(int argc, char **argv)
 {
     struct prod *p = xcalloc(1, sizeof *p);
-    parse_opts(argc, argv, &p->cfg);
+    produce_parse_opts(argc, argv, &p->cfg);
     struct prod_cfg *cfg = &p->cfg;
-    atomic_init(&p->phase, cfg->warmup_s > 0 ? PHASE_WARMUP : PHASE_MEASURE);
-    tally_init(&p->tally);
-
-    /* Body: random alphanumeric text, as the Java benchmark sends. */
-    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    p->body = xmalloc((size_t)cfg->size);
-    uint64_t x = (uint64_t)clock_mono_ns() | 1;
-    for (int i = 0; i < cfg->size; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        p->body[i] = (uint8_t)alnum[x % (sizeof alnum - 1)];
+    if (cfg->client == CLIENT_ONS) {
+        int orc = ons_produce_run(cfg);
+        free(p);
+        return orc;
     }
+    prod_stats_init(&p->st, cfg);
+
+    p->body = xmalloc((size_t)cfg->size);
+    mqbench_fill_body(p->body, (size_t)cfg->size);
     static const uint8_t loopback[4] = {127, 0, 0, 1};
     uniq_gen_init(&p->uniq, loopback);
 
@@ -666,19 +372,16 @@ int produce_main(int argc, char **argv)
     fprintf(stderr, "mqbench: topic %s: %zu writable queues, first on %s (%s)\n", cfg->topic,
             p->route.n, p->route.q[0].addr, p->route.q[0].broker);
 
-    int nworkers = cfg->mode == MODE_SYNC ? cfg->threads : cfg->conns;
+    int nworkers = cfg->mode == PROD_SYNC ? cfg->threads : cfg->conns;
     p->win_low = cfg->inflight - (cfg->inflight >= 8 ? cfg->inflight / 8 : 1);
     pthread_mutex_init(&p->win_mu, NULL);
     pthread_cond_init(&p->win_cv, NULL);
     struct worker *ws = xcalloc((size_t)nworkers, sizeof *ws);
-    signal(SIGINT, on_sigint);
-    signal(SIGTERM, on_sigint);
-    atomic_store(&p->senders_alive, nworkers);
+    mqbench_catch_signals();
+    atomic_store(&p->st.senders_alive, nworkers);
     double t_start = mqbench_now_s();
-    double t_measure = t_start + cfg->warmup_s;
-    double t_end = cfg->duration_s > 0 ? t_measure + cfg->duration_s : 1e300;
-    void *(*fn)(void *) = cfg->mode == MODE_SYNC    ? sync_worker
-                          : cfg->mode == MODE_ASYNC ? async_worker
+    void *(*fn)(void *) = cfg->mode == PROD_SYNC    ? sync_worker
+                          : cfg->mode == PROD_ASYNC ? async_worker
                                                     : oneway_worker;
     struct worker *lws = xcalloc((size_t)cfg->conns, sizeof *lws);
     for (int i = 0; i < cfg->conns; i++) {
@@ -706,50 +409,10 @@ int produce_main(int argc, char **argv)
     }
 
     /* One line per second until the deadline, the count, or ^C. */
-    uint64_t last_ok = 0, last_lat = 0, last_latn = 0;
-    double last_t = t_start;
-    for (int tick = 1;; tick++) {
-        double next = t_start + tick;
-        if (next > t_end)
-            next = t_end;
-        bool at_switch = false;
-        if (atomic_load(&p->phase) == PHASE_WARMUP && next > t_measure) {
-            next = t_measure; /* switch phases on time, then resume the ticks */
-            at_switch = true;
-        }
-        while (mqbench_now_s() < next && atomic_load(&p->senders_alive) > 0 && !interrupted)
-            sleep_until(mqbench_now_s() + 0.05 < next ? mqbench_now_s() + 0.05 : next);
-        double now = mqbench_now_s();
-        if (atomic_load(&p->phase) == PHASE_WARMUP && now >= t_measure) {
-            atomic_store(&p->phase, PHASE_MEASURE);
-            t_measure = now;
-        }
-        if (at_switch && !interrupted && atomic_load(&p->senders_alive) > 0) {
-            tick--;
-            continue;
-        }
-        uint64_t ok = atomic_load(&p->shown_ok), fail = atomic_load(&p->shown_fail);
-        uint64_t lat = atomic_load(&p->shown_lat_us), latn = atomic_load(&p->shown_lat_n);
-        double dt = now - last_t > 1e-6 ? now - last_t : 1e-6;
-        double tps = (double)(ok - last_ok) / dt;
-        printf("[%6.1fs] sent=%llu tps=%.0f MB/s=%.1f failed=%llu avg_rt_ms=%.2f%s\n",
-               now - t_start, (unsigned long long)ok, tps, tps * cfg->size / (1024.0 * 1024.0),
-               (unsigned long long)fail,
-               latn > last_latn ? (double)(lat - last_lat) / (double)(latn - last_latn) / 1000.0
-                                : 0.0,
-               atomic_load(&p->phase) == PHASE_WARMUP ? " (warmup)" : "");
-        fflush(stdout);
-        last_ok = ok;
-        last_lat = lat;
-        last_latn = latn;
-        last_t = now;
-        if (now >= t_end || atomic_load(&p->senders_alive) == 0 || interrupted)
-            break;
-    }
-    atomic_store(&p->phase, PHASE_STOP);
+    double t_measure = prod_stats_ticker(&p->st, cfg, t_start);
     for (int i = 0; i < nworkers; i++)
         pthread_join(ws[i].tid, NULL);
-    if (cfg->mode == MODE_ASYNC) {
+    if (cfg->mode == PROD_ASYNC) {
         /* Every callback runs exactly once (answer, timeout or close). */
         double give_up = mqbench_now_s() + cfg->timeout_ms / 1000.0 + 5;
         while (atomic_load(&p->inflight) > 0 && mqbench_now_s() < give_up)
@@ -759,8 +422,13 @@ int produce_main(int argc, char **argv)
                     (long long)atomic_load(&p->inflight));
     }
     double elapsed = mqbench_now_s() - t_measure;
-    print_summary(p, elapsed);
-    bool any_ok = atomic_load(&p->ok_msgs) > 0;
+    struct hist *all = xmalloc(sizeof *all);
+    hist_init(all);
+    for (int i = 0; i < cfg->conns; i++)
+        hist_merge(all, &p->conns[i].hist);
+    prod_stats_summary(&p->st, cfg, all, nworkers, cfg->conns, elapsed);
+    free(all);
+    bool any_ok = atomic_load(&p->st.ok_msgs) > 0;
     for (int i = 0; i < cfg->conns; i++)
         rclient_free(p->conns[i].rc);
     for (int i = 0; i < nworkers; i++) {
