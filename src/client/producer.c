@@ -9,10 +9,13 @@
  * bodies of 4 KiB or more with zlib (sysFlag bit 0), picks a queue and calls
  * the broker. Normal sync sends retry up to twice more on another broker for
  * network errors and codes 1, 2, 14, 17 within SendMsgTimeoutMillis; ordered
- * sends never change queue. sendAsync copies the message onto a queue served
- * by ASYNC_THREADS worker threads, which run the sync path and then the
- * callback. Thread-safe: `active` counts sends in progress so shutdown can
- * wait for them before the rclient goes away. */
+ * sends never change queue. sendAsync sends pipelined from the caller's
+ * thread (many requests in flight on one connection, like Java's
+ * sendAsync); the response is handed to ASYNC_THREADS worker threads, which
+ * run the callback, or, after a failure, the sync path (with its retries on
+ * another broker) and then the callback. Callbacks never run on the client
+ * loop, so a slow callback cannot stall the connection. Thread-safe: `active` counts sends in
+ * progress so shutdown can wait for them before the rclient goes away. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,9 +327,17 @@ static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled
 {
     ons_send_result_t *res = NULL;
     ons_exception_t *err = NULL;
-    int rc = cancelled ? cl_raise(&err, ONS_ERR_ILLEGAL_STATE,
-                                  "the producer was shut down before the message was sent")
-                       : producer_send(pr, j->msg, NULL, SEND_SYNC, NULL, &res, &err);
+    int rc;
+    if (j->stage == JOB_DONE) {
+        res = j->res;
+        j->res = NULL;
+        rc = 0;
+    } else if (cancelled) {
+        rc = cl_raise(&err, ONS_ERR_ILLEGAL_STATE,
+                      "the producer was shut down before the message was sent");
+    } else {
+        rc = producer_send(pr, j->msg, NULL, SEND_SYNC, NULL, &res, &err);
+    }
     if (rc == 0) {
         if (j->cb.on_success)
             j->cb.on_success(res, j->cb.user);
@@ -338,6 +349,92 @@ static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled
     ons_exception_free(err);
     ons_message_free(j->msg);
     free(j);
+}
+
+/* Queues j (already counted in `queued`) for a worker. False once the
+ * workers are told to stop (j untouched): they may already be gone. */
+static bool job_queue(struct ons_producer *pr, struct async_job *j)
+{
+    pthread_mutex_lock(&pr->aq_mu);
+    if (pr->aq_stop || pr->nworkers == 0) {
+        pthread_mutex_unlock(&pr->aq_mu);
+        return false;
+    }
+    j->next = NULL;
+    bool was_empty = pr->head == NULL;
+    if (pr->tail)
+        pr->tail->next = j;
+    else
+        pr->head = j;
+    pr->tail = j;
+    /* A worker that is awake drains the whole list: wake one only when the
+     * list was empty, or every JOB_WAKE_EVERY jobs to recruit another (a
+     * futex wake per completion cost more than the callback itself). */
+    if (was_empty || ++pr->enqueued % JOB_WAKE_EVERY == 0)
+        pthread_cond_signal(&pr->aq_cv);
+    pthread_mutex_unlock(&pr->aq_mu);
+    return true;
+}
+
+/* Runs j here when no worker can (the very end of a shutdown). */
+static void job_run_here(struct ons_producer *pr, struct async_job *j)
+{
+    run_job(pr, j, true);
+    atomic_fetch_sub(&pr->active, 1);
+    pthread_mutex_lock(&pr->aq_mu);
+    pr->queued--;
+    pthread_cond_broadcast(&pr->aq_cv);
+    pthread_mutex_unlock(&pr->aq_mu);
+}
+
+/* The response of a pipelined send (client loop thread: never blocks). */
+static void async_sent(void *arg, int err, struct rcmd *resp)
+{
+    struct async_job *j = arg;
+    struct ons_producer *pr = j->pr;
+    if (err == TERN_OK && stored_code(resp->code)) {
+        j->res = cl_send_result_make(j->msg->topic, j->uniq);
+        j->stage = j->res ? JOB_DONE : JOB_RETRY;
+    } else {
+        /* The retry (sync path, on a worker) avoids this broker for a while. */
+        if (err != TERN_OK || retriable_code(resp->code))
+            mark_failed(pr, j->broker);
+        j->stage = JOB_RETRY;
+    }
+    if (!job_queue(pr, j))
+        job_run_here(pr, j); /* a response after the shutdown deadline */
+}
+
+/* Sends j pipelined (caller's thread). Non-zero: not sent; j untouched. */
+static int first_attempt(struct ons_producer *pr, struct async_job *j)
+{
+    struct prepared pp;
+    ons_exception_t *err = NULL;
+    struct cl_route *r = NULL;
+    int rc = -1;
+    if (prepare(pr, j->msg, NULL, false, &pp, &err) == 0 &&
+        cl_core_route(&pr->core, pp.wire_topic, false, &r, &err) == 0) {
+        if (r->nwrite > 0) {
+            const struct cl_mq *q = pick_queue(pr, r, NULL);
+            struct cl_mq mq = *q;
+            const char *addr0 = cl_route_master(r, mq.broker);
+            char addr[64];
+            snprintf(addr, sizeof addr, "%s", addr0 ? addr0 : "");
+            snprintf(j->broker, sizeof j->broker, "%s", mq.broker);
+            memcpy(j->uniq, pp.uniq, sizeof j->uniq);
+            struct rcmd cmd;
+            build_request(pr, &pp, &mq, &cmd);
+            int64_t left = j->deadline - clock_mono_ms();
+            rc = cl_core_call_async(&pr->core, addr, &cmd, left > 0 ? (int)left : 1, async_sent,
+                                    j) == TERN_OK
+                     ? 0
+                     : -1;
+        }
+        cl_route_unref(r);
+    }
+    ons_exception_free(err);
+    prepared_deinit(&pp);
+    return rc;
 }
 
 static void *async_main(void *arg)
@@ -358,8 +455,10 @@ static void *async_main(void *arg)
         run_job(pr, j, cancelled);
         atomic_fetch_sub(&pr->active, 1);
         pthread_mutex_lock(&pr->aq_mu);
-        pr->queued--;
-        pthread_cond_broadcast(&pr->aq_cv);
+        /* Only a shutdown waits for `queued` (and it also polls): no wake-up
+         * of every worker per job. */
+        if (--pr->queued == 0)
+            pthread_cond_broadcast(&pr->aq_cv);
     }
     pthread_mutex_unlock(&pr->aq_mu);
     return NULL;
@@ -534,22 +633,28 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
         return cl_raise_oom(ex);
     }
     j->cb = *cb;
+    j->pr = pr;
+    j->deadline = clock_mono_ms() + pr->core.cfg.send_timeout_ms;
+    /* `queued` counts the job from here until its callback ran, so that a
+     * shutdown waits for sends in flight as for queued ones. */
     pthread_mutex_lock(&pr->aq_mu);
-    if (pr->aq_stop || pr->nworkers == 0) {
-        pthread_mutex_unlock(&pr->aq_mu);
+    bool stopping = pr->aq_stop || pr->nworkers == 0;
+    if (!stopping)
+        pr->queued++;
+    pthread_mutex_unlock(&pr->aq_mu);
+    if (stopping) {
         ons_message_free(j->msg);
         free(j);
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "the producer is shutting down");
     }
-    if (pr->tail)
-        pr->tail->next = j;
-    else
-        pr->head = j;
-    pr->tail = j;
-    pr->queued++;
-    pthread_cond_broadcast(&pr->aq_cv);
-    pthread_mutex_unlock(&pr->aq_mu);
+    /* Not sent (no route yet, a local error): the worker's sync path sorts
+     * it out and reports through the callback. */
+    if (first_attempt(pr, j) != 0) {
+        j->stage = JOB_RETRY;
+        if (!job_queue(pr, j))
+            job_run_here(pr, j);
+    }
     return 0; /* the worker drops the active count */
 }
 

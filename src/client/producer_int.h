@@ -10,12 +10,25 @@
 #include "client/client_int.h"
 #include "protocol/msgid.h"
 
-#define ASYNC_THREADS 4
+#define ASYNC_THREADS  4
+#define JOB_WAKE_EVERY 32
+
+/* One sendAsync. It is first sent pipelined from the caller's thread
+ * (first_attempt); the response lands on the client loop, which queues the
+ * job for a worker: JOB_DONE runs the callback with res, JOB_RETRY runs the
+ * synchronous path (retries on another broker) and then the callback. */
+enum job_stage { JOB_RETRY, JOB_DONE };
 
 struct async_job {
     struct async_job *next;
-    ons_message_t *msg; /* owned copy */
+    struct ons_producer *pr; /* borrowed; the job holds one `active` count */
+    ons_message_t *msg;      /* owned copy */
     ons_send_callback_t cb;
+    enum job_stage stage;
+    ons_send_result_t *res; /* owned: JOB_DONE's result */
+    char broker[64];        /* broker of the pipelined attempt */
+    char uniq[33];          /* its UNIQ_KEY (the message id) */
+    int64_t deadline;       /* mono ms: SendMsgTimeoutMillis from the call */
 };
 
 struct ons_producer {
@@ -29,7 +42,8 @@ struct ons_producer {
     pthread_mutex_t aq_mu;
     pthread_cond_t aq_cv;
     struct async_job *head, *tail; /* guarded by aq_mu */
-    int queued;                    /* guarded by aq_mu: queued + running jobs */
+    int queued;                    /* guarded by aq_mu: in flight + queued + running jobs */
+    unsigned enqueued;             /* guarded by aq_mu: jobs ever queued (wake-up pacing) */
     bool aq_stop;                  /* guarded by aq_mu */
     pthread_t workers[ASYNC_THREADS];
     int nworkers;
