@@ -2,9 +2,10 @@
 /* client_int.h: private structures and helpers of the C SDK (libons).
  *
  * Everything here is internal; the API is include/ons/ons.h. The SDK never
- * aborts on out-of-memory: its own allocations go through cl_malloc & co and
- * failures become exceptions. (The remoting and protocol layers it sits on
- * still use xalloc; see docs/design/client.md "Known gaps".)
+ * aborts on out-of-memory: every allocation it reaches, its own (cl_malloc &
+ * co) and those of the layers below, goes through common/alloc.h, and
+ * failures become ONS_ERR_GENERIC "out of memory" exceptions
+ * (docs/design/client.md "Out of memory").
  * Design: docs/design/client.md. */
 #ifndef TERN_CLIENT_CLIENT_INT_H
 #define TERN_CLIENT_CLIENT_INT_H
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/alloc.h"
 #include "common/buf.h"
 #include "common/strmap.h"
 #include "protocol/cmd.h"
@@ -24,15 +26,27 @@
 
 /* ---- allocation (never aborts) ------------------------------------------ */
 
-void *cl_malloc(size_t n);
-void *cl_calloc(size_t count, size_t n);
-void *cl_realloc(void *p, size_t n);
+static inline void *cl_malloc(size_t n)
+{
+    return tern_malloc(n);
+}
+static inline void *cl_calloc(size_t count, size_t n)
+{
+    return tern_calloc(count, n);
+}
+static inline void *cl_realloc(void *p, size_t n)
+{
+    return tern_realloc(p, n);
+}
 /* NULL s gives NULL (not an error); check with `s && !copy`. */
-char *cl_strdup(const char *s);
-char *cl_strndup(const char *s, size_t n);
-/* Test hook: when > 0, the n-th following cl_* allocation fails (and the
- * counter stops). Process-wide, for tests only. */
-extern _Atomic long cl_alloc_fail_after;
+static inline char *cl_strdup(const char *s)
+{
+    return tern_strdup(s);
+}
+static inline char *cl_strndup(const char *s, size_t n)
+{
+    return tern_strndup(s, n);
+}
 
 /* ---- logging (to the user's callback only) ------------------------------ */
 

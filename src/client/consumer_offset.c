@@ -50,7 +50,10 @@ static void local_load(struct ons_consumer *c)
         if (v == NULL)
             break;
         *v = strtoll(sp + 1, NULL, 10);
-        free(strmap_put(&c->local, tern_cstr(line), v));
+        void *old = NULL;
+        if (strmap_set(&c->local, tern_cstr(line), v, &old) != TERN_OK)
+            old = v;
+        free(old);
     }
     fclose(f);
 }
@@ -140,8 +143,11 @@ void cons_offset_commit_all(struct ons_consumer *c, bool sync)
         char key[512];
         local_key(q, key, sizeof key);
         int64_t *v = strmap_get_cstr(&c->local, key);
-        if (v == NULL && (v = cl_malloc(sizeof *v)) != NULL)
-            strmap_put(&c->local, tern_cstr(key), v);
+        if (v == NULL && (v = cl_malloc(sizeof *v)) != NULL &&
+            strmap_set(&c->local, tern_cstr(key), v, NULL) != TERN_OK) {
+            free(v);
+            v = NULL;
+        }
         if (v) {
             *v = off;
             dirty = true;

@@ -193,10 +193,15 @@ int cl_core_route(struct cl_core *c, const char *wire_topic, bool refresh, struc
     if (fetch_route(c, wire_topic, &r, ex) != 0)
         return -1;
     atomic_fetch_add(&r->refs, 1); /* one for the cache, one for the caller */
+    void *old_val = NULL;
     pthread_mutex_lock(&c->mu);
-    struct cl_route *old = strmap_put(&c->routes, tern_cstr(wire_topic), r);
+    int err = strmap_set(&c->routes, tern_cstr(wire_topic), r, &old_val);
     pthread_mutex_unlock(&c->mu);
-    if (old == NULL) {
+    struct cl_route *old = old_val;
+    if (err != TERN_OK) {
+        /* Out of memory: the caller still gets the route, uncached. */
+        old = r;
+    } else if (old == NULL) {
         /* A new topic may bring new brokers: register with them soon. */
         atomic_store(&c->hb_due, true);
         cl_core_kick(c);
@@ -316,14 +321,14 @@ static size_t broker_addrs(struct cl_core *c, bool all, char ***out)
         for (size_t i = 0; i < r->nbrokers; i++) {
             if (!all) {
                 if (r->masters[i][0])
-                    strmap_put(&seen, tern_cstr(r->masters[i]), (void *)1);
+                    (void)strmap_set(&seen, tern_cstr(r->masters[i]), (void *)1, NULL);
                 continue;
             }
             const char *s = r->all_addrs[i];
             while (s && *s) {
                 const char *e = strchr(s, ';');
                 size_t n = e ? (size_t)(e - s) : strlen(s);
-                strmap_put(&seen, tern_bytes(s, n), (void *)1);
+                (void)strmap_set(&seen, tern_bytes(s, n), (void *)1, NULL);
                 s = e ? e + 1 : s + n;
             }
         }

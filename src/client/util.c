@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* util.c: the SDK's small shared pieces: non-aborting allocation, the user
- * log sink, exceptions (spec §8, §15.2), enumeration helpers, version, send
- * results, the local address and UNIQ_KEY ids.
+/* util.c: the SDK's small shared pieces: the user log sink, exceptions
+ * (spec §8, §15.2), enumeration helpers, version, send results, the local address and UNIQ_KEY ids.
  *
  * Thread-safe: the log sink and the id generator are process-wide and set up
  * once; everything else works on caller-owned objects. */
@@ -18,51 +17,6 @@
 #include "common/error.h"
 #include "protocol/codes.h"
 #include "protocol/msgid.h"
-
-/* ---- allocation ------------------------------------------------------------ */
-
-_Atomic long cl_alloc_fail_after;
-
-static bool fail_now(void)
-{
-    long v = atomic_load(&cl_alloc_fail_after);
-    if (v <= 0)
-        return false;
-    v = atomic_fetch_sub(&cl_alloc_fail_after, 1);
-    return v == 1;
-}
-
-void *cl_malloc(size_t n)
-{
-    return fail_now() ? NULL : malloc(n ? n : 1);
-}
-
-void *cl_calloc(size_t count, size_t n)
-{
-    return fail_now() ? NULL : calloc(count ? count : 1, n ? n : 1);
-}
-
-void *cl_realloc(void *p, size_t n)
-{
-    return fail_now() ? NULL : realloc(p, n ? n : 1);
-}
-
-char *cl_strndup(const char *s, size_t n)
-{
-    if (s == NULL)
-        return NULL;
-    char *d = cl_malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-char *cl_strdup(const char *s)
-{
-    return s ? cl_strndup(s, strlen(s)) : NULL;
-}
 
 void cl_copy(char *dst, size_t cap, tern_bytes_t v)
 {

@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/xalloc.h"
+#include "common/alloc.h"
 
 void buf_init(buf_t *b)
 {
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->failed = false;
 }
 
 void buf_deinit(buf_t *b)
@@ -25,11 +26,18 @@ void buf_deinit(buf_t *b)
 
 uint8_t *buf_reserve(buf_t *b, size_t n)
 {
+    if (b->failed)
+        return NULL;
     if (b->cap - b->len < n) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap - b->len < n)
             cap *= 2;
-        b->data = xrealloc(b->data, cap);
+        uint8_t *d = tern_realloc(b->data, cap);
+        if (d == NULL) {
+            b->failed = true;
+            return NULL;
+        }
+        b->data = d;
         b->cap = cap;
     }
     return b->data + b->len;
@@ -39,7 +47,10 @@ void buf_append(buf_t *b, const void *p, size_t n)
 {
     if (n == 0)
         return;
-    memcpy(buf_reserve(b, n), p, n);
+    uint8_t *d = buf_reserve(b, n);
+    if (d == NULL)
+        return;
+    memcpy(d, p, n);
     b->len += n;
 }
 
@@ -55,25 +66,37 @@ void buf_append_cstr(buf_t *b, const char *s)
 
 void buf_append_u8(buf_t *b, uint8_t v)
 {
-    *buf_reserve(b, 1) = v;
+    uint8_t *d = buf_reserve(b, 1);
+    if (d == NULL)
+        return;
+    *d = v;
     b->len += 1;
 }
 
 void buf_append_be16(buf_t *b, uint16_t v)
 {
-    be16_store(buf_reserve(b, 2), v);
+    uint8_t *d = buf_reserve(b, 2);
+    if (d == NULL)
+        return;
+    be16_store(d, v);
     b->len += 2;
 }
 
 void buf_append_be32(buf_t *b, uint32_t v)
 {
-    be32_store(buf_reserve(b, 4), v);
+    uint8_t *d = buf_reserve(b, 4);
+    if (d == NULL)
+        return;
+    be32_store(d, v);
     b->len += 4;
 }
 
 void buf_append_be64(buf_t *b, uint64_t v)
 {
-    be64_store(buf_reserve(b, 8), v);
+    uint8_t *d = buf_reserve(b, 8);
+    if (d == NULL)
+        return;
+    be64_store(d, v);
     b->len += 8;
 }
 
@@ -91,6 +114,8 @@ void buf_printf(buf_t *b, const char *fmt, ...)
         return;
     }
     uint8_t *dst = buf_reserve(b, (size_t)n + 1);
+    if (dst == NULL)
+        return;
     va_start(ap, fmt);
     vsnprintf((char *)dst, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -112,9 +137,17 @@ void buf_append_i64(buf_t *b, int64_t v)
     buf_append(b, p, (size_t)(e - p));
 }
 
+void buf_rollback(buf_t *b, size_t len)
+{
+    if (len < b->len)
+        b->len = len;
+    b->failed = false;
+}
+
 void buf_reset(buf_t *b)
 {
     b->len = 0;
+    b->failed = false;
 }
 
 void buf_consume(buf_t *b, size_t n)
@@ -129,7 +162,9 @@ void buf_consume(buf_t *b, size_t n)
 
 char *buf_strdup(const buf_t *b)
 {
-    char *s = xmalloc(b->len + 1);
+    char *s = tern_malloc(b->len + 1);
+    if (s == NULL)
+        return NULL;
     if (b->len)
         memcpy(s, b->data, b->len);
     s[b->len] = '\0';

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "common/hash.h"
-#include "common/xalloc.h"
+#include "common/alloc.h"
+#include "common/error.h"
 
 #define TOMB ((char *)1)
 
@@ -39,14 +40,17 @@ static struct strmap_slot *find(const strmap_t *m, tern_bytes_t key, uint64_t h)
     }
 }
 
-static void grow(strmap_t *m)
+static int grow(strmap_t *m)
 {
     size_t ncap = m->cap ? m->cap * 2 : 16;
     if (m->count * 4 < m->cap)
         ncap = m->cap; /* mostly tombstones: rehash in place size */
+    struct strmap_slot *ns = tern_calloc(ncap, sizeof *ns);
+    if (ns == NULL)
+        return TERN_ENOMEM;
     struct strmap_slot *old = m->slots;
     size_t ocap = m->cap;
-    m->slots = xcalloc(ncap, sizeof *m->slots);
+    m->slots = ns;
     m->cap = ncap;
     m->used = m->count;
     for (size_t i = 0; i < ocap; i++) {
@@ -58,6 +62,7 @@ static void grow(strmap_t *m)
         m->slots[j] = old[i];
     }
     free(old);
+    return TERN_OK;
 }
 
 void *strmap_get(const strmap_t *m, tern_bytes_t key)
@@ -71,29 +76,42 @@ void *strmap_get_cstr(const strmap_t *m, const char *key)
     return strmap_get(m, tern_cstr(key));
 }
 
-void *strmap_put(strmap_t *m, tern_bytes_t key, void *val)
+int strmap_set(strmap_t *m, tern_bytes_t key, void *val, void **old)
 {
     uint64_t h = fnv1a64(key.ptr, key.len);
     struct strmap_slot *s = find(m, key, h);
     if (s) {
-        void *old = s->val;
+        if (old)
+            *old = s->val;
         s->val = val;
-        return old;
+        return TERN_OK;
     }
-    if ((m->used + 1) * 4 >= m->cap * 3)
-        grow(m);
+    if (old)
+        *old = NULL;
+    if ((m->used + 1) * 4 >= m->cap * 3 && grow(m) != TERN_OK)
+        return TERN_ENOMEM;
+    char *copy = tern_strndup((const char *)key.ptr, key.len);
+    if (copy == NULL)
+        return TERN_ENOMEM;
     size_t mask = m->cap - 1;
     size_t i = h & mask;
     while (m->slots[i].key && m->slots[i].key != TOMB)
         i = (i + 1) & mask;
     if (!m->slots[i].key)
         m->used++;
-    m->slots[i].key = xstrndup((const char *)key.ptr, key.len);
+    m->slots[i].key = copy;
     m->slots[i].klen = key.len;
     m->slots[i].hash = h;
     m->slots[i].val = val;
     m->count++;
-    return NULL;
+    return TERN_OK;
+}
+
+void *strmap_put(strmap_t *m, tern_bytes_t key, void *val)
+{
+    void *old = NULL;
+    (void)strmap_set(m, key, val, &old);
+    return old;
 }
 
 void *strmap_del(strmap_t *m, tern_bytes_t key)

@@ -31,8 +31,13 @@ void strmap_init(strmap_t *m);
 void strmap_deinit(strmap_t *m);
 void *strmap_get(const strmap_t *m, tern_bytes_t key);
 void *strmap_get_cstr(const strmap_t *m, const char *key);
-/* Inserts or replaces; returns the previous value or NULL. */
+/* Inserts or replaces; returns the previous value or NULL. Under the server
+ * allocation policy it cannot fail (common/alloc.h); SDK paths use
+ * strmap_set, since here a failed insert is silent. */
 void *strmap_put(strmap_t *m, tern_bytes_t key, void *val);
+/* Inserts or replaces. OUT: *old (may be NULL) the previous value or NULL.
+ * TERN_ENOMEM leaves the map as it was. */
+int strmap_set(strmap_t *m, tern_bytes_t key, void *val, void **old);
 /* Removes; returns the value or NULL. */
 void *strmap_del(strmap_t *m, tern_bytes_t key);
 size_t strmap_count(const strmap_t *m);

@@ -118,12 +118,15 @@ int rcmd_decode_mut(uint8_t *p, size_t frame_len, struct rcmd *c)
 void rcmd_encode_header(const struct rcmd *c, buf_t *out)
 {
     size_t start = out->len;
-    buf_reserve(out, 8);
+    if (buf_reserve(out, 8) == NULL)
+        return; /* out->failed is set */
     out->len += 8;
     if (c->serialize_type == RCMD_ROCKETMQ)
         header_rmq_encode(c, out);
     else
         header_json_encode(c, out);
+    if (buf_failed(out))
+        return;
     size_t hlen = out->len - start - 8;
     uint32_t type = c->serialize_type == RCMD_ROCKETMQ ? RCMD_ROCKETMQ : RCMD_JSON;
     be32_store(out->data + start, (uint32_t)(4 + hlen + c->body.len));

@@ -507,6 +507,8 @@ void header_json_encode(const struct rcmd *c, buf_t *out)
     if (c->has_remark)
         need += 6 * c->remark.len + 16;
     uint8_t *o0 = buf_reserve(out, need), *o = o0;
+    if (o0 == NULL)
+        return; /* out->failed is set */
     o = PUT_LIT(o, "{\"code\":");
     o = put_i64(o, c->code);
     o = PUT_LIT(o, ",\"extFields\":{");

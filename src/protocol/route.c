@@ -519,6 +519,10 @@ static int inflate_all(tern_bytes_t in, buf_t *out)
         if (room > ROUTE_MAX_INFLATED_BYTES - out->len)
             room = ROUTE_MAX_INFLATED_BYTES - out->len;
         zs.next_out = buf_reserve(out, room);
+        if (zs.next_out == NULL) {
+            rc = TERN_ENOMEM;
+            break;
+        }
         zs.avail_out = (uInt)room;
         int zr = inflate(&zs, Z_NO_FLUSH);
         out->len += room - zs.avail_out;

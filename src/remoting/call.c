@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/xalloc.h"
+#include "common/alloc.h"
+#include "common/error.h"
 
 static atomic_uint g_opaque;
 
@@ -32,7 +33,9 @@ static void default_done(struct rcall *k, int err, struct rreq *resp)
 
 struct rcall *rcall_new(void)
 {
-    struct rcall *k = xmalloc(sizeof(*k));
+    struct rcall *k = tern_malloc(sizeof(*k));
+    if (k == NULL)
+        return NULL;
     memset(k, 0, offsetof(struct rcall, addr));
     k->addr[0] = '\0';
     buf_init(&k->frame);
@@ -49,7 +52,7 @@ void rcall_free(struct rcall *k)
     free(k);
 }
 
-void rcall_encode(struct rcall *k, struct rcmd *req, bool is_oneway, bool force_json)
+int rcall_encode(struct rcall *k, struct rcmd *req, bool is_oneway, bool force_json)
 {
     k->opaque = rcall_next_opaque();
     k->is_oneway = is_oneway;
@@ -62,6 +65,7 @@ void rcall_encode(struct rcall *k, struct rcmd *req, bool is_oneway, bool force_
     /* One allocation for typical headers instead of a chain of reallocs. */
     buf_reserve(&k->frame, 512 + req->body.len);
     rcmd_encode(req, &k->frame);
+    return buf_failed(&k->frame) ? TERN_ENOMEM : TERN_OK;
 }
 
 /* ---- pending table ---------------------------------------------------- */
@@ -85,10 +89,12 @@ void pend_map_deinit(struct pend_map *m)
     pend_map_init(m);
 }
 
-static void grow(struct pend_map *m)
+static int grow(struct pend_map *m)
 {
     size_t ncap = m->cap ? m->cap * 2 : 64;
-    struct rcall **ns = xcalloc(ncap, sizeof(*ns));
+    struct rcall **ns = tern_calloc(ncap, sizeof(*ns));
+    if (ns == NULL)
+        return TERN_ENOMEM;
     for (size_t i = 0; i < m->cap; i++) {
         struct rcall *k = m->slots[i];
         if (!k)
@@ -101,24 +107,26 @@ static void grow(struct pend_map *m)
     free(m->slots);
     m->slots = ns;
     m->cap = ncap;
+    return TERN_OK;
 }
 
-void pend_map_put(struct pend_map *m, struct rcall *k)
+int pend_map_put(struct pend_map *m, struct rcall *k)
 {
-    if ((m->count + 1) * 2 > m->cap)
-        grow(m);
+    if ((m->count + 1) * 2 > m->cap && grow(m) != TERN_OK)
+        return TERN_ENOMEM;
     size_t mask = m->cap - 1;
     size_t j = slot_of(k->opaque, mask);
     while (m->slots[j]) {
         if (m->slots[j]->opaque == k->opaque) {
             /* Only after 2^31 calls on one connection: the old one loses. */
             m->slots[j] = k;
-            return;
+            return TERN_OK;
         }
         j = (j + 1) & mask;
     }
     m->slots[j] = k;
     m->count++;
+    return TERN_OK;
 }
 
 struct rcall *pend_map_take(struct pend_map *m, int32_t opaque)

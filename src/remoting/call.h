@@ -37,14 +37,16 @@ struct rcall {
     char addr[RCALL_ADDR_MAX]; /* client calls: "host:port" key */
 };
 
-/* Allocates a call with the default done (which calls cb). */
+/* Allocates a call with the default done (which calls cb); NULL when out of
+ * memory. */
 struct rcall *rcall_new(void);
 void rcall_free(struct rcall *k);
 /* A fresh positive opaque from the process-wide counter. */
 int32_t rcall_next_opaque(void);
 /* Encodes req into k->frame with a new opaque; force_json for server-initiated
- * requests. Sets req's opaque, flag and (if forced) serialize type. */
-void rcall_encode(struct rcall *k, struct rcmd *req, bool is_oneway, bool force_json);
+ * requests. Sets req's opaque, flag and (if forced) serialize type.
+ * TERN_ENOMEM when the frame could not be built. */
+int rcall_encode(struct rcall *k, struct rcmd *req, bool is_oneway, bool force_json);
 
 /* Open-addressing table opaque -> call (linear probing, backward-shift
  * deletion, so no tombstones). */
@@ -56,7 +58,8 @@ struct pend_map {
 
 void pend_map_init(struct pend_map *m);
 void pend_map_deinit(struct pend_map *m);
-void pend_map_put(struct pend_map *m, struct rcall *k);
+/* TERN_ENOMEM (the table could not grow) leaves the map as it was. */
+int pend_map_put(struct pend_map *m, struct rcall *k);
 /* Removes and returns the call with this opaque, or NULL. */
 struct rcall *pend_map_take(struct pend_map *m, int32_t opaque);
 /* Removes every call, handing each to fn (which may touch the map). */

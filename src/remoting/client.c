@@ -23,7 +23,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/strmap.h"
-#include "common/xalloc.h"
+#include "common/alloc.h"
 #include "remoting/call.h"
 #include "remoting/conn.h"
 #include "remoting/loop.h"
@@ -86,11 +86,18 @@ static int resolve(struct rclient *c, const char *addr, struct sockaddr_in *sa)
         return TERN_EINVALID;
     sa->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
     freeaddrinfo(res);
-    struct in_addr *copy = xmalloc(sizeof(*copy));
+    /* The cache is an optimisation: without memory the next call resolves
+     * again. */
+    struct in_addr *copy = tern_malloc(sizeof(*copy));
+    if (copy == NULL)
+        return TERN_OK;
     *copy = sa->sin_addr;
+    void *old = NULL;
     pthread_mutex_lock(&c->dns_mu);
-    free(strmap_put(&c->dns, tern_cstr(host), copy));
+    if (strmap_set(&c->dns, tern_cstr(host), copy, &old) != TERN_OK)
+        old = copy;
     pthread_mutex_unlock(&c->dns_mu);
+    free(old);
     return TERN_OK;
 }
 
@@ -131,11 +138,17 @@ static int client_connect(struct rclient *c, const char *addr, const struct sock
     conn->peer_addr = *sa;
     snprintf(conn->peer, sizeof(conn->peer), "%s", addr);
     conn->owner = c;
-    conn->owner_key = xstrdup(addr);
+    conn->owner_key = tern_strdup(addr);
+    if (conn->owner_key == NULL || strmap_set(&c->conns, tern_cstr(addr), conn, NULL) != TERN_OK) {
+        conn_close_now(conn, TERN_ENOMEM);
+        return TERN_ENOMEM;
+    }
     conn->owner_closed = client_conn_closed;
-    strmap_put(&c->conns, tern_cstr(addr), conn);
-    if (is_connecting)
-        loop_timer_start(c->loop, &conn->connect_timer, c->connect_timeout_ms);
+    if (is_connecting &&
+        loop_timer_start(c->loop, &conn->connect_timer, c->connect_timeout_ms) != TERN_OK) {
+        conn_close_now(conn, TERN_ENOMEM);
+        return TERN_ENOMEM;
+    }
     log_debug("remoting", "connecting conn id=%llu addr=%s", (unsigned long long)conn->id, addr);
     *out = conn;
     return TERN_OK;
@@ -175,7 +188,10 @@ static int submit(struct rclient *c, const char *addr, struct rcmd *req, bool is
     }
     memcpy(k->addr, addr, alen + 1);
     k->client = c;
-    rcall_encode(k, req, is_oneway, false);
+    if (rcall_encode(k, req, is_oneway, false) != TERN_OK) {
+        rcall_free(k);
+        return TERN_ENOMEM;
+    }
     k->task.fn = call_task_fn;
     if (loop_on_thread(c->loop)) {
         /* From a callback: no post, no wake-up; the write joins this
@@ -194,6 +210,8 @@ int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int time
                  void *arg)
 {
     struct rcall *k = rcall_new();
+    if (k == NULL)
+        return TERN_ENOMEM;
     k->cb = cb;
     k->arg = arg;
     k->timeout_ms = timeout_ms;
@@ -202,7 +220,10 @@ int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int time
 
 int rclient_oneway(struct rclient *c, const char *addr, struct rcmd *req)
 {
-    return submit(c, addr, req, true, rcall_new());
+    struct rcall *k = rcall_new();
+    if (k == NULL)
+        return TERN_ENOMEM;
+    return submit(c, addr, req, true, k);
 }
 
 /* ---- synchronous calls ------------------------------------------------ */
@@ -225,6 +246,8 @@ static void sync_done(struct rcall *k, int err, struct rreq *resp)
     if (err == TERN_OK) {
         buf_reset(&w->out->frame);
         buf_append(&w->out->frame, resp->frame, resp->frame_len);
+        if (buf_failed(&w->out->frame))
+            err = TERN_ENOMEM;
     }
     w->err = err;
     sem_post(&w->sem);
@@ -247,9 +270,11 @@ int rclient_call_sync(struct rclient *c, const char *addr, struct rcmd *req, int
 {
     if (loop_on_thread(c->loop))
         return TERN_EINVALID; /* would wait for itself */
+    struct rcall *k = rcall_new();
+    if (k == NULL)
+        return TERN_ENOMEM;
     struct sync_wait w = {.err = TERN_OK, .out = out};
     sem_init(&w.sem, 0, 0);
-    struct rcall *k = rcall_new();
     k->done = sync_done;
     k->arg = &w;
     k->timeout_ms = timeout_ms;
@@ -271,7 +296,9 @@ int rclient_call_sync(struct rclient *c, const char *addr, struct rcmd *req, int
 
 int rclient_new(const struct rclient_opts *o, struct rclient **out)
 {
-    struct rclient *c = xcalloc(1, sizeof(*c));
+    struct rclient *c = tern_calloc(1, sizeof(*c));
+    if (c == NULL)
+        return TERN_ENOMEM;
     rdispatch_init(&c->disp, o ? o->table : NULL, o ? o->ntable : 0, o ? o->ctx : NULL);
     c->connect_timeout_ms =
         o && o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
@@ -299,9 +326,16 @@ static void shutdown_fn(void *arg)
     struct rclient *c = arg;
     c->is_closed = true;
     size_t n = strmap_count(&c->conns), i = 0;
-    struct rconn **all = xcalloc(n ? n : 1, sizeof(*all));
+    struct rconn **all = tern_calloc(n ? n : 1, sizeof(*all));
     const char *key;
     void *val;
+    if (all == NULL) {
+        /* Each close removes its entry (client_conn_closed), so restarting
+         * the walk from the first slot reaches every connection. */
+        for (size_t it = 0; i++ < n && strmap_next(&c->conns, &it, &key, &val); it = 0)
+            conn_close_now(val, TERN_ECLOSED);
+        return;
+    }
     for (size_t it = 0; i < n && strmap_next(&c->conns, &it, &key, &val);)
         all[i++] = val;
     for (size_t j = 0; j < i; j++)

@@ -23,7 +23,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/log.h"
-#include "common/xalloc.h"
+#include "common/alloc.h"
 #include "protocol/codes.h"
 #include "remoting/tls.h"
 
@@ -203,7 +203,7 @@ static void queue_flush(struct rconn *c)
     loop_defer(c->loop, &c->flush_task);
 }
 
-void conn_write_buf(struct rconn *c, buf_t *frame)
+int conn_write_buf(struct rconn *c, buf_t *frame)
 {
     if (c->out.len == c->out_off) {
         buf_t tmp = c->out;
@@ -212,9 +212,15 @@ void conn_write_buf(struct rconn *c, buf_t *frame)
         *frame = tmp;
         frame->len = 0;
     } else {
+        size_t len = c->out.len;
         buf_append(&c->out, frame->data, frame->len);
+        if (buf_failed(&c->out)) {
+            buf_rollback(&c->out, len);
+            return TERN_ENOMEM;
+        }
     }
     queue_flush(c);
+    return TERN_OK;
 }
 
 /* ---- calls ------------------------------------------------------------ */
@@ -238,16 +244,28 @@ void conn_start_call(struct rconn *c, struct rcall *k)
         conn_fail_call(k, c->fail_err ? c->fail_err : TERN_ECLOSED);
         return;
     }
-    conn_write_buf(c, &k->frame);
     if (k->is_oneway) {
+        /* Fire and forget: a frame that cannot be queued is lost. */
+        (void)conn_write_buf(c, &k->frame);
         rcall_free(k);
         return;
     }
-    buf_deinit(&k->frame);
+    /* Registered before the write, so a failure needs no unsending; the
+     * answer cannot arrive before this loop iteration ends. */
+    if (pend_map_put(&c->pending, k) != TERN_OK) {
+        conn_fail_call(k, TERN_ENOMEM);
+        return;
+    }
     k->conn = c;
-    pend_map_put(&c->pending, k);
     loop_timer_init(&k->timer, call_timeout);
-    loop_timer_start(c->loop, &k->timer, k->timeout_ms > 0 ? k->timeout_ms : 3000);
+    if (loop_timer_start(c->loop, &k->timer, k->timeout_ms > 0 ? k->timeout_ms : 3000) != TERN_OK ||
+        conn_write_buf(c, &k->frame) != TERN_OK) {
+        loop_timer_stop(c->loop, &k->timer);
+        pend_map_take(&c->pending, k->opaque);
+        conn_fail_call(k, TERN_ENOMEM);
+        return;
+    }
+    buf_deinit(&k->frame);
 }
 
 static void fail_pending(struct rcall *k, void *arg)
@@ -326,7 +344,12 @@ void rconn_close(struct rconn *c)
         conn_close_now(c, TERN_ECLOSED);
         return;
     }
-    struct close_task *ct = xmalloc(sizeof(*ct));
+    struct close_task *ct = tern_malloc(sizeof(*ct));
+    if (ct == NULL) {
+        /* The loop sees the end of the stream and closes the connection. */
+        shutdown(c->io.fd, SHUT_RDWR);
+        return;
+    }
     ct->task.fn = close_task_fn;
     ct->c = c;
     rconn_ref(c);
@@ -348,7 +371,9 @@ static void warn_bad_peer(struct rconn *c, const char *what, int err)
 
 static struct rreq *rreq_alloc(struct rconn *c, const uint8_t *p, size_t len)
 {
-    struct rreq *r = xmalloc(sizeof(*r) + len);
+    struct rreq *r = tern_malloc(sizeof(*r) + len);
+    if (r == NULL)
+        return NULL;
     r->frame = (uint8_t *)(r + 1);
     r->frame_len = len;
     memcpy(r->frame, p, len);
@@ -419,6 +444,8 @@ static int handle_frame(struct rconn *c, const uint8_t *p, size_t len)
             return err;
     }
     struct rreq *r = rreq_alloc(c, p, len);
+    if (r == NULL)
+        return TERN_ENOMEM; /* the connection closes: the frame cannot be kept */
     int err = rcmd_decode_mut(r->frame, len, &r->cmd);
     if (err) {
         rreq_free(r);
@@ -477,7 +504,8 @@ static size_t reserve_in(struct rconn *c)
         buf_consume(&c->in, c->in_off);
         c->in_off = 0;
     }
-    buf_reserve(&c->in, want);
+    if (buf_reserve(&c->in, want) == NULL)
+        return 0;
     return c->in.cap - c->in.len;
 }
 
@@ -497,6 +525,10 @@ static void do_read(struct rconn *c)
     c->is_reading = true;
     for (int round = 0; round < READ_ROUNDS; round++) {
         size_t room = reserve_in(c);
+        if (room == 0) {
+            err = TERN_ENOMEM;
+            break;
+        }
         ssize_t n = c->ssl ? tls_conn_read(c, c->in.data + c->in.len, room)
                            : read(c->io.fd, c->in.data + c->in.len, room);
         if (n == 0) {
@@ -583,7 +615,11 @@ static void connect_timeout(struct loop_timer *t)
 int conn_new(struct loop *l, int fd, const struct rdispatch *d, size_t max_out, bool is_connecting,
              struct rconn **out)
 {
-    struct rconn *c = xcalloc(1, sizeof(*c));
+    struct rconn *c = tern_calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        return TERN_ENOMEM;
+    }
     c->io.fd = fd;
     c->io.cb = on_io;
     c->loop = l;
@@ -662,19 +698,32 @@ void rreq_respond(struct rreq *req, struct rcmd *resp)
     resp->flag = (resp->flag & ~RCMD_FLAG_ONEWAY) | RCMD_FLAG_RESPONSE;
     resp->serialize_type = req->cmd.serialize_type;
     if (loop_on_thread(c->loop)) {
-        /* Encode straight into the output: no copy, flushed before sleep. */
+        /* Encode straight into the output: no copy, flushed before sleep.
+         * An answer that cannot be built is dropped whole. */
+        size_t len = c->out.len;
         rcmd_encode(resp, &c->out);
-        queue_flush(c);
+        if (buf_failed(&c->out))
+            buf_rollback(&c->out, len);
+        else
+            queue_flush(c);
         rreq_free(req);
         return;
     }
-    struct resp_task *rt = xmalloc(sizeof(*rt));
+    struct resp_task *rt = tern_malloc(sizeof(*rt));
+    if (rt == NULL) {
+        rreq_free(req); /* out of memory: the answer is dropped */
+        return;
+    }
     rt->task.fn = resp_task_fn;
     rt->c = c;
     rconn_ref(c);
     buf_init(&rt->frame);
     rcmd_encode(resp, &rt->frame);
     rreq_free(req);
+    if (buf_failed(&rt->frame)) {
+        resp_task_fn(&rt->task, true);
+        return;
+    }
     if (loop_post(c->loop, &rt->task) != TERN_OK)
         resp_task_fn(&rt->task, true);
 }
@@ -708,10 +757,15 @@ static int send_call(struct rconn *c, struct rcmd *req, bool is_oneway, int time
     if (rconn_is_closed(c))
         return TERN_ECLOSED;
     struct rcall *k = rcall_new();
+    if (k == NULL)
+        return TERN_ENOMEM;
     k->cb = cb;
     k->arg = arg;
     k->timeout_ms = timeout_ms;
-    rcall_encode(k, req, is_oneway, true);
+    if (rcall_encode(k, req, is_oneway, true) != TERN_OK) {
+        rcall_free(k);
+        return TERN_ENOMEM;
+    }
     k->conn = c;
     rconn_ref(c);
     if (loop_on_thread(c->loop)) {

@@ -88,10 +88,12 @@ int conn_new(struct loop *l, int fd, const struct rdispatch *d, size_t max_out, 
  * fail with err (TERN_ECLOSED or the connect error). Idempotent. */
 void conn_close_now(struct rconn *c, int err);
 /* Loop thread. Hands frame bytes to the output (steals the buffer when the
- * output is empty, else copies) and schedules a flush. */
-void conn_write_buf(struct rconn *c, buf_t *frame);
+ * output is empty, else copies) and schedules a flush. TERN_ENOMEM: nothing
+ * was queued and the output is as before. */
+int conn_write_buf(struct rconn *c, buf_t *frame);
 /* Loop thread. Registers k as pending (unless oneway) and writes its frame;
- * completes k with TERN_ECLOSED when c is closed. Takes k. */
+ * completes k with TERN_ECLOSED when c is closed, TERN_ENOMEM when it could
+ * not be registered or queued. Takes k. */
 void conn_start_call(struct rconn *c, struct rcall *k);
 /* Loop thread. Completes k with err and frees it (k not in any table). */
 void conn_fail_call(struct rcall *k, int err);

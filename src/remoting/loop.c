@@ -21,7 +21,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "common/xalloc.h"
+#include "common/alloc.h"
 
 #define MAX_EVENTS 256
 
@@ -114,20 +114,25 @@ void loop_timer_stop(struct loop *l, struct loop_timer *t)
         heap_down(l, i);
 }
 
-void loop_timer_start(struct loop *l, struct loop_timer *t, int64_t delay_ms)
+int loop_timer_start(struct loop *l, struct loop_timer *t, int64_t delay_ms)
 {
     loop_timer_stop(l, t);
     if (delay_ms < 0)
         delay_ms = 0;
     t->deadline_ms = clock_mono_ms() + delay_ms;
     if (l->nheap == l->capheap) {
-        l->capheap = l->capheap ? l->capheap * 2 : 64;
-        l->heap = xrealloc(l->heap, l->capheap * sizeof(*l->heap));
+        size_t ncap = l->capheap ? l->capheap * 2 : 64;
+        struct loop_timer **nh = tern_realloc(l->heap, ncap * sizeof(*l->heap));
+        if (nh == NULL)
+            return TERN_ENOMEM;
+        l->heap = nh;
+        l->capheap = ncap;
     }
     l->heap[l->nheap] = t;
     t->heap_idx = (long)l->nheap;
     l->nheap++;
     heap_up(l, l->nheap - 1);
+    return TERN_OK;
 }
 
 static void run_timers(struct loop *l)
@@ -294,7 +299,9 @@ static void *loop_main(void *arg)
 
 int loop_new(const char *name, struct loop **out)
 {
-    struct loop *l = xcalloc(1, sizeof(*l));
+    struct loop *l = tern_calloc(1, sizeof(*l));
+    if (l == NULL)
+        return TERN_ENOMEM;
     snprintf(l->name, sizeof(l->name), "%s", name);
     atomic_init(&l->refs, 1);
     atomic_init(&l->wake_pending, 0);

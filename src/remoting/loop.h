@@ -67,9 +67,10 @@ int loop_io_add(struct loop *l, struct loop_io *io, uint32_t events);
 int loop_io_mod(struct loop *l, struct loop_io *io, uint32_t events);
 void loop_io_del(struct loop *l, struct loop_io *io);
 
-/* Loop thread only. Arms t to fire after delay_ms (re-arming moves it). */
+/* Loop thread only. Arms t to fire after delay_ms (re-arming moves it).
+ * TERN_ENOMEM (SDK allocation policy only) leaves t stopped. */
 void loop_timer_init(struct loop_timer *t, void (*fn)(struct loop_timer *t));
-void loop_timer_start(struct loop *l, struct loop_timer *t, int64_t delay_ms);
+int loop_timer_start(struct loop *l, struct loop_timer *t, int64_t delay_ms);
 void loop_timer_stop(struct loop *l, struct loop_timer *t);
 static inline bool loop_timer_active(const struct loop_timer *t)
 {

@@ -20,7 +20,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "common/xalloc.h"
+#include "common/alloc.h"
 
 struct rtls {
     SSL_CTX *ctx; /* owned */
@@ -49,7 +49,11 @@ static struct rtls *ctx_new(const SSL_METHOD *method)
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
-    struct rtls *t = xcalloc(1, sizeof *t);
+    struct rtls *t = tern_calloc(1, sizeof *t);
+    if (t == NULL) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     t->ctx = ctx;
     return t;
 }
