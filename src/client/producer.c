@@ -329,9 +329,11 @@ static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled
     ons_exception_t *err = NULL;
     int rc;
     if (j->stage == JOB_DONE) {
+        /* Stored; without memory for the result the callback still runs once
+         * (an exception: retrying would store the message twice). */
         res = j->res;
         j->res = NULL;
-        rc = 0;
+        rc = res ? 0 : cl_raise_oom(&err);
     } else if (cancelled) {
         rc = cl_raise(&err, ONS_ERR_ILLEGAL_STATE,
                       "the producer was shut down before the message was sent");
@@ -394,7 +396,7 @@ static void async_sent(void *arg, int err, struct rcmd *resp)
     struct ons_producer *pr = j->pr;
     if (err == TERN_OK && stored_code(resp->code)) {
         j->res = cl_send_result_make(j->msg->topic, j->uniq);
-        j->stage = j->res ? JOB_DONE : JOB_RETRY;
+        j->stage = JOB_DONE;
     } else {
         /* The retry (sync path, on a worker) avoids this broker for a while. */
         if (err != TERN_OK || retriable_code(resp->code))
