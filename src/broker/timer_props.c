@@ -73,6 +73,19 @@ int timer_init(struct timer_service *ts, const struct broker_config *cfg, struct
     }
     ts->max_delay_ms = cfg->timer_max_sec * 1000;
     ts->precision_ms = cfg->timer_prec_ms > 0 ? cfg->timer_prec_ms : 1;
+    ts->bucket_ms = cfg->timer_bucket_ms;
+    ts->day_ms = cfg->timer_day_ms;
+    if (ts->bucket_ms <= 0 || ts->day_ms < ts->bucket_ms || ts->day_ms % ts->bucket_ms != 0) {
+        log_error("broker", "timerDataFileMs (%lld) must be a multiple of timerBucketMs (%lld)",
+                  (long long)ts->day_ms, (long long)ts->bucket_ms);
+        return TERN_ECONFIG;
+    }
+    /* Copy records that could outlive their commit-log segment: past the
+     * threshold, and always past half the retention time. */
+    ts->long_ms = cfg->timer_data_threshold_sec * 1000;
+    int64_t half_retention = (int64_t)cfg->file_reserved_hours * 3600 * 1000 / 2;
+    if (ts->long_ms > half_retention)
+        ts->long_ms = half_retention;
     snprintf(ts->dir, sizeof ts->dir, "%s/timer", cfg->store_root);
     ts->store = store;
     return TERN_OK;

@@ -8,10 +8,12 @@
  * kill -9 loses nothing; at worst the deliveries of the last SAVE_MS repeat.
  * Thread ownership: see struct timer_service (timer.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "broker/persist.h"
 #include "broker/timer.h"
@@ -93,31 +95,46 @@ static int64_t out_ms_of(tern_bytes_t props)
     return strtoll(tmp, NULL, 10);
 }
 
-/* Re-puts the record of e into its real topic. TERN_OK also when the record
- * is gone (counted as dropped); an error means "retry later". */
-static int deliver(struct timer_service *ts, const struct timer_entry *e)
+/* deliver() result besides TERN_OK and errors: the record is gone or does
+ * not match the entry. The cursor does not move past a dropped entry, so a
+ * valid duplicate with the same key (re-ingested after a crash) still runs. */
+#define DELIVER_DROPPED 1
+
+/* Reads the record of e: its copy in the day's data file, else the commit
+ * log. */
+static int read_record(struct timer_service *ts, const struct timer_entry *e)
 {
     buf_reset(&ts->rbuf);
+    if (e->data_off >= 0)
+        return timer_day_read(ts, e->due_ms / ts->day_ms, e->data_off, e->size, &ts->rbuf);
+    return store_read_at(ts->store, e->phy, &ts->rbuf);
+}
+
+/* Re-puts the record of e into its real topic. TERN_OK when delivered,
+ * DELIVER_DROPPED when the record is gone (counted), an error means "retry
+ * later". */
+static int deliver(struct timer_service *ts, const struct timer_entry *e)
+{
     struct msg_record m;
     tern_bytes_t rt, rq;
-    if (store_read_at(ts->store, e->phy, &ts->rbuf) != TERN_OK ||
-        msg_decode(ts->rbuf.data, ts->rbuf.len, &m) != TERN_OK || m.phy_off != e->phy ||
-        !props_get(m.props, PROP_REAL_TOPIC, &rt) || rt.len == 0) {
+    if (read_record(ts, e) != TERN_OK || msg_decode(ts->rbuf.data, ts->rbuf.len, &m) != TERN_OK ||
+        m.phy_off != e->phy || !props_get(m.props, PROP_REAL_TOPIC, &rt) || rt.len == 0) {
         atomic_fetch_add(&ts->dropped, 1);
-        log_warn("broker", "timer record at %lld (due %lld) is missing or malformed; dropped",
-                 (long long)e->phy, (long long)e->due_ms);
-        return TERN_OK;
+        log_warn("broker", "timer record at %lld (due %lld%s) is missing or malformed; dropped",
+                 (long long)e->phy, (long long)e->due_ms, e->data_off >= 0 ? ", copy" : "");
+        return DELIVER_DROPPED;
     }
-    /* A bucket entry is trusted only if the record is the timer record it was
-     * made from: a stale or corrupt entry must not re-put another message. */
+    /* An entry is trusted only if the record is the timer record it was made
+     * from: a stale or corrupt entry must not re-put another message, and a
+     * copy torn by an OS crash must not deliver a damaged body. */
     if (!tern_bytes_eq_cstr(m.topic, TIMER_TOPIC) || m.total_size != e->size ||
-        out_ms_of(m.props) != e->due_ms) {
+        out_ms_of(m.props) != e->due_ms || (e->data_off >= 0 && !msg_check_crc(&m))) {
         if (atomic_fetch_add(&ts->dropped, 1) == 0)
             log_warn("broker",
                      "timer entry at %lld (due %lld, size %d) does not match its record; "
                      "dropped (logged once)",
                      (long long)e->phy, (long long)e->due_ms, (int)e->size);
-        return TERN_OK;
+        return DELIVER_DROPPED;
     }
     int32_t qid = 0;
     if (props_get(m.props, PROP_REAL_QID, &rq) && rq.len > 0 && rq.len < 11) {
@@ -165,13 +182,27 @@ static void load_one(struct timer_service *ts, const struct timer_entry *e)
         heap_push(ts, e);
 }
 
-/* Loads buckets while one may hold entries that sort before the heap's top
- * and it starts within LOOKAHEAD_MS. */
+/* Loads one bucket into the heap. */
+static int load_bucket(struct timer_service *ts, int64_t slot)
+{
+    int64_t pos = 0;
+    for (;;) {
+        int n = timer_entry_read(ts, TIMER_F_BUCKET, slot, &pos, ts->wbuf, TIMER_SPLIT_CHUNK);
+        if (n <= 0)
+            return n;
+        for (int i = 0; i < n; i++)
+            load_one(ts, &ts->wbuf[i]);
+    }
+}
+
+/* Loads buckets while one may hold entries that sort before the heap's top,
+ * it starts within LOOKAHEAD_MS and its day was split into buckets. */
 static void load_due_buckets(struct timer_service *ts, int64_t now)
 {
-    while (ts->next_slot * TIMER_BUCKET_MS <= now + LOOKAHEAD_MS &&
-           (ts->nheap == 0 || ts->heap[0].due_ms >= ts->next_slot * TIMER_BUCKET_MS)) {
-        int rc = timer_bucket_load(ts, ts->next_slot, load_one);
+    while (ts->next_slot * ts->bucket_ms <= now + LOOKAHEAD_MS &&
+           ts->next_slot * ts->bucket_ms / ts->day_ms < ts->split_day &&
+           (ts->nheap == 0 || ts->heap[0].due_ms >= ts->next_slot * ts->bucket_ms)) {
+        int rc = load_bucket(ts, ts->next_slot);
         if (rc != TERN_OK) {
             log_error("broker", "cannot read timer bucket %lld: %s", (long long)ts->next_slot,
                       tern_strerror(rc));
@@ -179,6 +210,82 @@ static void load_due_buckets(struct timer_service *ts, int64_t now)
         }
         ts->next_slot++;
     }
+}
+
+/* Appends e to its bucket (and the heap when the bucket is loaded). */
+static int bucket_entry(struct timer_service *ts, const struct timer_entry *e)
+{
+    int64_t slot = e->due_ms / ts->bucket_ms;
+    int rc = timer_entry_append(ts, TIMER_F_BUCKET, slot, e);
+    if (rc == TERN_OK && slot < ts->next_slot)
+        heap_push(ts, e);
+    return rc;
+}
+
+/* Files e where it waits: the index of its day while that day is not split,
+ * else its bucket. */
+static int file_entry(struct timer_service *ts, const struct timer_entry *e)
+{
+    int64_t day = e->due_ms / ts->day_ms;
+    if (day >= ts->split_day)
+        return timer_entry_append(ts, TIMER_F_DAY_IDX, day, e);
+    return bucket_entry(ts, e);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const struct timer_entry *x = a, *y = b;
+    return ent_less(x, y) ? -1 : ent_less(y, x);
+}
+
+/* True while a day index is due to be split into buckets: the day starts
+ * within long_ms + LOOKAHEAD_MS, so its buckets exist before they load. */
+static bool split_pending(const struct timer_service *ts, int64_t now)
+{
+    return ts->split_day * ts->day_ms <= now + ts->long_ms + LOOKAHEAD_MS;
+}
+
+/* Splits one chunk of the next day index into buckets; once the index is
+ * exhausted and the buckets are durable, deletes it and moves to the next
+ * day. Entries behind the cursor were delivered and are left out. A crash
+ * mid-split re-splits the whole index: the duplicates share keys and are
+ * skipped at delivery. Returns false on an I/O error (retried later). */
+static bool split_step(struct timer_service *ts, int64_t now)
+{
+    while (split_pending(ts, now)) {
+        int n = timer_entry_read(ts, TIMER_F_DAY_IDX, ts->split_day, &ts->split_pos, ts->wbuf,
+                                 TIMER_SPLIT_CHUNK);
+        if (n < 0) {
+            log_error("broker", "cannot read timer day index %lld: %s", (long long)ts->split_day,
+                      tern_strerror(n));
+            return false;
+        }
+        if (n == 0) {
+            int rc = timer_files_sync(ts);
+            if (rc != TERN_OK) {
+                log_error("broker", "cannot sync timer buckets: %s", tern_strerror(rc));
+                return false;
+            }
+            timer_files_unlink_range(ts, TIMER_F_DAY_IDX, ts->split_day, ts->split_day + 1);
+            ts->split_day++;
+            ts->split_pos = 0;
+            continue;
+        }
+        /* Sorted, the chunk's appends walk the buckets in order. */
+        qsort(ts->wbuf, (size_t)n, sizeof *ts->wbuf, cmp_entry);
+        int rc = TERN_OK;
+        for (int i = 0; i < n && rc == TERN_OK; i++)
+            if (!key_le(ts->wbuf[i].due_ms, ts->wbuf[i].phy, ts->cur_ms, ts->cur_phy))
+                rc = bucket_entry(ts, &ts->wbuf[i]);
+        if (rc != TERN_OK) {
+            log_error("broker", "cannot split timer day index %lld: %s", (long long)ts->split_day,
+                      tern_strerror(rc));
+            ts->split_pos = 0; /* again from the start; duplicates are harmless */
+            return false;
+        }
+        return true; /* one chunk per round: deliveries go on meanwhile */
+    }
+    return true;
 }
 
 /* Ingests new TIMER_TOPIC records. Returns false when a put failed. */
@@ -217,25 +324,34 @@ static bool ingest(struct timer_service *ts)
                 ts->ingest_off = m.queue_off;
                 return false; /* retried after RETRY_MS */
             }
-            pos += (size_t)m.total_size;
-            struct timer_entry e = {out_ms_of(m.props), m.phy_off, m.total_size};
+            struct timer_entry e = {out_ms_of(m.props), m.phy_off, -1, m.total_size};
             if (key_le(e.due_ms, e.phy, ts->cur_ms, ts->cur_phy)) {
                 /* Already behind the cursor: deliver now, outside the buckets. */
-                if (deliver(ts, &e) != TERN_OK) {
+                if (deliver(ts, &e) < TERN_OK) {
                     ts->ingest_off = m.queue_off;
                     return false;
                 }
                 ts->last_save_mono = 0; /* save soon: narrows the duplicate window */
             } else {
-                int rc = timer_bucket_append(ts, &e);
+                int rc = TERN_OK;
+                /* A long timer would outlive commit-log retention: copy its
+                 * record, once, into the data file of its day. */
+                if (e.due_ms - clock_wall_ms() > ts->long_ms) {
+                    rc = timer_day_put(ts, e.due_ms / ts->day_ms,
+                                       tern_bytes(ts->gbuf.data + pos, (size_t)m.total_size),
+                                       &e.data_off);
+                    if (rc == TERN_OK)
+                        atomic_fetch_add(&ts->copied, 1);
+                }
+                if (rc == TERN_OK)
+                    rc = file_entry(ts, &e);
                 if (rc != TERN_OK) {
-                    log_error("broker", "cannot append to timer bucket: %s", tern_strerror(rc));
+                    log_error("broker", "cannot file a timer entry: %s", tern_strerror(rc));
                     ts->ingest_off = m.queue_off;
                     return false;
                 }
-                if (e.due_ms / TIMER_BUCKET_MS < ts->next_slot)
-                    heap_push(ts, &e);
             }
+            pos += (size_t)m.total_size;
             atomic_fetch_add(&ts->ingested, 1);
         }
         /* Units a removed segment skipped are gone: move past them too. */
@@ -255,14 +371,37 @@ static bool deliver_due(struct timer_service *ts, int64_t now)
             return true;
         struct timer_entry e = ts->heap[0];
         if (!key_le(e.due_ms, e.phy, ts->cur_ms, ts->cur_phy)) {
-            if (deliver(ts, &e) != TERN_OK)
+            int rc = deliver(ts, &e);
+            if (rc < TERN_OK)
                 return false;
-            ts->cur_ms = e.due_ms;
-            ts->cur_phy = e.phy;
+            if (rc == TERN_OK) {
+                ts->cur_ms = e.due_ms;
+                ts->cur_phy = e.phy;
+            }
         }
         heap_pop(ts); /* duplicates (re-ingested after a crash) sort together */
     }
     return true;
+}
+
+/* On an idle stretch the cursor follows the clock: every key below the
+ * heap's top, the first unloaded bucket, the first unsplit day and now has
+ * been delivered (a timer ingested later behind it is delivered at once).
+ * Moving it once per bucket lets empty buckets and days be reclaimed without
+ * a progress save per round. */
+static void advance_idle_cursor(struct timer_service *ts, int64_t now)
+{
+    int64_t x = now;
+    if (ts->nheap && ts->heap[0].due_ms < x)
+        x = ts->heap[0].due_ms;
+    if (ts->next_slot * ts->bucket_ms < x)
+        x = ts->next_slot * ts->bucket_ms;
+    if (ts->split_day * ts->day_ms < x)
+        x = ts->split_day * ts->day_ms;
+    if ((x - 1) / ts->bucket_ms > ts->cur_ms / ts->bucket_ms) {
+        ts->cur_ms = x - 1;
+        ts->cur_phy = INT64_MAX;
+    }
 }
 
 struct flush_wait {
@@ -314,7 +453,7 @@ static void save_progress(struct timer_service *ts)
         return;
     int rc = wait_reputs_durable(ts);
     if (rc == TERN_OK)
-        rc = timer_bucket_sync(ts);
+        rc = timer_files_sync(ts);
     if (rc == TERN_OK)
         rc = timer_progress_save(ts, ts->ingest_off, ts->cur_ms, ts->cur_phy);
     if (rc != TERN_OK) {
@@ -324,11 +463,17 @@ static void save_progress(struct timer_service *ts)
     ts->saved_ingest_off = ts->ingest_off;
     ts->saved_cur_ms = ts->cur_ms;
     ts->saved_cur_phy = ts->cur_phy;
-    /* Buckets wholly before the saved cursor can go. */
-    int64_t upto = ts->saved_cur_ms / TIMER_BUCKET_MS;
+    /* Buckets and days wholly before the saved cursor can go. */
+    int64_t upto = ts->saved_cur_ms / ts->bucket_ms;
     if (upto > ts->reclaim_slot) {
-        timer_bucket_unlink_range(ts, ts->reclaim_slot, upto);
+        timer_files_unlink_range(ts, TIMER_F_BUCKET, ts->reclaim_slot, upto);
         ts->reclaim_slot = upto;
+    }
+    int64_t upto_day = ts->saved_cur_ms / ts->day_ms;
+    if (upto_day > ts->reclaim_day) {
+        timer_files_unlink_range(ts, TIMER_F_DAY_DAT, ts->reclaim_day, upto_day);
+        timer_files_unlink_range(ts, TIMER_F_DAY_IDX, ts->reclaim_day, upto_day);
+        ts->reclaim_day = upto_day;
     }
 }
 
@@ -341,7 +486,10 @@ static void *timer_main(void *arg)
         pthread_mutex_unlock(&ts->lock);
         bool ok = ingest(ts);
         int64_t now = clock_wall_ms();
+        ok = split_step(ts, now) && ok;
         ok = deliver_due(ts, now) && ok;
+        if (ok)
+            advance_idle_cursor(ts, now);
         int64_t mono = clock_mono_ms();
         if (mono - ts->last_save_mono >= SAVE_MS) {
             save_progress(ts);
@@ -354,10 +502,13 @@ static void *timer_main(void *arg)
             wait = RETRY_MS;
         if (ts->nheap && ts->heap[0].due_ms - now < wait)
             wait = ts->heap[0].due_ms - now;
-        int64_t next_start = ts->next_slot * TIMER_BUCKET_MS;
+        int64_t next_start = ts->next_slot * ts->bucket_ms;
         if ((ts->nheap == 0 || ts->heap[0].due_ms >= next_start) &&
             next_start - LOOKAHEAD_MS - now < wait)
             wait = next_start - LOOKAHEAD_MS - now;
+        int64_t split_at = ts->split_day * ts->day_ms - ts->long_ms - LOOKAHEAD_MS;
+        if (ok && split_at - now < wait)
+            wait = split_at - now; /* 0 while a split is under way */
         if (ts->ingest_off != ts->saved_ingest_off || ts->cur_ms != ts->saved_cur_ms ||
             ts->cur_phy != ts->saved_cur_phy) {
             if (wait > SAVE_MS)
@@ -382,25 +533,32 @@ int timer_start(struct timer_service *ts)
     char path[4200];
     snprintf(path, sizeof path, "%s/buckets", ts->dir);
     int rc = persist_mkdirs(path);
+    snprintf(path, sizeof path, "%s/days", ts->dir);
+    if (rc == TERN_OK)
+        rc = persist_mkdirs(path);
     if (rc != TERN_OK)
         return rc;
+    ts->dir_fd = open(ts->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (ts->dir_fd < 0)
+        return -errno;
     for (int i = 0; i < TIMER_FD_CACHE; i++)
         ts->fds[i].fd = -1;
     buf_init(&ts->rbuf);
     buf_init(&ts->pbuf);
     buf_init(&ts->gbuf);
+    ts->wbuf = xmalloc(TIMER_SPLIT_CHUNK * sizeof *ts->wbuf);
     ts->ready = true;
     tern_bytes_t topic = tern_cstr(TIMER_TOPIC);
     int64_t qmin = store_min_offset(ts->store, topic, 0);
     int64_t qmax = store_max_offset(ts->store, topic, 0);
     rc = timer_progress_load(ts, &ts->ingest_off, &ts->cur_ms, &ts->cur_phy);
-    int64_t lo = timer_bucket_min_slot(ts);
+    int64_t lo = timer_files_min_slot(ts, TIMER_F_BUCKET);
     if (rc == TERN_ENOT_FOUND) {
         /* First start: whatever the queue holds is pending; entries due
          * before now (or before the oldest bucket) are delivered at once. */
         int64_t now = clock_wall_ms();
         ts->ingest_off = qmin;
-        ts->cur_ms = (lo >= 0 && lo * TIMER_BUCKET_MS < now ? lo * TIMER_BUCKET_MS : now) - 1;
+        ts->cur_ms = (lo >= 0 && lo * ts->bucket_ms < now ? lo * ts->bucket_ms : now) - 1;
         ts->cur_phy = INT64_MAX;
     } else if (rc != TERN_OK) {
         log_error("broker", "timer progress file in %s is unreadable: %s", ts->dir,
@@ -415,10 +573,18 @@ int timer_start(struct timer_service *ts)
     ts->saved_ingest_off = ts->ingest_off;
     ts->saved_cur_ms = ts->cur_ms;
     ts->saved_cur_phy = ts->cur_phy;
-    ts->next_slot = ts->cur_ms / TIMER_BUCKET_MS;
+    ts->next_slot = ts->cur_ms / ts->bucket_ms;
     if (lo >= 0 && lo < ts->next_slot)
-        timer_bucket_unlink_range(ts, lo, ts->next_slot);
+        timer_files_unlink_range(ts, TIMER_F_BUCKET, lo, ts->next_slot);
     ts->reclaim_slot = ts->next_slot;
+    /* Day indexes from the cursor's day on are split again as they come near
+     * (a split cut short by a crash is redone; its duplicates are harmless). */
+    ts->split_day = ts->reclaim_day = ts->cur_ms / ts->day_ms;
+    for (int k = TIMER_F_DAY_IDX; k <= TIMER_F_DAY_DAT; k++) {
+        int64_t dlo = timer_files_min_slot(ts, k);
+        if (dlo >= 0 && dlo < ts->reclaim_day)
+            timer_files_unlink_range(ts, k, dlo, ts->reclaim_day);
+    }
 
     pthread_mutex_init(&ts->lock, NULL);
     pthread_condattr_t ca;
@@ -453,7 +619,10 @@ void timer_stop(struct timer_service *ts)
     if (!ts->ready)
         return;
     ts->ready = false;
-    timer_bucket_close_all(ts);
+    timer_files_close_all(ts);
+    close(ts->dir_fd);
+    free(ts->wbuf);
+    ts->wbuf = NULL;
     free(ts->heap);
     ts->heap = NULL;
     ts->nheap = ts->capheap = 0;
