@@ -33,6 +33,10 @@ struct broker_config;
 #define TIMER_TOPIC       "rmq_sys_wheel_timer"
 #define TIMER_MAX_LEVELS  64
 #define TIMER_PROP_OUT_MS "TIMER_OUT_MS"
+/* On a delivered message: "<due ms>:<timer record offset>", the key of the
+ * timer it came from, so a restart can tell which deliveries happened after
+ * the last progress save (no duplicates after a kill -9). */
+#define TIMER_PROP_KEY "TIMER_KEY"
 
 /* One pending timer: 32 bytes on disk (timer_bucket.c). (due_ms, phy) is its
  * key: the delivery order, and equal keys are the same timer. */
@@ -72,6 +76,7 @@ struct timer_service {
     int64_t bucket_ms;    /* timerBucketMs: due time per bucket file (60 s) */
     int64_t day_ms;       /* timerDataFileMs: due time per day file, multiple of bucket_ms */
     int64_t long_ms;      /* timerDataThresholdSec * 1000: longer timers copy their record */
+    int64_t seg_bytes;    /* mappedFileSizeCommitLog (the start-up scan skips fillers) */
     char dir[4096];       /* <storePathRootDir>/timer */
     struct store *store;  /* borrowed */
 
@@ -91,10 +96,12 @@ struct timer_service {
     int64_t cur_ms;     /* delivery cursor: every (due, phy) <= (cur_ms, cur_phy) is done */
     int64_t cur_phy;
     int64_t saved_ingest_off, saved_cur_ms, saved_cur_phy; /* on disk */
-    int64_t reclaim_slot; /* bucket files below this slot are deleted */
-    int64_t split_day;    /* first day whose index is not yet split into buckets */
-    int64_t split_pos;    /* entries of split_day's index already split */
-    int64_t reclaim_day;  /* day files below this day are deleted */
+    struct timer_entry *fired; /* owned; keys delivered after the last save before a crash */
+    size_t nfired;             /* (sorted; found by the start-up scan) */
+    int64_t reclaim_slot;      /* bucket files below this slot are deleted */
+    int64_t split_day;         /* first day whose index is not yet split into buckets */
+    int64_t split_pos;         /* entries of split_day's index already split */
+    int64_t reclaim_day;       /* day files below this day are deleted */
     int64_t last_save_mono;
     struct timer_fd fds[TIMER_FD_CACHE];
     uint64_t fd_clock;
@@ -163,10 +170,14 @@ int timer_entry_append(struct timer_service *ts, int kind, int64_t slot,
 int timer_entry_read(struct timer_service *ts, int kind, int64_t slot, int64_t *pos,
                      struct timer_entry *out, int max);
 /* Progress file: TERN_ENOT_FOUND when absent. */
-int timer_progress_load(struct timer_service *ts, int64_t *ingest_off, int64_t *cur_ms,
-                        int64_t *cur_phy);
-int timer_progress_save(struct timer_service *ts, int64_t ingest_off, int64_t cur_ms,
-                        int64_t cur_phy);
+struct timer_progress {
+    int64_t ingest_off; /* next TIMER_TOPIC queue offset to ingest */
+    int64_t cur_ms;     /* delivery cursor */
+    int64_t cur_phy;
+    int64_t log_off; /* commit-log end when saved: later deliveries are at or after it */
+};
+int timer_progress_load(struct timer_service *ts, struct timer_progress *p);
+int timer_progress_save(struct timer_service *ts, const struct timer_progress *p);
 
 /* ---- timer_day.c: record copies of long timers ---- */
 

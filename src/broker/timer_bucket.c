@@ -20,8 +20,8 @@
 #define ENTRY_BYTES      32
 #define READ_CHUNK       512         /* entries per read() */
 #define PROGRESS_MAGIC   0x544D5231u /* "TMR1" */
-#define PROGRESS_VERSION 2           /* 2: 32-byte entries (1 had 24) */
-#define PROGRESS_BYTES   40
+#define PROGRESS_VERSION 2           /* 2: 32-byte entries, log_off (1 had 24, none) */
+#define PROGRESS_BYTES   48
 
 static void entry_encode(const struct timer_entry *e, uint8_t out[ENTRY_BYTES])
 {
@@ -113,8 +113,7 @@ int timer_entry_read(struct timer_service *ts, int kind, int64_t slot, int64_t *
     return rc != TERN_OK && n == 0 ? rc : n;
 }
 
-int timer_progress_load(struct timer_service *ts, int64_t *ingest_off, int64_t *cur_ms,
-                        int64_t *cur_phy)
+int timer_progress_load(struct timer_service *ts, struct timer_progress *out)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/progress", ts->dir);
@@ -124,29 +123,30 @@ int timer_progress_load(struct timer_service *ts, int64_t *ingest_off, int64_t *
     if (rc == TERN_OK) {
         const uint8_t *p = b.data;
         if (b.len != PROGRESS_BYTES || be32_load(p) != PROGRESS_MAGIC ||
-            be32_load(p + 4) != PROGRESS_VERSION || be32_load(p + 32) != crc32_update(0, p, 32)) {
+            be32_load(p + 4) != PROGRESS_VERSION || be32_load(p + 40) != crc32_update(0, p, 40)) {
             rc = TERN_ECORRUPT;
         } else {
-            *ingest_off = (int64_t)be64_load(p + 8);
-            *cur_ms = (int64_t)be64_load(p + 16);
-            *cur_phy = (int64_t)be64_load(p + 24);
+            out->ingest_off = (int64_t)be64_load(p + 8);
+            out->cur_ms = (int64_t)be64_load(p + 16);
+            out->cur_phy = (int64_t)be64_load(p + 24);
+            out->log_off = (int64_t)be64_load(p + 32);
         }
     }
     buf_deinit(&b);
     return rc;
 }
 
-int timer_progress_save(struct timer_service *ts, int64_t ingest_off, int64_t cur_ms,
-                        int64_t cur_phy)
+int timer_progress_save(struct timer_service *ts, const struct timer_progress *pr)
 {
     uint8_t p[PROGRESS_BYTES];
     memset(p, 0, sizeof p);
     be32_store(p, PROGRESS_MAGIC);
     be32_store(p + 4, PROGRESS_VERSION);
-    be64_store(p + 8, (uint64_t)ingest_off);
-    be64_store(p + 16, (uint64_t)cur_ms);
-    be64_store(p + 24, (uint64_t)cur_phy);
-    be32_store(p + 32, crc32_update(0, p, 32));
+    be64_store(p + 8, (uint64_t)pr->ingest_off);
+    be64_store(p + 16, (uint64_t)pr->cur_ms);
+    be64_store(p + 24, (uint64_t)pr->cur_phy);
+    be64_store(p + 32, (uint64_t)pr->log_off);
+    be32_store(p + 40, crc32_update(0, p, 40));
     char path[4200];
     snprintf(path, sizeof path, "%s/progress", ts->dir);
     return persist_write(path, tern_bytes(p, sizeof p));

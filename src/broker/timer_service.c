@@ -145,11 +145,20 @@ static int deliver(struct timer_service *ts, const struct timer_entry *e)
         if (qid < 0)
             qid = 0;
     }
-    static const char *const SKIP[] = {
-        PROP_REAL_TOPIC,      PROP_REAL_QID,       TIMER_PROP_OUT_MS,     PROP_DELAY,
-        PROP_TIMER_DELAY_SEC, PROP_TIMER_DELAY_MS, PROP_TIMER_DELIVER_MS, NULL};
+    static const char *const SKIP[] = {PROP_REAL_TOPIC,
+                                       PROP_REAL_QID,
+                                       TIMER_PROP_OUT_MS,
+                                       PROP_DELAY,
+                                       PROP_TIMER_DELAY_SEC,
+                                       PROP_TIMER_DELAY_MS,
+                                       PROP_TIMER_DELIVER_MS,
+                                       TIMER_PROP_KEY,
+                                       NULL};
     buf_reset(&ts->pbuf);
     props_copy_except(&ts->pbuf, m.props, SKIP);
+    char key[48];
+    snprintf(key, sizeof key, "%lld:%lld", (long long)e->due_ms, (long long)e->phy);
+    props_append(&ts->pbuf, TIMER_PROP_KEY, tern_cstr(key));
     struct store_msg sm;
     memset(&sm, 0, sizeof sm);
     sm.topic = rt;
@@ -288,6 +297,8 @@ static bool split_step(struct timer_service *ts, int64_t now)
     return true;
 }
 
+static bool was_fired(const struct timer_service *ts, const struct timer_entry *e);
+
 /* Ingests new TIMER_TOPIC records. Returns false when a put failed. */
 static bool ingest(struct timer_service *ts)
 {
@@ -326,8 +337,9 @@ static bool ingest(struct timer_service *ts)
             }
             struct timer_entry e = {out_ms_of(m.props), m.phy_off, -1, m.total_size};
             if (key_le(e.due_ms, e.phy, ts->cur_ms, ts->cur_phy)) {
-                /* Already behind the cursor: deliver now, outside the buckets. */
-                if (deliver(ts, &e) < TERN_OK) {
+                /* Already behind the cursor: deliver now, outside the buckets
+                 * (unless the start-up scan found it delivered). */
+                if (!was_fired(ts, &e) && deliver(ts, &e) < TERN_OK) {
                     ts->ingest_off = m.queue_off;
                     return false;
                 }
@@ -404,6 +416,69 @@ static void advance_idle_cursor(struct timer_service *ts, int64_t now)
     }
 }
 
+static bool was_fired(const struct timer_service *ts, const struct timer_entry *e)
+{
+    return ts->nfired && bsearch(e, ts->fired, ts->nfired, sizeof *e, cmp_entry) != NULL;
+}
+
+/* The key a delivered copy carries in TIMER_KEY, or false. */
+static bool fired_key_of(tern_bytes_t props, struct timer_entry *e)
+{
+    tern_bytes_t v;
+    char tmp[48];
+    if (!props_get(props, TIMER_PROP_KEY, &v) || v.len == 0 || v.len >= sizeof tmp)
+        return false;
+    memcpy(tmp, v.ptr, v.len);
+    tmp[v.len] = '\0';
+    long long due, phy;
+    if (sscanf(tmp, "%lld:%lld", &due, &phy) != 2)
+        return false;
+    *e = (struct timer_entry){due, phy, -1, 0};
+    return true;
+}
+
+/* After a crash, deliveries made after the last progress save are in the
+ * commit log from the saved log_off on: find them by TIMER_KEY, move the
+ * cursor past the greatest (deliveries run in key order) and remember them
+ * all, so neither the buckets nor a re-ingest repeats them. A segment's
+ * filler is skipped to the next segment. */
+static void scan_fired(struct timer_service *ts, int64_t log_off)
+{
+    struct store_stats st;
+    store_get_stats(ts->store, &st);
+    if (log_off < st.commitlog_min_off)
+        log_off = st.commitlog_min_off;
+    size_t cap = 0;
+    int64_t off = log_off, records = 0;
+    while (off < st.commitlog_max_off) {
+        buf_reset(&ts->rbuf);
+        struct msg_record m;
+        if (store_read_at(ts->store, off, &ts->rbuf) != TERN_OK ||
+            msg_decode(ts->rbuf.data, ts->rbuf.len, &m) != TERN_OK) {
+            off = (off / ts->seg_bytes + 1) * ts->seg_bytes;
+            continue;
+        }
+        off += m.total_size;
+        records++;
+        struct timer_entry e;
+        if (!fired_key_of(m.props, &e))
+            continue;
+        if (ts->nfired == cap) {
+            cap = cap ? cap * 2 : 64;
+            ts->fired = xrealloc(ts->fired, cap * sizeof *ts->fired);
+        }
+        ts->fired[ts->nfired++] = e;
+        if (!key_le(e.due_ms, e.phy, ts->cur_ms, ts->cur_phy)) {
+            ts->cur_ms = e.due_ms;
+            ts->cur_phy = e.phy;
+        }
+    }
+    if (ts->nfired)
+        qsort(ts->fired, ts->nfired, sizeof *ts->fired, cmp_entry);
+    log_info("broker", "timer: %zu deliveries found after the last save (%lld records scanned)",
+             ts->nfired, (long long)records);
+}
+
 struct flush_wait {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -451,11 +526,16 @@ static void save_progress(struct timer_service *ts)
     if (ts->ingest_off == ts->saved_ingest_off && ts->cur_ms == ts->saved_cur_ms &&
         ts->cur_phy == ts->saved_cur_phy)
         return;
+    /* Every delivery so far is behind the cursor; later ones are put after
+     * the log's current end (this thread is the only one delivering). */
+    struct store_stats st;
+    store_get_stats(ts->store, &st);
+    struct timer_progress p = {ts->ingest_off, ts->cur_ms, ts->cur_phy, st.commitlog_max_off};
     int rc = wait_reputs_durable(ts);
     if (rc == TERN_OK)
         rc = timer_files_sync(ts);
     if (rc == TERN_OK)
-        rc = timer_progress_save(ts, ts->ingest_off, ts->cur_ms, ts->cur_phy);
+        rc = timer_progress_save(ts, &p);
     if (rc != TERN_OK) {
         log_error("broker", "cannot save timer progress: %s", tern_strerror(rc));
         return;
@@ -551,7 +631,11 @@ int timer_start(struct timer_service *ts)
     tern_bytes_t topic = tern_cstr(TIMER_TOPIC);
     int64_t qmin = store_min_offset(ts->store, topic, 0);
     int64_t qmax = store_max_offset(ts->store, topic, 0);
-    rc = timer_progress_load(ts, &ts->ingest_off, &ts->cur_ms, &ts->cur_phy);
+    struct timer_progress pr;
+    rc = timer_progress_load(ts, &pr);
+    ts->ingest_off = pr.ingest_off;
+    ts->cur_ms = pr.cur_ms;
+    ts->cur_phy = pr.cur_phy;
     int64_t lo = timer_files_min_slot(ts, TIMER_F_BUCKET);
     if (rc == TERN_ENOT_FOUND) {
         /* First start: whatever the queue holds is pending; entries due
@@ -564,6 +648,8 @@ int timer_start(struct timer_service *ts)
         log_error("broker", "timer progress file in %s is unreadable: %s", ts->dir,
                   tern_strerror(rc));
         return rc;
+    } else {
+        scan_fired(ts, pr.log_off);
     }
     if (ts->ingest_off < qmin || ts->ingest_off > qmax) {
         log_warn("broker", "timer ingest offset %lld outside [%lld, %lld]; clamped",
@@ -623,6 +709,9 @@ void timer_stop(struct timer_service *ts)
     close(ts->dir_fd);
     free(ts->wbuf);
     ts->wbuf = NULL;
+    free(ts->fired);
+    ts->fired = NULL;
+    ts->nfired = 0;
     free(ts->heap);
     ts->heap = NULL;
     ts->nheap = ts->capheap = 0;
