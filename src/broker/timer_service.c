@@ -4,8 +4,9 @@
  * re-puts each due record into REAL_TOPIC/REAL_QID with the timer properties
  * removed. Sleeps on a monotonic condvar exactly until the next due time (or
  * an arrival on TIMER_TOPIC). Progress (ingest offset, delivery cursor) is
- * saved after the bucket files are fdatasync'd, at most every SAVE_MS, so a
- * kill -9 loses nothing; at worst the deliveries of the last SAVE_MS repeat.
+ * saved after the timer files are fdatasync'd, at most every SAVE_MS, so a
+ * kill -9 loses nothing; deliveries made after the last save are found again
+ * by their TIMER_KEY in the commit log at start-up, so none repeats.
  * Thread ownership: see struct timer_service (timer.h). */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +26,10 @@
 #include "protocol/props.h"
 #include "store/store.h"
 
-#define SAVE_MS          20   /* progress save interval while delivering */
+#define SAVE_MS          50   /* progress save interval while delivering */
 #define LOOKAHEAD_MS     2000 /* load a bucket this long before it starts */
 #define INGEST_BATCH     256
+#define INGEST_ROUNDS    16 /* batches per loop round, between deliveries */
 #define DELIVER_BATCH    512
 #define RETRY_MS         100 /* after a failed put */
 #define IDLE_MAX_WAIT_MS 1000
@@ -299,11 +301,13 @@ static bool split_step(struct timer_service *ts, int64_t now)
 
 static bool was_fired(const struct timer_service *ts, const struct timer_entry *e);
 
-/* Ingests new TIMER_TOPIC records. Returns false when a put failed. */
-static bool ingest(struct timer_service *ts)
+/* Ingests new TIMER_TOPIC records, up to INGEST_ROUNDS batches; *more says
+ * the queue may hold more. Returns false when a put or append failed. */
+static bool ingest(struct timer_service *ts, bool *more)
 {
     tern_bytes_t topic = tern_cstr(TIMER_TOPIC);
-    for (int round = 0; round < 8; round++) {
+    *more = false;
+    for (int round = 0; round < INGEST_ROUNDS; round++) {
         struct store_get_result r;
         buf_reset(&ts->gbuf);
         store_get(ts->store, topic, 0, ts->ingest_off, INGEST_BATCH, 4 << 20, NULL, NULL, &ts->gbuf,
@@ -371,6 +375,7 @@ static bool ingest(struct timer_service *ts)
         if (r.count < INGEST_BATCH)
             return true;
     }
+    *more = true;
     return true;
 }
 
@@ -564,7 +569,8 @@ static void *timer_main(void *arg)
     while (!ts->stopping) {
         ts->kick = false;
         pthread_mutex_unlock(&ts->lock);
-        bool ok = ingest(ts);
+        bool more;
+        bool ok = ingest(ts, &more);
         int64_t now = clock_wall_ms();
         ok = split_step(ts, now) && ok;
         ok = deliver_due(ts, now) && ok;
@@ -594,7 +600,7 @@ static void *timer_main(void *arg)
             if (wait > SAVE_MS)
                 wait = SAVE_MS;
         }
-        if (wait < 0)
+        if (wait < 0 || (ok && more))
             wait = 0;
         pthread_mutex_lock(&ts->lock);
         if (!ts->kick && !ts->stopping && wait > 0) {
