@@ -442,6 +442,23 @@ static bool fired_key_of(tern_bytes_t props, struct timer_entry *e)
     return true;
 }
 
+/* A TIMER_KEY is trusted only if it names the timer record m came from (a
+ * client could send the property itself): that record has the key's due time
+ * and m's body CRC and born time. A record retention already deleted cannot
+ * be checked; its key is then trusted only for a due time m's store time
+ * had reached (a forged one cannot skip a timer not yet due). */
+static bool fired_key_valid(struct timer_service *ts, const struct timer_entry *e,
+                            const struct msg_record *m, int64_t log_min)
+{
+    buf_reset(&ts->gbuf);
+    struct msg_record o;
+    if (store_read_at(ts->store, e->phy, &ts->gbuf) != TERN_OK ||
+        msg_decode(ts->gbuf.data, ts->gbuf.len, &o) != TERN_OK)
+        return e->phy < log_min && e->due_ms <= m->store_ts;
+    return tern_bytes_eq_cstr(o.topic, TIMER_TOPIC) && out_ms_of(o.props) == e->due_ms &&
+           o.body_crc == m->body_crc && o.born_ts == m->born_ts && e->due_ms <= m->store_ts;
+}
+
 /* After a crash, deliveries made after the last progress save are in the
  * commit log from the saved log_off on: find them by TIMER_KEY, move the
  * cursor past the greatest (deliveries run in key order) and remember them
@@ -466,7 +483,7 @@ static void scan_fired(struct timer_service *ts, int64_t log_off)
         off += m.total_size;
         records++;
         struct timer_entry e;
-        if (!fired_key_of(m.props, &e))
+        if (!fired_key_of(m.props, &e) || !fired_key_valid(ts, &e, &m, st.commitlog_min_off))
             continue;
         if (ts->nfired == cap) {
             cap = cap ? cap * 2 : 64;

@@ -562,6 +562,10 @@ TEST(long_timer_survives_retention)
     ASSERT_BYTES_EQ(v, "kl");
     ASSERT(!props_get(m[0].props, TIMER_PROP_OUT_MS, &v));
     ASSERT(!props_get(m[0].props, PROP_REAL_TOPIC, &v));
+    char key[48];
+    snprintf(key, sizeof key, "%lld:0", (long long)due);
+    ASSERT(props_get(m[0].props, TIMER_PROP_KEY, &v));
+    ASSERT_BYTES_EQ(v, key);
     ASSERT_EQ(atomic_load(&f.b->timer.dropped), 0);
     printf("  long timer delivered from its copy %lld ms after due\n",
            (long long)(m[0].store_ts - due));
