@@ -96,6 +96,13 @@ static const struct config_opt BROKER_OPTS[] = {
      "longest accepted timer delay in seconds (default 40 days)"},
     {"timerPrecisionMs", CFG_INT, OFF(timer_prec_ms), "10", 1, 60000, NULL,
      "timer delivery times are rounded up to a multiple of this (ms)"},
+    {"timerDataThresholdSec", CFG_I64, OFF(timer_data_threshold_sec), "3600", 0, 3456000 * 10, NULL,
+     "timers due further ahead copy their record into timer/days/ data files, kept until "
+     "delivered (capped at half of fileReservedTime)"},
+    {"timerBucketMs", CFG_I64, OFF(timer_bucket_ms), "60000", 100, 3600000, NULL,
+     "due time covered by one timer bucket file (ms)"},
+    {"timerDataFileMs", CFG_I64, OFF(timer_day_ms), "86400000", 100, (int64_t)864000000, NULL,
+     "due time covered by one timer data file and day index (ms; a multiple of timerBucketMs)"},
     {"transactionCheckInterval", CFG_INT, OFF(txn_check_interval_ms), "30000", 100, 3600000, NULL,
      "ms between scans for unresolved transaction half messages"},
     {"transactionTimeOut", CFG_INT, OFF(txn_timeout_ms), "6000", 0, 86400000, NULL,

@@ -17,52 +17,55 @@
 enum flush_disk_type { FLUSH_ASYNC = 0, FLUSH_SYNC = 1 };
 
 struct broker_config {
-    char *cluster_name;        /* owned: brokerClusterName */
-    char *broker_name;         /* owned: brokerName */
-    int64_t broker_id;         /* brokerId (0 = master) */
-    char *namesrv_addr;        /* owned: namesrvAddr, "host:port;host:port" */
-    int listen_port;           /* listenPort; 0 = ephemeral (tests) */
-    char *broker_ip1;          /* owned: brokerIP1; empty = auto-detect */
-    char *store_root;          /* owned: storePathRootDir */
-    int flush_disk_type;       /* enum flush_disk_type */
-    int commitlog_write_mode;  /* enum cl_write_mode (store/store.h) */
-    int64_t commitlog_bytes;   /* mappedFileSizeCommitLog */
-    int file_reserved_hours;   /* fileReservedTime */
-    int delete_when;           /* deleteWhen (hour) */
-    int disk_max_used_ratio;   /* diskMaxUsedSpaceRatio */
-    bool auto_create_topic;    /* autoCreateTopicEnable */
-    bool auto_create_group;    /* autoCreateSubscriptionGroup */
-    int default_topic_queues;  /* defaultTopicQueueNums */
-    int max_message_size;      /* maxMessageSize */
-    int send_threads;          /* sendThreadPoolNums (ignored: loops serve sends) */
-    int register_period_ms;    /* registerNameServerPeriod */
-    int broker_permission;     /* brokerPermission */
-    bool long_polling;         /* longPollingEnable */
-    int short_polling_ms;      /* shortPollingTimeMills */
-    int sync_flush_timeout_ms; /* syncFlushTimeout */
-    int flush_interval_ms;     /* flushIntervalCommitLog */
-    int io_threads;            /* serverSelectorThreads */
-    int offset_flush_ms;       /* flushConsumerOffsetInterval */
-    int channel_expired_ms;    /* channelExpiredTimeout */
-    bool trace_on;             /* traceOn */
-    char *region_id;           /* owned: regionId */
-    bool index_enable;         /* messageIndexEnable */
-    bool vip_channel;          /* vipChannelEnable: also listen on listenPort-2 */
-    int namesrv_port;          /* namesrvPort (mqbroker --standalone) */
-    bool standalone;           /* standalone: embedded name server */
-    bool openapi_enable;       /* openApiEnable: standalone also serves the Open API */
-    char *delay_levels;        /* owned: messageDelayLevel ("1s 5s ... 2h") */
-    int64_t timer_max_sec;     /* timerMaxDelaySec (40 days) */
-    int timer_prec_ms;         /* timerPrecisionMs: due times rounded up to it */
-    int txn_check_interval_ms; /* transactionCheckInterval */
-    int txn_timeout_ms;        /* transactionTimeOut: default check immunity */
-    int txn_check_max;         /* transactionCheckMax: checks before parking */
-    int lock_lease_ms;         /* lockLeaseMs: ordered-consumer queue lock lease */
-    bool acl_enable;           /* aclEnable: requests must be signed */
-    char *acl_file;            /* owned: aclCredentialsFile */
-    char *tls_mode;            /* owned: tlsMode (disabled|permissive|enforcing; NULL = auto) */
-    char *tls_cert;            /* owned: tls.server.certPath */
-    char *tls_key;             /* owned: tls.server.keyPath */
+    char *cluster_name;               /* owned: brokerClusterName */
+    char *broker_name;                /* owned: brokerName */
+    int64_t broker_id;                /* brokerId (0 = master) */
+    char *namesrv_addr;               /* owned: namesrvAddr, "host:port;host:port" */
+    int listen_port;                  /* listenPort; 0 = ephemeral (tests) */
+    char *broker_ip1;                 /* owned: brokerIP1; empty = auto-detect */
+    char *store_root;                 /* owned: storePathRootDir */
+    int flush_disk_type;              /* enum flush_disk_type */
+    int commitlog_write_mode;         /* enum cl_write_mode (store/store.h) */
+    int64_t commitlog_bytes;          /* mappedFileSizeCommitLog */
+    int file_reserved_hours;          /* fileReservedTime */
+    int delete_when;                  /* deleteWhen (hour) */
+    int disk_max_used_ratio;          /* diskMaxUsedSpaceRatio */
+    bool auto_create_topic;           /* autoCreateTopicEnable */
+    bool auto_create_group;           /* autoCreateSubscriptionGroup */
+    int default_topic_queues;         /* defaultTopicQueueNums */
+    int max_message_size;             /* maxMessageSize */
+    int send_threads;                 /* sendThreadPoolNums (ignored: loops serve sends) */
+    int register_period_ms;           /* registerNameServerPeriod */
+    int broker_permission;            /* brokerPermission */
+    bool long_polling;                /* longPollingEnable */
+    int short_polling_ms;             /* shortPollingTimeMills */
+    int sync_flush_timeout_ms;        /* syncFlushTimeout */
+    int flush_interval_ms;            /* flushIntervalCommitLog */
+    int io_threads;                   /* serverSelectorThreads */
+    int offset_flush_ms;              /* flushConsumerOffsetInterval */
+    int channel_expired_ms;           /* channelExpiredTimeout */
+    bool trace_on;                    /* traceOn */
+    char *region_id;                  /* owned: regionId */
+    bool index_enable;                /* messageIndexEnable */
+    bool vip_channel;                 /* vipChannelEnable: also listen on listenPort-2 */
+    int namesrv_port;                 /* namesrvPort (mqbroker --standalone) */
+    bool standalone;                  /* standalone: embedded name server */
+    bool openapi_enable;              /* openApiEnable: standalone also serves the Open API */
+    char *delay_levels;               /* owned: messageDelayLevel ("1s 5s ... 2h") */
+    int64_t timer_max_sec;            /* timerMaxDelaySec (40 days) */
+    int timer_prec_ms;                /* timerPrecisionMs: due times rounded up to it */
+    int64_t timer_data_threshold_sec; /* timerDataThresholdSec: longer timers copy their record */
+    int64_t timer_bucket_ms;          /* timerBucketMs: due time per bucket file */
+    int64_t timer_day_ms;             /* timerDataFileMs: due time per timer data file */
+    int txn_check_interval_ms;        /* transactionCheckInterval */
+    int txn_timeout_ms;               /* transactionTimeOut: default check immunity */
+    int txn_check_max;                /* transactionCheckMax: checks before parking */
+    int lock_lease_ms;                /* lockLeaseMs: ordered-consumer queue lock lease */
+    bool acl_enable;                  /* aclEnable: requests must be signed */
+    char *acl_file;                   /* owned: aclCredentialsFile */
+    char *tls_mode; /* owned: tlsMode (disabled|permissive|enforcing; NULL = auto) */
+    char *tls_cert; /* owned: tls.server.certPath */
+    char *tls_key;  /* owned: tls.server.keyPath */
 };
 
 /* Fills defaults (storePathRootDir = $HOME/store). Returns TERN_OK. */

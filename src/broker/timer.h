@@ -6,7 +6,14 @@
  * with REAL_TOPIC / REAL_QID / TIMER_OUT_MS. The timer thread ingests that
  * queue into per-minute bucket files under <storePathRootDir>/timer/, keeps
  * only the buckets about to come due in memory, and re-puts each record into
- * its real topic when due. Progress is crash-safe (timer/progress). */
+ * its real topic when due. Progress is crash-safe (timer/progress).
+ *
+ * Long timers (due further ahead than timerDataThresholdSec) outlive
+ * commit-log retention: at ingest their record is copied once into the data
+ * file of their due day (timer/days/<day>.dat), and while that day is far off
+ * their entry waits in the day's index (<day>.idx), which is split into the
+ * minute buckets when the day comes near. A day's files are deleted once its
+ * last timer fired. */
 #ifndef TERN_BROKER_TIMER_H
 #define TERN_BROKER_TIMER_H
 
@@ -25,22 +32,38 @@ struct broker_config;
 
 #define TIMER_TOPIC       "rmq_sys_wheel_timer"
 #define TIMER_MAX_LEVELS  64
-#define TIMER_BUCKET_MS   60000 /* one bucket file per minute of due time */
 #define TIMER_PROP_OUT_MS "TIMER_OUT_MS"
+/* On a delivered message: "<due ms>:<timer record offset>", the key of the
+ * timer it came from, so a restart can tell which deliveries happened after
+ * the last progress save (no duplicates after a kill -9). */
+#define TIMER_PROP_KEY "TIMER_KEY"
 
-/* One pending timer: 24 bytes on disk (timer_bucket.c). */
+/* One pending timer: 32 bytes on disk (timer_bucket.c). (due_ms, phy) is its
+ * key: the delivery order, and equal keys are the same timer. */
 struct timer_entry {
-    int64_t due_ms; /* wall-clock delivery time */
-    int64_t phy;    /* commit-log offset of the TIMER_TOPIC record */
-    int32_t size;   /* record size */
+    int64_t due_ms;   /* wall-clock delivery time */
+    int64_t phy;      /* commit-log offset of the TIMER_TOPIC record */
+    int64_t data_off; /* offset of the record's copy in its day's data file; -1: none */
+    int32_t size;     /* record size */
 };
 
-/* Bucket file writer: a few open append descriptors (timer thread only). */
-#define TIMER_FD_CACHE 32
+/* The timer's files (timer_files.c). */
+enum timer_file_kind {
+    TIMER_F_BUCKET = 0, /* buckets/<start ms>: entries of one bucket_ms of due time */
+    TIMER_F_DAY_IDX,    /* days/<start ms>.idx: entries of a day not yet split */
+    TIMER_F_DAY_DAT,    /* days/<start ms>.dat: record copies of long timers of a day */
+};
+
+/* Open descriptors of the timer's files, least recently used evicted (timer
+ * thread only). Sized for every day file of 40 days plus an hour of buckets;
+ * evicting a dirty one does not sync it (the next sync is one syncfs). */
+#define TIMER_FD_CACHE 160
 struct timer_fd {
-    int64_t slot; /* bucket number (due_ms / TIMER_BUCKET_MS) */
-    int fd;       /* -1 = free */
+    int kind;     /* enum timer_file_kind */
+    int64_t slot; /* bucket or day number (due_ms / bucket_ms or / day_ms) */
+    int fd;       /* -1 = free; O_RDWR | O_APPEND */
     bool dirty;   /* written since the last fdatasync */
+    bool fresh;   /* opened, tail not yet checked (entry files cut a torn tail) */
     uint64_t used;
 };
 
@@ -50,6 +73,10 @@ struct timer_service {
     int nlevels;
     int64_t max_delay_ms; /* timerMaxDelaySec * 1000 */
     int64_t precision_ms; /* due times are rounded up to a multiple */
+    int64_t bucket_ms;    /* timerBucketMs: due time per bucket file (60 s) */
+    int64_t day_ms;       /* timerDataFileMs: due time per day file, multiple of bucket_ms */
+    int64_t long_ms;      /* timerDataThresholdSec * 1000: longer timers copy their record */
+    int64_t seg_bytes;    /* mappedFileSizeCommitLog (the start-up scan skips fillers) */
     char dir[4096];       /* <storePathRootDir>/timer */
     struct store *store;  /* borrowed */
 
@@ -69,18 +96,29 @@ struct timer_service {
     int64_t cur_ms;     /* delivery cursor: every (due, phy) <= (cur_ms, cur_phy) is done */
     int64_t cur_phy;
     int64_t saved_ingest_off, saved_cur_ms, saved_cur_phy; /* on disk */
-    int64_t reclaim_slot; /* bucket files below this slot are deleted */
+    struct timer_entry *fired; /* owned; keys delivered after the last save before a crash */
+    size_t nfired;             /* (sorted; found by the start-up scan) */
+    int64_t reclaim_slot;      /* bucket files below this slot are deleted */
+    int64_t split_day;         /* first day whose index is not yet split into buckets */
+    int64_t split_pos;         /* entries of split_day's index already split */
+    int64_t reclaim_day;       /* day files below this day are deleted */
     int64_t last_save_mono;
     struct timer_fd fds[TIMER_FD_CACHE];
     uint64_t fd_clock;
-    buf_t rbuf, pbuf, gbuf; /* scratch: record, properties, ingest batch */
+    int dir_fd;               /* owned; timer/ (syncfs, which also reports errors since open) */
+    bool evicted_dirty;       /* a descriptor was closed unsynced: the next sync is a syncfs */
+    buf_t rbuf, pbuf, gbuf;   /* scratch: record, properties, ingest batch */
+    struct timer_entry *wbuf; /* owned; split scratch, TIMER_SPLIT_CHUNK entries */
 
     /* Statistics (any thread). */
     atomic_llong delivered;
     atomic_llong ingested;
     atomic_llong dropped; /* record missing at delivery */
+    atomic_llong copied;  /* long timers whose record was copied to a day file */
     atomic_llong max_late_ms;
 };
+
+#define TIMER_SPLIT_CHUNK 16384 /* day-index entries split per timer-loop round */
 
 /* ---- timer_props.c: levels and the send-path conversion ---- */
 
@@ -104,27 +142,50 @@ int timer_on_send(const struct timer_service *ts, struct store_msg *m, buf_t *sc
  * its current topic/queue at due_ms. props must not alias scratch. */
 void timer_wrap(struct store_msg *m, tern_bytes_t props, int64_t due_ms, buf_t *scratch);
 
-/* ---- timer_bucket.c: on-disk formats ---- */
+/* ---- timer_files.c: paths and the descriptor cache ---- */
 
-/* Appends e to its bucket file (via the descriptor cache). */
-int timer_bucket_append(struct timer_service *ts, const struct timer_entry *e);
-/* Loads every valid entry of bucket slot, calling fn for each. A missing
- * file is TERN_OK with no calls. */
-int timer_bucket_load(struct timer_service *ts, int64_t slot,
-                      void (*fn)(struct timer_service *ts, const struct timer_entry *e));
-/* fdatasyncs every dirty bucket descriptor. */
-int timer_bucket_sync(struct timer_service *ts);
-/* Closes the cached descriptors. */
-void timer_bucket_close_all(struct timer_service *ts);
-/* Deletes bucket files of slots [from, to). */
-void timer_bucket_unlink_range(struct timer_service *ts, int64_t from, int64_t to);
-/* Smallest bucket slot present on disk, or -1. */
-int64_t timer_bucket_min_slot(struct timer_service *ts);
+/* Path of file (kind, slot). */
+void timer_file_path(const struct timer_service *ts, int kind, int64_t slot, char *out, size_t n);
+/* Cached descriptor of (kind, slot), created if missing; NULL with errno. */
+struct timer_fd *timer_file_get(struct timer_service *ts, int kind, int64_t slot);
+/* Makes everything written to the timer's files durable: fdatasync of the
+ * dirty cached descriptors, or one syncfs when a dirty one was evicted. */
+int timer_files_sync(struct timer_service *ts);
+/* Closes the cached descriptors (syncing dirty ones). */
+void timer_files_close_all(struct timer_service *ts);
+/* Deletes files of kind for slots [from, to). */
+void timer_files_unlink_range(struct timer_service *ts, int kind, int64_t from, int64_t to);
+/* Smallest slot with a file of kind on disk, or -1. */
+int64_t timer_files_min_slot(struct timer_service *ts, int kind);
+
+/* ---- timer_bucket.c: entry files (buckets, day indexes) and progress ---- */
+
+/* Appends e to file (kind, slot): TIMER_F_BUCKET or TIMER_F_DAY_IDX. */
+int timer_entry_append(struct timer_service *ts, int kind, int64_t slot,
+                       const struct timer_entry *e);
+/* Reads up to max valid entries of file (kind, slot) starting at entry
+ * index *pos into out; *pos moves past the entries read (damaged ones are
+ * skipped and logged). Returns the count (0 at the end or for a missing
+ * file) or an error. */
+int timer_entry_read(struct timer_service *ts, int kind, int64_t slot, int64_t *pos,
+                     struct timer_entry *out, int max);
 /* Progress file: TERN_ENOT_FOUND when absent. */
-int timer_progress_load(struct timer_service *ts, int64_t *ingest_off, int64_t *cur_ms,
-                        int64_t *cur_phy);
-int timer_progress_save(struct timer_service *ts, int64_t ingest_off, int64_t cur_ms,
-                        int64_t cur_phy);
+struct timer_progress {
+    int64_t ingest_off; /* next TIMER_TOPIC queue offset to ingest */
+    int64_t cur_ms;     /* delivery cursor */
+    int64_t cur_phy;
+    int64_t log_off; /* commit-log end when saved: later deliveries are at or after it */
+};
+int timer_progress_load(struct timer_service *ts, struct timer_progress *p);
+int timer_progress_save(struct timer_service *ts, const struct timer_progress *p);
+
+/* ---- timer_day.c: record copies of long timers ---- */
+
+/* Appends record rec to day's data file; *off receives its offset. */
+int timer_day_put(struct timer_service *ts, int64_t day, tern_bytes_t rec, int64_t *off);
+/* Appends the size-byte record at off of day's data file to out.
+ * TERN_ENOT_FOUND when the file or the range is missing. */
+int timer_day_read(struct timer_service *ts, int64_t day, int64_t off, int32_t size, buf_t *out);
 
 /* ---- timer_service.c: the thread ---- */
 

@@ -1,17 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* timer_bucket.c: the timer's files under <storePathRootDir>/timer/
- * (byte layouts in docs/design/timer.md): per-minute bucket files of 24-byte
- * entries, appended through a small cache of open descriptors, and the
- * crash-safe progress file (written with persist_write).
+/* timer_bucket.c: the timer's entry files (bucket files and day indexes, both
+ * append-only sequences of 32-byte entries) and the crash-safe progress file
+ * (written with persist_write). Byte layouts in docs/design/timer.md.
  *
- * Timer thread only (and timer_start/timer_stop before/after it runs):
- * blocking I/O (write, fdatasync, unlink) is fine here, never on a loop. */
-#include <dirent.h>
+ * Timer thread only (and timer_start/timer_stop before/after it runs). */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,211 +17,103 @@
 #include "common/hash.h"
 #include "common/log.h"
 
-#define ENTRY_BYTES    24
-#define PROGRESS_MAGIC 0x544D5231u /* "TMR1" */
-#define PROGRESS_BYTES 40
-
-static void bucket_path(const struct timer_service *ts, int64_t slot, char *out, size_t n)
-{
-    snprintf(out, n, "%s/buckets/%020" PRId64, ts->dir, slot * TIMER_BUCKET_MS);
-}
+#define ENTRY_BYTES      32
+#define READ_CHUNK       512         /* entries per read() */
+#define PROGRESS_MAGIC   0x544D5231u /* "TMR1" */
+#define PROGRESS_VERSION 2           /* 2: 32-byte entries, log_off (1 had 24, none) */
+#define PROGRESS_BYTES   48
 
 static void entry_encode(const struct timer_entry *e, uint8_t out[ENTRY_BYTES])
 {
     be64_store(out, (uint64_t)e->due_ms);
     be64_store(out + 8, (uint64_t)e->phy);
-    be32_store(out + 16, (uint32_t)e->size);
-    be32_store(out + 20, crc32_update(0, out, 20));
+    be64_store(out + 16, (uint64_t)e->data_off);
+    be32_store(out + 24, (uint32_t)e->size);
+    be32_store(out + 28, crc32_update(0, out, 28));
 }
 
 static bool entry_decode(const uint8_t in[ENTRY_BYTES], struct timer_entry *e)
 {
-    if (be32_load(in + 20) != crc32_update(0, in, 20))
+    if (be32_load(in + 28) != crc32_update(0, in, 28))
         return false;
     e->due_ms = (int64_t)be64_load(in);
     e->phy = (int64_t)be64_load(in + 8);
-    e->size = (int32_t)be32_load(in + 16);
-    return e->phy >= 0 && e->size > 0;
+    e->data_off = (int64_t)be64_load(in + 16);
+    e->size = (int32_t)be32_load(in + 24);
+    return e->phy >= 0 && e->size > 0 && e->data_off >= -1;
 }
 
-/* Closes f; with sync, a dirty file is fdatasync'd first and, if that fails,
- * stays open and dirty (the error is returned) so progress is never saved
- * past its entries. */
-static int fd_release(struct timer_fd *f, bool sync)
+/* Cuts a partial trailing entry (crash mid-append) so appends stay aligned. */
+static int cut_torn_tail(int fd)
 {
-    if (f->fd < 0)
-        return TERN_OK;
-    if (sync && f->dirty && fdatasync(f->fd) != 0)
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end > 0 && end % ENTRY_BYTES != 0 && ftruncate(fd, end - end % ENTRY_BYTES) != 0)
         return -errno;
-    close(f->fd);
-    f->fd = -1;
-    f->dirty = false;
     return TERN_OK;
 }
 
-static struct timer_fd *fd_get(struct timer_service *ts, int64_t slot)
+int timer_entry_append(struct timer_service *ts, int kind, int64_t slot,
+                       const struct timer_entry *e)
 {
-    struct timer_fd *victim = NULL;
-    for (int i = 0; i < TIMER_FD_CACHE; i++) {
-        struct timer_fd *f = &ts->fds[i];
-        if (f->fd >= 0 && f->slot == slot) {
-            f->used = ++ts->fd_clock;
-            return f;
-        }
-        if (!victim || f->fd < 0 || (victim->fd >= 0 && f->used < victim->used))
-            victim = f;
-    }
-    int rc = fd_release(victim, true);
-    if (rc != TERN_OK) {
-        log_error("broker", "timer bucket sync failed: %s", tern_strerror(rc));
-        errno = -rc;
-        return NULL;
-    }
-    char path[4200];
-    bucket_path(ts, slot, path, sizeof path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return NULL;
-    /* A torn tail (crash mid-append) is cut so new entries stay aligned. */
-    off_t end = lseek(fd, 0, SEEK_END);
-    if (end > 0 && end % ENTRY_BYTES != 0 && ftruncate(fd, end - end % ENTRY_BYTES) != 0) {
-        close(fd);
-        return NULL;
-    }
-    victim->fd = fd;
-    victim->slot = slot;
-    victim->dirty = false;
-    victim->used = ++ts->fd_clock;
-    return victim;
-}
-
-int timer_bucket_append(struct timer_service *ts, const struct timer_entry *e)
-{
-    struct timer_fd *f = fd_get(ts, e->due_ms / TIMER_BUCKET_MS);
+    struct timer_fd *f = timer_file_get(ts, kind, slot);
     if (!f)
         return -errno;
+    if (f->fresh) {
+        int rc = cut_torn_tail(f->fd);
+        if (rc != TERN_OK)
+            return rc;
+        f->fresh = false;
+    }
     uint8_t raw[ENTRY_BYTES];
     entry_encode(e, raw);
     ssize_t w = write(f->fd, raw, sizeof raw);
+    f->dirty = true; /* also on failure: earlier entries still need their sync */
     if (w != (ssize_t)sizeof raw) {
         int err = w < 0 ? -errno : -EIO;
-        /* Keep the file (and its dirty flag: earlier entries still need their
-         * sync); cut a partial entry so later appends stay aligned. */
-        off_t end = lseek(f->fd, 0, SEEK_END);
-        if (end > 0 && end % ENTRY_BYTES != 0 && ftruncate(f->fd, end - end % ENTRY_BYTES) != 0)
-            log_error("broker", "cannot cut a torn timer bucket entry: %s", strerror(errno));
-        f->dirty = true;
+        if (cut_torn_tail(f->fd) != TERN_OK)
+            log_error("broker", "cannot cut a torn timer entry: %s", strerror(errno));
         return err;
     }
-    f->dirty = true;
     return TERN_OK;
 }
 
-int timer_bucket_load(struct timer_service *ts, int64_t slot,
-                      void (*fn)(struct timer_service *ts, const struct timer_entry *e))
+int timer_entry_read(struct timer_service *ts, int kind, int64_t slot, int64_t *pos,
+                     struct timer_entry *out, int max)
 {
     char path[4200];
-    bucket_path(ts, slot, path, sizeof path);
+    timer_file_path(ts, kind, slot, path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? TERN_OK : -errno;
-    uint8_t chunk[ENTRY_BYTES * 512];
-    size_t have = 0;
-    int rc = TERN_OK, bad = 0;
-    for (;;) {
-        ssize_t r = read(fd, chunk + have, sizeof chunk - have);
+        return errno == ENOENT ? 0 : -errno;
+    uint8_t chunk[ENTRY_BYTES * READ_CHUNK];
+    int n = 0, bad = 0, rc = TERN_OK;
+    while (n < max) {
+        size_t want = (size_t)(max - n) < READ_CHUNK ? (size_t)(max - n) : READ_CHUNK;
+        ssize_t r = pread(fd, chunk, want * ENTRY_BYTES, (off_t)(*pos * ENTRY_BYTES));
         if (r < 0) {
             if (errno == EINTR)
                 continue;
             rc = -errno;
             break;
         }
-        if (r == 0)
-            break;
-        have += (size_t)r;
-        size_t used = 0;
-        for (; used + ENTRY_BYTES <= have; used += ENTRY_BYTES) {
-            struct timer_entry e;
-            if (entry_decode(chunk + used, &e))
-                fn(ts, &e);
+        size_t got = (size_t)r / ENTRY_BYTES; /* a torn tail is left alone */
+        for (size_t i = 0; i < got; i++) {
+            if (entry_decode(chunk + i * ENTRY_BYTES, &out[n]))
+                n++;
             else
                 bad++;
         }
-        memmove(chunk, chunk + used, have - used);
-        have -= used;
+        *pos += (int64_t)got;
+        if (got < want)
+            break;
     }
     close(fd);
     if (bad)
-        log_warn("broker", "timer bucket %s: %d damaged entries skipped", path, bad);
-    return rc;
+        log_warn("broker", "timer file %s: %d damaged entries skipped", path, bad);
+    return rc != TERN_OK && n == 0 ? rc : n;
 }
 
-int timer_bucket_sync(struct timer_service *ts)
-{
-    int rc = TERN_OK;
-    for (int i = 0; i < TIMER_FD_CACHE; i++) {
-        struct timer_fd *f = &ts->fds[i];
-        if (f->fd >= 0 && f->dirty) {
-            if (fdatasync(f->fd) != 0)
-                rc = -errno; /* stays dirty: the progress save is skipped */
-            else
-                f->dirty = false;
-        }
-    }
-    return rc;
-}
-
-void timer_bucket_close_all(struct timer_service *ts)
-{
-    for (int i = 0; i < TIMER_FD_CACHE; i++) {
-        if (fd_release(&ts->fds[i], true) != TERN_OK) {
-            log_error("broker", "timer bucket sync at close failed");
-            close(ts->fds[i].fd);
-            ts->fds[i].fd = -1;
-            ts->fds[i].dirty = false;
-        }
-    }
-}
-
-void timer_bucket_unlink_range(struct timer_service *ts, int64_t from, int64_t to)
-{
-    char path[4200];
-    for (int64_t s = from; s < to; s++) {
-        for (int i = 0; i < TIMER_FD_CACHE; i++)
-            if (ts->fds[i].fd >= 0 && ts->fds[i].slot == s)
-                fd_release(&ts->fds[i], false);
-        bucket_path(ts, s, path, sizeof path);
-        if (unlink(path) != 0 && errno != ENOENT)
-            log_warn("broker", "cannot delete timer bucket %s: %s", path, strerror(errno));
-    }
-}
-
-int64_t timer_bucket_min_slot(struct timer_service *ts)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/buckets", ts->dir);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int64_t min = -1;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        char *end;
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        long long ms = strtoll(de->d_name, &end, 10);
-        if (*end || ms < 0)
-            continue;
-        int64_t slot = ms / TIMER_BUCKET_MS;
-        if (min < 0 || slot < min)
-            min = slot;
-    }
-    closedir(d);
-    return min;
-}
-
-int timer_progress_load(struct timer_service *ts, int64_t *ingest_off, int64_t *cur_ms,
-                        int64_t *cur_phy)
+int timer_progress_load(struct timer_service *ts, struct timer_progress *out)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/progress", ts->dir);
@@ -235,30 +122,31 @@ int timer_progress_load(struct timer_service *ts, int64_t *ingest_off, int64_t *
     int rc = persist_read(path, &b);
     if (rc == TERN_OK) {
         const uint8_t *p = b.data;
-        if (b.len != PROGRESS_BYTES || be32_load(p) != PROGRESS_MAGIC || be32_load(p + 4) != 1 ||
-            be32_load(p + 32) != crc32_update(0, p, 32)) {
+        if (b.len != PROGRESS_BYTES || be32_load(p) != PROGRESS_MAGIC ||
+            be32_load(p + 4) != PROGRESS_VERSION || be32_load(p + 40) != crc32_update(0, p, 40)) {
             rc = TERN_ECORRUPT;
         } else {
-            *ingest_off = (int64_t)be64_load(p + 8);
-            *cur_ms = (int64_t)be64_load(p + 16);
-            *cur_phy = (int64_t)be64_load(p + 24);
+            out->ingest_off = (int64_t)be64_load(p + 8);
+            out->cur_ms = (int64_t)be64_load(p + 16);
+            out->cur_phy = (int64_t)be64_load(p + 24);
+            out->log_off = (int64_t)be64_load(p + 32);
         }
     }
     buf_deinit(&b);
     return rc;
 }
 
-int timer_progress_save(struct timer_service *ts, int64_t ingest_off, int64_t cur_ms,
-                        int64_t cur_phy)
+int timer_progress_save(struct timer_service *ts, const struct timer_progress *pr)
 {
     uint8_t p[PROGRESS_BYTES];
     memset(p, 0, sizeof p);
     be32_store(p, PROGRESS_MAGIC);
-    be32_store(p + 4, 1);
-    be64_store(p + 8, (uint64_t)ingest_off);
-    be64_store(p + 16, (uint64_t)cur_ms);
-    be64_store(p + 24, (uint64_t)cur_phy);
-    be32_store(p + 32, crc32_update(0, p, 32));
+    be32_store(p + 4, PROGRESS_VERSION);
+    be64_store(p + 8, (uint64_t)pr->ingest_off);
+    be64_store(p + 16, (uint64_t)pr->cur_ms);
+    be64_store(p + 24, (uint64_t)pr->cur_phy);
+    be64_store(p + 32, (uint64_t)pr->log_off);
+    be32_store(p + 40, crc32_update(0, p, 40));
     char path[4200];
     snprintf(path, sizeof path, "%s/progress", ts->dir);
     return persist_write(path, tern_bytes(p, sizeof p));

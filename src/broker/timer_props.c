@@ -73,6 +73,20 @@ int timer_init(struct timer_service *ts, const struct broker_config *cfg, struct
     }
     ts->max_delay_ms = cfg->timer_max_sec * 1000;
     ts->precision_ms = cfg->timer_prec_ms > 0 ? cfg->timer_prec_ms : 1;
+    ts->bucket_ms = cfg->timer_bucket_ms;
+    ts->seg_bytes = cfg->commitlog_bytes;
+    ts->day_ms = cfg->timer_day_ms;
+    if (ts->bucket_ms <= 0 || ts->day_ms < ts->bucket_ms || ts->day_ms % ts->bucket_ms != 0) {
+        log_error("broker", "timerDataFileMs (%lld) must be a multiple of timerBucketMs (%lld)",
+                  (long long)ts->day_ms, (long long)ts->bucket_ms);
+        return TERN_ECONFIG;
+    }
+    /* Copy records that could outlive their commit-log segment: past the
+     * threshold, and always past half the retention time. */
+    ts->long_ms = cfg->timer_data_threshold_sec * 1000;
+    int64_t half_retention = (int64_t)cfg->file_reserved_hours * 3600 * 1000 / 2;
+    if (ts->long_ms > half_retention)
+        ts->long_ms = half_retention;
     snprintf(ts->dir, sizeof ts->dir, "%s/timer", cfg->store_root);
     ts->store = store;
     return TERN_OK;
@@ -137,8 +151,9 @@ static bool find_timer_keys(tern_bytes_t props, tern_bytes_t vals[K_N])
 void timer_wrap(struct store_msg *m, tern_bytes_t props, int64_t due_ms, buf_t *scratch)
 {
     static const char *const SKIP[] = {
-        PROP_DELAY,      PROP_TIMER_DELIVER_MS, PROP_TIMER_DELAY_SEC, PROP_TIMER_DELAY_MS,
-        PROP_REAL_TOPIC, PROP_REAL_QID,         TIMER_PROP_OUT_MS,    NULL};
+        PROP_DELAY,          PROP_TIMER_DELIVER_MS, PROP_TIMER_DELAY_SEC,
+        PROP_TIMER_DELAY_MS, PROP_REAL_TOPIC,       PROP_REAL_QID,
+        TIMER_PROP_OUT_MS,   TIMER_PROP_KEY,        NULL};
     buf_reset(scratch);
     props_copy_except(scratch, props, SKIP);
     char num[24];

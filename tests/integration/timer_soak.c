@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* timer_soak.c: load and correctness driver for scheduled delivery.
- *   timer_soak produce -b HOST:PORT -t TOPIC -n N -s SPAN_MS [-d START_MS] [-w THREADS]
+ *   timer_soak produce -b HOST:PORT -t TOPIC -n N -s SPAN_MS [-d START_MS]
+ *                      [-F FAR] [-w THREADS | -a INFLIGHT]
  *     sends N messages whose TIMER_DELIVER_MS are spread evenly over SPAN_MS,
- *     starting START_MS (default 5000) after the run starts; body = index.
- *   timer_soak check -b HOST:PORT -t TOPIC -n N [-T TIMEOUT_S]
+ *     starting START_MS (default 5000) after the run starts (body
+ *     "<index>:<due>"), then FAR messages due evenly across 30 days to 40 days
+ *     less an hour (body "F<index>:<due>"). With -a, one thread keeps INFLIGHT
+ *     asynchronous sends in flight instead of THREADS synchronous senders.
+ *   timer_soak check -b HOST:PORT -t TOPIC -n N [-T TIMEOUT_S] [-x]
  *     pulls the topic's 4 queues until N distinct messages arrived; reports
- *     early (store time < due), missing, duplicates and lateness percentiles.
- * Exit 0 only when nothing is early or missing. */
+ *     early (store time < due; any far message counts as early), missing,
+ *     duplicates and lateness percentiles.
+ * Exit 0 only when nothing is early or missing (nor duplicated, with -x) and
+ * no send failed. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,11 +31,16 @@
 
 #define QUEUES 4
 
+#define DAY_MS     86400000LL
+#define FAR_MIN_MS (30 * DAY_MS)
+#define FAR_SPAN   (10 * DAY_MS - 3600000LL) /* stays inside the 40-day limit */
+
 struct opts {
     const char *broker, *topic;
-    long n;
+    long n, nfar;
     long span_ms, start_ms;
-    int threads, timeout_s;
+    int threads, inflight, timeout_s;
+    bool once; /* check: duplicates fail the run */
 };
 
 struct prod {
@@ -38,33 +49,90 @@ struct prod {
     int64_t t0;
     atomic_long next;
     atomic_long failed;
+    pthread_mutex_t mu; /* async mode: guards pending */
+    pthread_cond_t cv;
+    long pending;
 };
+
+/* Builds the send request of message k (0..n-1 near, then far ones). */
+static void build_send(struct prod *p, long k, struct rcmd *req, char *props, size_t np, char *body,
+                       size_t nb, char *qid, size_t nq)
+{
+    const struct opts *o = p->o;
+    int64_t due;
+    if (k < o->n) {
+        due = p->t0 + o->start_ms + (o->span_ms * k) / o->n;
+        snprintf(body, nb, "%ld:%lld", k, (long long)due);
+    } else {
+        long j = k - o->n;
+        due = p->t0 + FAR_MIN_MS + (int64_t)((double)FAR_SPAN * (double)j / (double)o->nfar);
+        snprintf(body, nb, "F%ld:%lld", j, (long long)due);
+    }
+    snprintf(props, np, "TIMER_DELIVER_MS\x01%lld\x02", (long long)due);
+    snprintf(qid, nq, "%ld", k % QUEUES);
+    rcmd_init(req);
+    req->code = RC_SEND_MESSAGE_V2;
+    rcmd_add_cstr(req, "a", "TimerSoakPG");
+    rcmd_add_cstr(req, "b", o->topic);
+    rcmd_add_cstr(req, "c", "TBW102");
+    rcmd_add_cstr(req, "d", "4");
+    rcmd_add_cstr(req, "e", qid);
+    rcmd_add_cstr(req, "f", "0");
+    rcmd_add_i64(req, "g", clock_wall_ms());
+    rcmd_add_cstr(req, "h", "0");
+    rcmd_add_cstr(req, "i", props);
+    req->body = tern_cstr(body);
+}
+
+static void on_sent(void *arg, int err, struct rcmd *resp)
+{
+    struct prod *p = arg;
+    if (err != TERN_OK || resp->code != RESP_SUCCESS)
+        atomic_fetch_add(&p->failed, 1);
+    pthread_mutex_lock(&p->mu);
+    p->pending--;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Async mode: one thread, at most o->inflight sends outstanding. */
+static void produce_async(struct prod *p)
+{
+    long total = p->o->n + p->o->nfar;
+    for (long k = 0; k < total; k++) {
+        pthread_mutex_lock(&p->mu);
+        while (p->pending >= p->o->inflight)
+            pthread_cond_wait(&p->cv, &p->mu);
+        p->pending++;
+        pthread_mutex_unlock(&p->mu);
+        char props[96], body[48], qid[8];
+        struct rcmd req;
+        build_send(p, k, &req, props, sizeof props, body, sizeof body, qid, sizeof qid);
+        if (rclient_call(p->c, p->o->broker, &req, 30000, on_sent, p) != TERN_OK) {
+            atomic_fetch_add(&p->failed, 1);
+            pthread_mutex_lock(&p->mu);
+            p->pending--;
+            pthread_mutex_unlock(&p->mu);
+        }
+        rcmd_deinit(&req);
+    }
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0)
+        pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
 
 static void *produce_main(void *arg)
 {
     struct prod *p = arg;
+    long total = p->o->n + p->o->nfar;
     for (;;) {
         long i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->o->n)
+        if (i >= total)
             break;
-        int64_t due = p->t0 + p->o->start_ms + (p->o->span_ms * i) / p->o->n;
-        char props[96], body[32], qid[8];
-        snprintf(props, sizeof props, "TIMER_DELIVER_MS\x01%lld\x02", (long long)due);
-        snprintf(body, sizeof body, "%ld:%lld", i, (long long)due);
-        snprintf(qid, sizeof qid, "%ld", i % QUEUES);
+        char props[96], body[48], qid[8];
         struct rcmd req;
-        rcmd_init(&req);
-        req.code = RC_SEND_MESSAGE_V2;
-        rcmd_add_cstr(&req, "a", "TimerSoakPG");
-        rcmd_add_cstr(&req, "b", p->o->topic);
-        rcmd_add_cstr(&req, "c", "TBW102");
-        rcmd_add_cstr(&req, "d", "4");
-        rcmd_add_cstr(&req, "e", qid);
-        rcmd_add_cstr(&req, "f", "0");
-        rcmd_add_i64(&req, "g", clock_wall_ms());
-        rcmd_add_cstr(&req, "h", "0");
-        rcmd_add_cstr(&req, "i", props);
-        req.body = tern_cstr(body);
+        build_send(p, i, &req, props, sizeof props, body, sizeof body, qid, sizeof qid);
         struct rresp r;
         rresp_init(&r);
         int rc = rclient_call_sync(p->c, p->o->broker, &req, 10000, &r);
@@ -79,16 +147,27 @@ static void *produce_main(void *arg)
 static int do_produce(const struct opts *o, struct rclient *c)
 {
     struct prod p = {.o = o, .c = c, .t0 = clock_wall_ms()};
-    pthread_t th[64];
-    int nt = o->threads > 64 ? 64 : o->threads;
-    for (int t = 0; t < nt; t++)
-        pthread_create(&th[t], NULL, produce_main, &p);
-    for (int t = 0; t < nt; t++)
-        pthread_join(th[t], NULL);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    if (o->inflight > 0) {
+        produce_async(&p);
+    } else {
+        pthread_t th[64];
+        int nt = o->threads > 64 ? 64 : o->threads;
+        for (int t = 0; t < nt; t++)
+            pthread_create(&th[t], NULL, produce_main, &p);
+        for (int t = 0; t < nt; t++)
+            pthread_join(th[t], NULL);
+    }
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
     int64_t ms = clock_wall_ms() - p.t0;
-    printf("produced %ld timers in %lld ms (%.0f/s), failed %ld; due from +%ld ms over %ld ms\n",
-           o->n, (long long)ms, ms ? o->n * 1000.0 / (double)ms : 0.0, atomic_load(&p.failed),
-           o->start_ms, o->span_ms);
+    long total = o->n + o->nfar;
+    printf("produced %ld timers (%ld due from +%ld ms over %ld ms, %ld due in 30-40 days) in "
+           "%lld ms (%.0f/s), failed %ld\n",
+           total, o->n, o->start_ms, o->span_ms, o->nfar, (long long)ms,
+           ms ? (double)total * 1000.0 / (double)ms : 0.0, atomic_load(&p.failed));
+    fflush(stdout);
     return atomic_load(&p.failed) ? 1 : 0;
 }
 
@@ -102,7 +181,7 @@ static int do_check(const struct opts *o, struct rclient *c)
 {
     uint8_t *seen = xcalloc((size_t)o->n, 1);
     int64_t *late = xcalloc((size_t)o->n, sizeof *late);
-    long found = 0, dups = 0, early = 0, bad = 0;
+    long found = 0, dups = 0, early = 0, bad = 0, far = 0;
     int64_t off[QUEUES] = {0};
     int64_t deadline = clock_mono_ms() + (int64_t)o->timeout_s * 1000;
     while (found < o->n && clock_mono_ms() < deadline) {
@@ -136,6 +215,10 @@ static int do_check(const struct opts *o, struct rclient *c)
                     tern_bytes_t v;
                     long i = -1;
                     int64_t due = 0;
+                    if (m.body.len > 0 && m.body.ptr[0] == 'F') {
+                        far++; /* due in 30+ days: any delivery is early */
+                        continue;
+                    }
                     if (m.body.len < sizeof tmp) {
                         memcpy(tmp, m.body.ptr, m.body.len);
                         tmp[m.body.len] = '\0';
@@ -168,15 +251,16 @@ static int do_check(const struct opts *o, struct rclient *c)
             usleep(20000);
     }
     qsort(late, (size_t)found, sizeof *late, cmp_i64);
-    printf("received %ld of %ld, early %ld, duplicates %ld, malformed %ld\n", found, o->n, early,
-           dups, bad);
+    printf("received %ld of %ld (missing %ld), early %ld, duplicates %ld, malformed %ld, "
+           "far-future delivered %ld\n",
+           found, o->n, o->n - found, early, dups, bad, far);
     if (found)
         printf("lateness (store time - due) ms: p50 %lld p99 %lld max %lld\n",
                (long long)late[found / 2], (long long)late[found * 99 / 100],
                (long long)late[found - 1]);
     free(seen);
     free(late);
-    return found == o->n && bad == 0 && early == 0 ? 0 : 1;
+    return found == o->n && bad == 0 && early == 0 && far == 0 && (!o->once || dups == 0) ? 0 : 1;
 }
 
 int main(int argc, char **argv);
@@ -187,6 +271,7 @@ int main(int argc, char **argv)
                      .span_ms = 10000,
                      .start_ms = 5000,
                      .threads = 8,
+                     .inflight = 0,
                      .timeout_s = 120};
     if (argc < 2) {
         fprintf(stderr, "usage: timer_soak produce|check -b HOST:PORT [-t TOPIC] [-n N] ...\n");
@@ -194,7 +279,7 @@ int main(int argc, char **argv)
     }
     int opt;
     optind = 2;
-    while ((opt = getopt(argc, argv, "b:t:n:s:d:w:T:")) != -1) {
+    while ((opt = getopt(argc, argv, "b:t:n:s:d:w:T:F:a:x")) != -1) {
         switch (opt) {
         case 'b':
             o.broker = optarg;
@@ -214,6 +299,15 @@ int main(int argc, char **argv)
         case 'w':
             o.threads = atoi(optarg);
             break;
+        case 'x':
+            o.once = true;
+            break;
+        case 'F':
+            o.nfar = atol(optarg);
+            break;
+        case 'a':
+            o.inflight = atoi(optarg);
+            break;
         case 'T':
             o.timeout_s = atoi(optarg);
             break;
@@ -221,7 +315,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!o.broker || o.n <= 0)
+    if (!o.broker || o.n < 0 || o.nfar < 0 || (o.n == 0 && o.nfar == 0) ||
+        (strcmp(argv[1], "check") == 0 && o.n == 0))
         return 2;
     struct rclient_opts co;
     memset(&co, 0, sizeof co);

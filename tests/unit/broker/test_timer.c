@@ -2,18 +2,23 @@
 /* test_timer.c: scheduled delivery end to end through an in-process broker:
  * absolute/relative timer properties, __STARTDELIVERTIME, DELAY levels, past
  * due times, the 40-day limit, exactly-once delivery, pending timers across a
- * broker restart, and the send-back retry back-off and dead-lettering.
+ * broker restart, the send-back retry back-off and dead-lettering, and long
+ * timers (record copies in timer/days/) across retention, day-index splits
+ * and restarts.
  * Latency bounds are generous (shared CI cores); measured figures print. */
 #include "broker/timer.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 
+#include "broker/broker_int.h"
 #include "broker_fixture.h"
 #include "common/buf.h"
 #include "harness.h"
 #include "protocol/message.h"
 #include "protocol/msgid.h"
 #include "protocol/props.h"
+#include "store/store.h"
 
 #define SUB_FLAG 4
 #define LATE_MS  2000 /* generous bound on delivery lateness */
@@ -464,6 +469,256 @@ TEST(send_to_retry_topic_over_limit_goes_to_dlq_undelayed)
     ASSERT_EQ(wait_msgs(&f, "%RETRY%TRG", 0, 1, 10000, &raw, m, 2), 1);
     ASSERT(m[0].store_ts >= t0 + 300);
     ASSERT_EQ(m[0].reconsume_times, 1);
+    buf_deinit(&raw);
+    fx_stop(&f);
+}
+
+/* Files in <store>/timer/days ending in suffix. */
+static int count_day_files(struct fixture *f, const char *suffix)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/timer/days", f->dir);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *de;
+    size_t sl = strlen(suffix);
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l > sl && strcmp(de->d_name + l - sl, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Long timers with tiny day files and buckets: every timer copies its record
+ * (threshold 0), days last 2 s, buckets 1 s. */
+static void start_long(struct fixture *f, const char *segment_bytes)
+{
+    ASSERT_EQ(fx_prepare(f), 0);
+    fx_set(f, "timerPrecisionMs", "1");
+    fx_set(f, "timerDataThresholdSec", "0");
+    fx_set(f, "timerBucketMs", "1000");
+    fx_set(f, "timerDataFileMs", "2000");
+    fx_set(f, "mappedFileSizeCommitLog", segment_bytes);
+    fx_set(f, "maxMessageSize", "4096");
+    ASSERT_EQ(fx_start_broker(f), TERN_OK);
+}
+
+static bool wait_counter(atomic_llong *c, long long want, int timeout_ms)
+{
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    while (atomic_load(c) < want && clock_mono_ms() < deadline)
+        usleep(5000);
+    return atomic_load(c) >= want;
+}
+
+TEST(long_timer_survives_retention)
+{
+    struct fixture f;
+    start_long(&f, "65536");
+    struct rresp r;
+    int64_t due = clock_wall_ms() + 6000;
+    /* The store is empty: the timer record is the first, at offset 0. */
+    ASSERT_EQ(send_props(&f, "TmL", "long-1", &r, "TIMER_DELIVER_MS|%lld;KEYS|kl;", (long long)due),
+              TERN_OK);
+    ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
+    rresp_deinit(&r);
+    ASSERT(wait_counter(&f.b->timer.copied, 1, 5000));
+    /* Its day starts more than 2 s ahead: the entry waits in the day index. */
+    ASSERT_EQ(count_day_files(&f, ".idx"), 1);
+    ASSERT_EQ(count_day_files(&f, ".dat"), 1);
+    /* Fill four 64 KiB segments, then let retention delete all it may. */
+    char body[2048];
+    memset(body, 'x', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    struct store_stats st;
+    do {
+        ASSERT_EQ(send_props(&f, "TmFill", body, &r, "KEYS|f;"), TERN_OK);
+        ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
+        rresp_deinit(&r);
+        store_get_stats(f.b->store, &st);
+    } while (st.commitlog_max_off < 4 * 65536);
+    ASSERT_EQ(store_flush_now(f.b->store), TERN_OK);
+    ASSERT(store_clean_now(f.b->store, true) >= 3);
+    store_get_stats(f.b->store, &st);
+    /* The space is freed: the timer record's segment is gone. */
+    ASSERT(st.commitlog_min_off >= 3 * 65536);
+    buf_t raw;
+    buf_init(&raw);
+    ASSERT_EQ(store_read_at(f.b->store, 0, &raw), TERN_ENOT_FOUND);
+    ASSERT_EQ(pull_raw(&f, "TmL", 0, 0, &raw), 0);
+    /* Delivered from the copy, on time, once, with the message intact. */
+    struct msg_record m[2];
+    ASSERT_EQ(wait_msgs(&f, "TmL", 0, 1, 15000, &raw, m, 2), 1);
+    ASSERT_BYTES_EQ(m[0].body, "long-1");
+    ASSERT(m[0].store_ts >= due);
+    ASSERT(m[0].store_ts - due < LATE_MS);
+    ASSERT(msg_check_crc(&m[0]));
+    tern_bytes_t v;
+    ASSERT(props_get(m[0].props, PROP_KEYS, &v));
+    ASSERT_BYTES_EQ(v, "kl");
+    ASSERT(!props_get(m[0].props, TIMER_PROP_OUT_MS, &v));
+    ASSERT(!props_get(m[0].props, PROP_REAL_TOPIC, &v));
+    char key[48];
+    snprintf(key, sizeof key, "%lld:0", (long long)due);
+    ASSERT(props_get(m[0].props, TIMER_PROP_KEY, &v));
+    ASSERT_BYTES_EQ(v, key);
+    ASSERT_EQ(atomic_load(&f.b->timer.dropped), 0);
+    printf("  long timer delivered from its copy %lld ms after due\n",
+           (long long)(m[0].store_ts - due));
+    /* Its day's files go once the cursor passes the day. */
+    int64_t deadline = clock_mono_ms() + 8000;
+    while ((count_day_files(&f, ".dat") || count_day_files(&f, ".idx")) &&
+           clock_mono_ms() < deadline)
+        usleep(20000);
+    ASSERT_EQ(count_day_files(&f, ".dat"), 0);
+    ASSERT_EQ(count_day_files(&f, ".idx"), 0);
+    usleep(300000);
+    buf_reset(&raw);
+    ASSERT_EQ(pull_raw(&f, "TmL", 0, 1, &raw), 0);
+    buf_deinit(&raw);
+    fx_stop(&f);
+}
+
+TEST(long_timers_across_day_splits_and_restart)
+{
+    struct fixture f;
+    start_long(&f, "16777216");
+    struct rresp r;
+    int64_t t0 = clock_wall_ms();
+    enum { N = 30 };
+    int64_t due[N];
+    for (int i = 0; i < N; i++) {
+        due[i] = t0 + 1500 + i * 250; /* 1.5 s .. 8.75 s: buckets, split and unsplit days */
+        char body[16];
+        snprintf(body, sizeof body, "d%02d", i);
+        ASSERT_EQ(send_props(&f, "TmD", body, &r, "TIMER_DELIVER_MS|%lld;", (long long)due[i]),
+                  TERN_OK);
+        ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
+        rresp_deinit(&r);
+    }
+    ASSERT(wait_counter(&f.b->timer.copied, N, 5000));
+    ASSERT(count_day_files(&f, ".idx") >= 1);
+    /* Stop in the middle of the deliveries, restart on the same store. */
+    while (clock_wall_ms() < t0 + 4000)
+        usleep(10000);
+    broker_stop(f.b);
+    f.b = NULL;
+    ASSERT_EQ(fx_start_broker(&f), TERN_OK);
+    buf_t raw;
+    buf_init(&raw);
+    struct msg_record m[N + 4];
+    int n = wait_msgs(&f, "TmD", 0, N, 20000, &raw, m, N + 4);
+    ASSERT_EQ(n, N);
+    for (int i = 0; i < N; i++) {
+        char body[16];
+        snprintf(body, sizeof body, "d%02d", i);
+        ASSERT_BYTES_EQ(m[i].body, body);
+        ASSERT(m[i].store_ts >= due[i]);
+    }
+    ASSERT_EQ(atomic_load(&f.b->timer.dropped), 0);
+    int64_t deadline = clock_mono_ms() + 8000;
+    while ((count_day_files(&f, ".dat") || count_day_files(&f, ".idx")) &&
+           clock_mono_ms() < deadline)
+        usleep(20000);
+    ASSERT_EQ(count_day_files(&f, ".dat"), 0);
+    ASSERT_EQ(count_day_files(&f, ".idx"), 0);
+    buf_reset(&raw);
+    ASSERT_EQ(pull_raw(&f, "TmD", 0, N, &raw), 0);
+    buf_deinit(&raw);
+    fx_stop(&f);
+}
+
+TEST(short_timers_are_not_copied)
+{
+    struct fixture f;
+    start_with(&f, NULL);
+    struct rresp r;
+    ASSERT_EQ(send_props(&f, "TmS", "s", &r, "TIMER_DELAY_MS|300;"), TERN_OK);
+    ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
+    rresp_deinit(&r);
+    buf_t raw;
+    buf_init(&raw);
+    struct msg_record m[2];
+    ASSERT_EQ(wait_msgs(&f, "TmS", 0, 1, 10000, &raw, m, 2), 1);
+    ASSERT_EQ(atomic_load(&f.b->timer.copied), 0);
+    ASSERT_EQ(count_day_files(&f, ".dat"), 0);
+    buf_deinit(&raw);
+    fx_stop(&f);
+}
+
+static size_t read_file(const char *path, uint8_t *out, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    size_t n = fread(out, 1, cap, fp);
+    fclose(fp);
+    return n;
+}
+
+TEST(deliveries_after_last_save_not_repeated)
+{
+    struct fixture f;
+    start_with(&f, NULL);
+    struct rresp r;
+    int64_t t0 = clock_wall_ms();
+    enum { N = 10 };
+    for (int i = 0; i < N; i++) {
+        char body[16];
+        snprintf(body, sizeof body, "k%02d", i);
+        ASSERT_EQ(send_props(&f, "TmK", body, &r, "TIMER_DELIVER_MS|%lld;",
+                             (long long)(t0 + 1000 + i * 50)),
+                  TERN_OK);
+        ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
+        rresp_deinit(&r);
+    }
+    int64_t due_p = t0 + 6000;
+    ASSERT_EQ(send_props(&f, "TmP", "pending", &r, "TIMER_DELIVER_MS|%lld;", (long long)due_p),
+              TERN_OK);
+    char id[64];
+    fx_field(&r, "msgId", id, sizeof id);
+    rresp_deinit(&r);
+    struct msg_host h;
+    int64_t phy_p;
+    ASSERT_EQ(msgid_decode(tern_cstr(id), &h, &phy_p), TERN_OK);
+    /* A progress file from before any delivery, as a kill -9 could leave. */
+    ASSERT(wait_counter(&f.b->timer.ingested, N + 1, 5000));
+    usleep(300000);
+    char path[256];
+    snprintf(path, sizeof path, "%s/timer/progress", f.dir);
+    uint8_t old[128];
+    size_t oldn = read_file(path, old, sizeof old);
+    ASSERT_EQ(oldn, 48);
+    ASSERT(clock_wall_ms() < t0 + 1000);
+    buf_t raw;
+    buf_init(&raw);
+    struct msg_record m[N + 4];
+    ASSERT_EQ(wait_msgs(&f, "TmK", 0, N, 10000, &raw, m, N + 4), N);
+    /* A client-made TIMER_KEY naming the pending timer must not count. */
+    ASSERT_EQ(send_props(&f, "TmX", "pending", &r, "TIMER_KEY|%lld:%lld;", (long long)due_p,
+                         (long long)phy_p),
+              TERN_OK);
+    rresp_deinit(&r);
+    broker_stop(f.b);
+    f.b = NULL;
+    FILE *fp = fopen(path, "wb");
+    ASSERT(fp != NULL);
+    ASSERT_EQ(fwrite(old, 1, oldn, fp), oldn);
+    fclose(fp);
+    ASSERT_EQ(fx_start_broker(&f), TERN_OK);
+    /* The N deliveries after the old save are found again: none repeats;
+     * the pending timer is still delivered, on time. */
+    ASSERT_EQ(wait_msgs(&f, "TmP", 0, 1, 10000, &raw, m, 2), 1);
+    ASSERT(m[0].store_ts >= due_p);
+    usleep(300000);
+    buf_reset(&raw);
+    ASSERT_EQ(pull_raw(&f, "TmK", 0, N, &raw), 0);
+    buf_reset(&raw);
+    ASSERT_EQ(pull_raw(&f, "TmP", 0, 1, &raw), 0);
     buf_deinit(&raw);
     fx_stop(&f);
 }
