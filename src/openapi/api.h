@@ -157,5 +157,8 @@ int h_consumer_status(struct api_req *r);
 int h_consumer_get_connection(struct api_req *r);
 int h_consumer_timespan(struct api_req *r);
 int h_consumer_reset_offset(struct api_req *r);
+int h_message_get_by_id(struct api_req *r);
+int h_message_get_by_key(struct api_req *r);
+int h_message_trace(struct api_req *r);
 
 #endif
