@@ -298,3 +298,113 @@ int admin_group_delete(struct admin *a, const char *cluster, const char *group, 
     arena_deinit(&ar);
     return rc;
 }
+
+/* ---- read access (consumer, message and DLQ endpoints) ------------------- */
+
+int admin_brokers(struct admin *a, const char *cluster, arena_t *ar, struct admin_broker **out,
+                  size_t *n, char *err, size_t errlen)
+{
+    struct json_val *ci;
+    int rc = cluster_info(a, ar, &ci, err, errlen);
+    if (rc != TERN_OK)
+        return rc;
+    const struct json_val *names = json_get(json_get(ci, "clusterAddrTable"), cluster);
+    const struct json_val *bat = json_get(ci, "brokerAddrTable");
+    size_t cap = names && names->type == JSON_ARRAY ? names->n : 0;
+    struct admin_broker *v = arena_alloc(ar, (cap ? cap : 1) * sizeof *v);
+    *n = 0;
+    for (size_t i = 0; i < cap; i++) {
+        if (names->items[i].type != JSON_STRING)
+            continue;
+        const char *bn = (const char *)names->items[i].str.ptr;
+        const struct json_val *m = json_get(json_get(json_get(bat, bn), "brokerAddrs"), "0");
+        if (m && m->type == JSON_STRING) {
+            v[*n].name = bn;
+            v[*n].addr = (const char *)m->str.ptr;
+            (*n)++;
+        }
+    }
+    if (*n == 0) {
+        snprintf(err, errlen, "cluster %s has no master broker registered", cluster);
+        return TERN_ENOT_FOUND;
+    }
+    *out = v;
+    return TERN_OK;
+}
+
+int admin_request(struct admin *a, const char *addr, struct rcmd *req, arena_t *ar,
+                  struct admin_reply *out, char *err, size_t errlen)
+{
+    struct rresp resp;
+    rresp_init(&resp);
+    int rc = rclient_call_sync(a->rc, addr, req, a->timeout_ms, &resp);
+    rcmd_deinit(req);
+    memset(out, 0, sizeof *out);
+    if (rc != TERN_OK) {
+        snprintf(err, errlen, "%s did not answer: %s", addr, tern_strerror(rc));
+        rresp_deinit(&resp);
+        return rc;
+    }
+    out->code = resp.cmd.code;
+    out->remark = arena_copy(ar, resp.cmd.remark);
+    out->body = arena_copy(ar, resp.cmd.body);
+    out->nfields = resp.cmd.nfields;
+    out->fields = arena_alloc(ar, (out->nfields ? out->nfields : 1) * sizeof *out->fields);
+    for (size_t i = 0; i < out->nfields; i++) {
+        out->fields[i].key = arena_copy(ar, resp.cmd.fields[i].key);
+        out->fields[i].val = arena_copy(ar, resp.cmd.fields[i].val);
+    }
+    rresp_deinit(&resp);
+    return TERN_OK;
+}
+
+tern_bytes_t admin_reply_field(const struct admin_reply *r, const char *key)
+{
+    for (size_t i = 0; i < r->nfields; i++)
+        if (tern_bytes_eq_cstr(r->fields[i].key, key))
+            return r->fields[i].val;
+    return TERN_BYTES_NULL;
+}
+
+/* The group RocketMQ's tools pull as: never a business group, so a pull
+ * cannot take a pending reset or commit an offset of a real group. */
+#define TOOLS_GROUP          "TOOLS_CONSUMER"
+#define PULL_FLAG_SUBSCRIBED 0x4
+
+int admin_pull(struct admin *a, const char *addr, const char *topic, int qid, int64_t offset,
+               int max, arena_t *ar, tern_bytes_t *records, int64_t *next, char *err, size_t errlen)
+{
+    struct rcmd req;
+    rcmd_init(&req);
+    req.code = RC_PULL_MESSAGE;
+    rcmd_add_cstr(&req, "consumerGroup", TOOLS_GROUP);
+    rcmd_add_cstr(&req, "topic", topic);
+    rcmd_add_i64(&req, "queueId", qid);
+    rcmd_add_i64(&req, "queueOffset", offset);
+    rcmd_add_i64(&req, "maxMsgNums", max);
+    rcmd_add_i64(&req, "sysFlag", PULL_FLAG_SUBSCRIBED);
+    rcmd_add_i64(&req, "commitOffset", 0);
+    rcmd_add_i64(&req, "suspendTimeoutMillis", 0);
+    rcmd_add_cstr(&req, "subscription", "*");
+    rcmd_add_i64(&req, "subVersion", 0);
+    rcmd_add_cstr(&req, "expressionType", "TAG");
+    struct admin_reply r;
+    int rc = admin_request(a, addr, &req, ar, &r, err, errlen);
+    if (rc != TERN_OK)
+        return rc;
+    *records = TERN_BYTES_NULL;
+    *next = offset;
+    int64_t nb;
+    tern_bytes_t v = admin_reply_field(&r, "nextBeginOffset");
+    if (v.ptr && parse_i64(v, &nb) == TERN_OK)
+        *next = nb;
+    if (r.code == RESP_SUCCESS) {
+        *records = r.body;
+        return TERN_OK;
+    }
+    if (r.code == RESP_PULL_NOT_FOUND || r.code == RESP_PULL_RETRY_IMMEDIATELY ||
+        r.code == RESP_PULL_OFFSET_MOVED)
+        return TERN_OK;
+    snprintf(err, errlen, "%s refused the pull (code %d)", addr, r.code);
+    return TERN_EREMOTE;
+}

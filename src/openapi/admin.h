@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "common/arena.h"
+#include "common/bytes.h"
 
 struct admin;
 
@@ -46,5 +47,45 @@ int admin_group_apply(struct admin *a, const char *cluster, const char *group, b
 /* Deletes the group with its offsets, and its %RETRY% and %DLQ% topics. */
 int admin_group_delete(struct admin *a, const char *cluster, const char *group, char *err,
                        size_t errlen);
+
+/* ---- read access for the consumer, message and DLQ endpoints ------------ */
+
+struct rcmd;
+
+/* One master (brokerId 0) of a cluster; strings in the caller's arena. */
+struct admin_broker {
+    const char *name;
+    const char *addr;
+};
+
+/* A broker's answer; every view is copied into the caller's arena. */
+struct admin_field {
+    tern_bytes_t key, val;
+};
+struct admin_reply {
+    int code;                   /* remoting response code (0 = success) */
+    tern_bytes_t remark;        /* in ar; may be empty */
+    tern_bytes_t body;          /* in ar; may be empty */
+    struct admin_field *fields; /* in ar: the response's extFields */
+    size_t nfields;
+};
+
+/* Masters of cluster. OUT: *out (array of *n in ar, *n >= 1). */
+int admin_brokers(struct admin *a, const char *cluster, arena_t *ar, struct admin_broker **out,
+                  size_t *n, char *err, size_t errlen);
+/* Sends req (consumed, deinit'ed here) to addr. TERN_OK when the broker
+ * answered, whatever its code; OUT: *out. */
+int admin_request(struct admin *a, const char *addr, struct rcmd *req, arena_t *ar,
+                  struct admin_reply *out, char *err, size_t errlen);
+/* An extField of a reply, or TERN_BYTES_NULL. */
+tern_bytes_t admin_reply_field(const struct admin_reply *r, const char *key);
+
+/* PULL_MESSAGE (11) of at most max records from (topic, qid) at offset, as
+ * the tools group (no hold, no commit, all tags): what any group would see,
+ * without touching a real group's offsets or pending resets. OUT: *records
+ * (raw stored records, in ar, possibly empty) and *next (the next offset). */
+int admin_pull(struct admin *a, const char *addr, const char *topic, int qid, int64_t offset,
+               int max, arena_t *ar, tern_bytes_t *records, int64_t *next, char *err,
+               size_t errlen);
 
 #endif

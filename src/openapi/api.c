@@ -49,14 +49,14 @@ static const struct endpoint ENDPOINTS[] = {
     {"/json/group/list", h_group_list, 0},
     {"/json/group/subDetail", NULL, 0},
     {"/json/group/consumerUpdate", h_group_consumer_update, 0},
-    {"/json/consumer/accumulate", NULL, 0},
-    {"/json/consumer/status", NULL, 0},
-    {"/json/consumer/getConnection", NULL, 0},
-    {"/json/consumer/timespan", NULL, 0},
-    {"/json/consumer/resetOffset", NULL, 0},
-    {"/json/message/trace", NULL, 0},
-    {"/json/message/getById", NULL, 0},
-    {"/json/message/getByKey", NULL, 0},
+    {"/json/consumer/accumulate", h_consumer_accumulate, 0},
+    {"/json/consumer/status", h_consumer_status, 0},
+    {"/json/consumer/getConnection", h_consumer_get_connection, 0},
+    {"/json/consumer/timespan", h_consumer_timespan, 0},
+    {"/json/consumer/resetOffset", h_consumer_reset_offset, 0},
+    {"/json/message/trace", h_message_trace, 0},
+    {"/json/message/getById", h_message_get_by_id, 0},
+    {"/json/message/getByKey", h_message_get_by_key, 0},
     {"/json/message/getByPagedTopic", NULL, 0},
     {"/json/trend/topicInputTps", NULL, 0},
     {"/json/trend/groupOutputTps", NULL, 0},
@@ -326,6 +326,14 @@ const char *api_phys_name(struct api_req *r, const struct api_instance *in, cons
     char *s = arena_alloc(&r->arena, n);
     snprintf(s, n, "%s%%%s", in->id, name);
     return s;
+}
+
+const char *api_logical_name(const struct api_instance *in, const char *phys)
+{
+    size_t n = strlen(in->id);
+    if (in->independent_naming && strncmp(phys, in->id, n) == 0 && phys[n] == '%')
+        return phys + n + 1;
+    return phys;
 }
 
 int api_invoke_failed(struct api_req *r, const char *what, const char *err)

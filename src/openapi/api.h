@@ -124,6 +124,16 @@ void api_refresh_clusters(struct api_req *r);
 /* The TCP endpoint of an instance (§4.3, sdk.md §4.2). Arena copy. */
 const char *api_tcp_endpoint(struct api_req *r, const struct api_instance *in);
 
+/* Resolves the instance (Cond.) and a Group ID the caller may use (§4.5):
+ * BIZ_SUBSCRIPTION_NOT_FOUND when absent, ONS_PERMISSION_DENIED when not
+ * usable (h_group.c). */
+int api_existing_group(struct api_req *r, const char *g, struct api_instance *in);
+/* Resolves the instance (Cond.) and a topic in it: BIZ_TOPIC_NOT_FOUND when
+ * absent (h_topic.c). */
+int api_existing_topic(struct api_req *r, const char *topic, struct api_instance *in);
+/* The name without the instance's namespace prefix (a view into phys). */
+const char *api_logical_name(const struct api_instance *in, const char *phys);
+
 /* Endpoint handlers (h_*.c). */
 int h_region_list(struct api_req *r);
 int h_cluster_list(struct api_req *r);
@@ -142,5 +152,13 @@ int h_group_create(struct api_req *r);
 int h_group_delete(struct api_req *r);
 int h_group_list(struct api_req *r);
 int h_group_consumer_update(struct api_req *r);
+int h_consumer_accumulate(struct api_req *r);
+int h_consumer_status(struct api_req *r);
+int h_consumer_get_connection(struct api_req *r);
+int h_consumer_timespan(struct api_req *r);
+int h_consumer_reset_offset(struct api_req *r);
+int h_message_get_by_id(struct api_req *r);
+int h_message_get_by_key(struct api_req *r);
+int h_message_trace(struct api_req *r);
 
 #endif

@@ -130,6 +130,12 @@ static int clash(struct api_req *r, const char *g, int64_t owner)
                     "Group ID %s is already used by another account", g);
 }
 
+int api_existing_group(struct api_req *r, const char *g, struct api_instance *in)
+{
+    struct group_row row;
+    return existing_group(r, g, in, &row);
+}
+
 int h_group_create(struct api_req *r)
 {
     const char *g, *remark;

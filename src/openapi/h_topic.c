@@ -76,6 +76,17 @@ static int not_found(struct api_req *r, const struct api_instance *in, const cha
                     in->id);
 }
 
+int api_existing_topic(struct api_req *r, const char *topic, struct api_instance *in)
+{
+    if (api_instance(r, false, in) < 0)
+        return -1;
+    struct topic_row row;
+    int found = load_topic(r, in->id, topic, &row);
+    if (found < 0)
+        return -1;
+    return found ? 0 : not_found(r, in, topic);
+}
+
 /* Writes one TopicInfoDo (§7.1). */
 static void write_topic(jw_t *w, const struct api_instance *in, const char *name,
                         const struct topic_row *t)
