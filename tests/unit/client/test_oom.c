@@ -20,7 +20,7 @@
 #include "common/alloc.h"
 #include "harness.h"
 
-static char g_ns[64];   /* name server address of the child */
+static char g_ns[128];  /* name server address of the child */
 static pid_t g_child;   /* the broker process */
 static int g_ctl = -1;  /* write end: the child stops when it is closed */
 static long g_failures; /* failed runs seen across groups (a run returning an error) */
