@@ -197,6 +197,19 @@ idle_after_anon_kb=$(rss_kb "$broker_pid" RssAnon)
 stop_broker
 
 # ---- SYNC_FLUSH -------------------------------------------------------------
+# The backlog fill leaves gigabytes of dirty pages whose write-back keeps the
+# disk busy for a while; a group commit measured meanwhile measures that
+# write-back. Wait until it is done (sync, then Dirty + Writeback small).
+log "waiting for the write-back of the earlier cells"
+wb_start=$(date +%s%N)
+sync
+for _ in $(seq 1 600); do
+  dirty=$(awk '$1 == "Dirty:" || $1 == "Writeback:" {s += $2} END {print s}' /proc/meminfo)
+  [ "${dirty:-0}" -lt 65536 ] && break
+  sleep 0.5
+done
+wb_ms=$((($(date +%s%N) - wb_start) / 1000000))
+log "write-back done after $wb_ms ms"
 peak_rss=0
 start_broker syncflush SYNC_FLUSH
 cell "SYNC_FLUSH, sync 64 threads" --mode sync -w 64 --create -q 8
@@ -232,4 +245,5 @@ cat <<EOF
 | RSS after the backlog drain (anonymous part) | $(mib "$idle_after_kb") MiB ($(mib "$idle_after_anon_kb") MiB) |
 | Backlog fill ($backlog msgs, async 1024) | $(field msgs_per_s "$fill") msgs/s, failed $(field failed "$fill") |
 | Consumer catch-up ($backlog msgs, 8 queues, 4 pulls in flight each) | $(field drain_ms "$drain") ms, $(field msgs_per_s "$drain") msgs/s, $(field mb_per_s "$drain") MiB/s, errors $(field errors "$drain") |
+| Wait for the write-back of the fill before the SYNC_FLUSH cell | $wb_ms ms |
 EOF
