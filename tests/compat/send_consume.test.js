@@ -139,4 +139,31 @@ describe('send and consume (ali-ons)', () => {
       assert.equal(got.length, 1, 'delivered once');
     });
   });
+
+  it('DELAY level 2 (5 s with the default messageDelayLevel) holds the message back until due', { timeout: 60000 }, async () => {
+    await scenario(broker, async cl => {
+      const topic = uniqueName('T_delay');
+      const group = uniqueName('G_delay');
+      const got = [];
+      await readyConsumer(cl, topic, group, msg => got.push({ msg, at: Date.now() }));
+      const producer = await cl.producer();
+      const msg = makeMessage(topic, { tag: 'Lvl2', body: 'delayed', keys: [ 'delay-key' ], props: { who: 'level' } });
+      msg.delayTimeLevel = 2;
+      const sentAt = Date.now();
+      const r = await producer.send(msg);
+      const ackedAt = Date.now();
+      assert.equal(r.sendStatus, 'SEND_OK');
+      await waitFor(() => got.length >= 1, 20000, 'the delayed message');
+      const { msg: m, at } = got[0];
+      // The broker counts from its store time, between sentAt and ackedAt.
+      console.log(`# DELAY 2: consumed ${at - sentAt - 5000} ms after send + 5 s`);
+      assert.ok(at >= sentAt + 5000, `delivered ${sentAt + 5000 - at} ms before DELAY level 2 (5 s) was up`);
+      assert.ok(at <= ackedAt + 5000 + 1000, `delivered ${at - ackedAt - 5000} ms after DELAY level 2 was up (> 1 s)`);
+      assert.equal(m.topic, topic, 'delivered on its real topic');
+      assert.equal(m.body.toString(), 'delayed');
+      assert.equal(m.tags, 'Lvl2');
+      assert.equal(m.properties.who, 'level');
+      assert.equal(got.length, 1, 'delivered once');
+    });
+  });
 });
