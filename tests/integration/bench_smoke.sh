@@ -11,23 +11,7 @@ BIN=$BUILD/mqbroker
 MQB=$BUILD/mqbench
 [ -x "$BIN" ] && [ -x "$MQB" ] || { echo "bench_smoke: build $BIN and $MQB first" >&2; exit 1; }
 
-dir=$(mktemp -d)
-bp=$(free_port)
-np=$(free_port)
-write_conf "$dir/broker.conf" "$dir/store" "$bp" "$np" ASYNC_FLUSH \
-  "mappedFileSizeCommitLog=16777216"
-bpid=
-cleanup() {
-  [ -n "$bpid" ] && kill -9 "$bpid" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-"$BIN" --standalone -c "$dir/broker.conf" 2>"$dir/broker.log" &
-bpid=$!
-wait_port "$bp" 10
-wait_port "$np" 10
-ns="127.0.0.1:$np"
+start_standalone "$BIN"
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 failed=0

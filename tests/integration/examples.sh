@@ -10,23 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 BIN=$BUILD/mqbroker
 [ -x "$BIN" ] && [ -x "$BUILD/mqbench" ] || { echo "examples: build $BIN and mqbench first" >&2; exit 1; }
 
-dir=$(mktemp -d)
-bp=$(free_port)
-np=$(free_port)
-write_conf "$dir/broker.conf" "$dir/store" "$bp" "$np" ASYNC_FLUSH \
-  "mappedFileSizeCommitLog=16777216"
-bpid=
-cleanup() {
-  [ -n "$bpid" ] && kill -9 "$bpid" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-"$BIN" --standalone -c "$dir/broker.conf" 2>"$dir/broker.log" &
-bpid=$!
-wait_port "$bp" 10
-wait_port "$np" 10
-ns="127.0.0.1:$np"
+start_standalone "$BIN"
 "$BUILD/mqbench" produce -n "$ns" -t TopicExample -q 4 --create -b "127.0.0.1:$bp" \
   -w 1 --count 1 -d 10 >"$dir/create.log" 2>&1 || { cat "$dir/create.log"; exit 1; }
 

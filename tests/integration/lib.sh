@@ -47,3 +47,24 @@ write_conf() {
     for line in "$@"; do echo "$line"; done
   } >"$f"
 }
+
+# start_standalone BIN [EXTRA CONF LINES...]: a standalone broker (ASYNC_FLUSH,
+# 16 MiB segments) in a new temporary directory on free ports. Sets dir, bp,
+# np, ns (name-server address) and bpid; the EXIT trap kills it and removes
+# dir. Waits until both ports accept; its log is $dir/broker.log.
+start_standalone() {
+  local bin=$1
+  shift
+  dir=$(mktemp -d)
+  bp=$(free_port)
+  np=$(free_port)
+  ns="127.0.0.1:$np"
+  write_conf "$dir/broker.conf" "$dir/store" "$bp" "$np" ASYNC_FLUSH \
+    "mappedFileSizeCommitLog=16777216" "$@"
+  bpid=
+  trap '[ -n "$bpid" ] && kill -9 "$bpid" 2>/dev/null; rm -rf "$dir"' EXIT
+  "$bin" --standalone -c "$dir/broker.conf" 2>"$dir/broker.log" &
+  bpid=$!
+  wait_port "$bp" 10
+  wait_port "$np" 10
+}
