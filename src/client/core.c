@@ -165,10 +165,10 @@ static int fetch_route(struct cl_core *c, const char *topic, struct cl_route **o
         struct cl_route *r = rc == TERN_OK ? route_build(&tr) : NULL;
         arena_deinit(&a);
         rresp_deinit(&resp);
+        if (rc == TERN_ENOMEM || (rc == TERN_OK && r == NULL))
+            return cl_raise_oom(ex);
         if (rc != TERN_OK)
             return cl_raise(ex, ONS_ERR_NETWORK, "bad route body for topic %s", topic);
-        if (r == NULL)
-            return cl_raise_oom(ex);
         *out = r;
         return 0;
     }

@@ -2,10 +2,11 @@
 /* arena.c: bump allocator (see arena.h). */
 #include "common/arena.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/xalloc.h"
+#include "common/alloc.h"
 
 struct arena_block {
     struct arena_block *next;
@@ -32,6 +33,8 @@ void arena_deinit(arena_t *a)
 
 void *arena_alloc(arena_t *a, size_t n)
 {
+    if (n > SIZE_MAX / 2)
+        return NULL; /* no block header could be added without overflow */
     n = (n + 7) & ~(size_t)7;
     if (n == 0)
         n = 8;
@@ -42,7 +45,9 @@ void *arena_alloc(arena_t *a, size_t n)
     }
     if (!a->head || a->head->cap - a->head->used < n) {
         size_t cap = n > 4096 ? n : 4096;
-        struct arena_block *b = xmalloc(sizeof *b + cap);
+        struct arena_block *b = tern_malloc(sizeof *b + cap);
+        if (b == NULL)
+            return NULL;
         b->cap = cap;
         b->used = 0;
         b->next = a->head;
@@ -56,6 +61,8 @@ void *arena_alloc(arena_t *a, size_t n)
 tern_bytes_t arena_copy(arena_t *a, tern_bytes_t v)
 {
     char *p = arena_alloc(a, v.len + 1);
+    if (p == NULL)
+        return TERN_BYTES_NULL;
     if (v.len)
         memcpy(p, v.ptr, v.len);
     p[v.len] = '\0';

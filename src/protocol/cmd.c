@@ -45,6 +45,7 @@ void rcmd_init(struct rcmd *c)
     c->flag = 0;
     c->serialize_type = RCMD_JSON;
     c->has_remark = false;
+    c->failed = false;
     c->remark = TERN_BYTES_NULL;
     c->nfields = 0;
     c->cap_fields = 0;
@@ -118,6 +119,10 @@ int rcmd_decode_mut(uint8_t *p, size_t frame_len, struct rcmd *c)
 void rcmd_encode_header(const struct rcmd *c, buf_t *out)
 {
     size_t start = out->len;
+    if (c->failed) {
+        out->failed = true; /* the command is incomplete: report it as the writer's OOM */
+        return;
+    }
     if (buf_reserve(out, 8) == NULL)
         return; /* out->failed is set */
     out->len += 8;
@@ -150,7 +155,8 @@ void rcmd_init_response(struct rcmd *resp, const struct rcmd *req, int32_t code)
 
 /* ---- fields ---- */
 
-static void append_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
+/* TERN_ENOMEM when a grown fields array cannot be allocated (c unchanged). */
+static int append_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
 {
     if (c->cap_fields == 0) {
         c->fields = c->fields_inline;
@@ -158,6 +164,8 @@ static void append_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
     } else if (c->nfields == c->cap_fields) {
         size_t ncap = c->cap_fields * 2;
         struct rcmd_field *nf = arena_alloc(&c->arena, ncap * sizeof *nf);
+        if (nf == NULL)
+            return TERN_ENOMEM;
         memcpy(nf, c->fields, c->nfields * sizeof *nf);
         c->fields = nf;
         c->cap_fields = ncap;
@@ -165,6 +173,7 @@ static void append_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
     c->fields[c->nfields].key = key;
     c->fields[c->nfields].val = val;
     c->nfields++;
+    return TERN_OK;
 }
 
 int cmd_put_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
@@ -185,8 +194,7 @@ int cmd_put_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
         return TERN_OK;
     if (c->nfields >= TERN_MAX_EXT_FIELDS)
         return TERN_ETOO_LARGE;
-    append_field(c, key, val);
-    return TERN_OK;
+    return append_field(c, key, val);
 }
 
 static const struct rcmd_field *find(const struct rcmd *c, const char *key)
@@ -280,7 +288,9 @@ bool rcmd_get_bool(const struct rcmd *c, const char *key)
 void rcmd_add(struct rcmd *c, const char *key, tern_bytes_t val)
 {
     tern_bytes_t k = arena_copy(&c->arena, tern_cstr(key));
-    append_field(c, k, arena_copy(&c->arena, val));
+    tern_bytes_t v = arena_copy(&c->arena, val);
+    if (k.ptr == NULL || v.ptr == NULL || append_field(c, k, v) != TERN_OK)
+        c->failed = true;
 }
 
 void rcmd_add_cstr(struct rcmd *c, const char *key, const char *val)
@@ -304,7 +314,8 @@ void rcmd_add_i64(struct rcmd *c, const char *key, int64_t val)
 
 void rcmd_add_ref(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
 {
-    append_field(c, key, val);
+    if (append_field(c, key, val) != TERN_OK)
+        c->failed = true;
 }
 
 void rcmd_set_remark(struct rcmd *c, const char *fmt, ...)
@@ -317,6 +328,11 @@ void rcmd_set_remark(struct rcmd *c, const char *fmt, ...)
     if (n < 0)
         n = 0;
     char *p = arena_alloc(&c->arena, (size_t)n + 1);
+    if (p == NULL) {
+        va_end(ap2);
+        c->failed = true;
+        return;
+    }
     vsnprintf(p, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     c->remark = tern_bytes(p, (size_t)n);

@@ -63,6 +63,7 @@ struct rcmd {
     int32_t flag;
     uint8_t serialize_type; /* enum rcmd_serialize */
     bool has_remark;
+    bool failed; /* sticky: an rcmd_add* or rcmd_set_remark ran out of memory */
     tern_bytes_t remark;
     size_t nfields;
     size_t cap_fields;
@@ -87,6 +88,7 @@ int rcmd_frame_peek(const uint8_t *p, size_t avail, size_t *frame_len);
  * as rcmd_frame_peek returned). On success *c holds views into p (which must
  * outlive c). On error c is left deinit-able. Errors: TERN_EPROTOCOL for any
  * malformed header, TERN_ETOO_LARGE for a header over TERN_MAX_HEADER_BYTES.
+ * TERN_ENOMEM when the arena cannot grow (SDK policy, common/alloc.h).
  * c must be rcmd_init'ed. */
 int rcmd_decode(const uint8_t *p, size_t frame_len, struct rcmd *c);
 /* Same, but the header bytes may be rewritten: escaped JSON strings are
@@ -96,7 +98,9 @@ int rcmd_decode_mut(uint8_t *p, size_t frame_len, struct rcmd *c);
 
 /* Appends the encoded frame (prefix, header in c->serialize_type, body) to out.
  * JSON output follows spec §2.3 writer rules: extFields values as strings,
- * extFields always present, remark only if has_remark, compact. */
+ * extFields always present, remark only if has_remark, compact. A command
+ * whose rcmd_failed() is true is not written: out's failed flag is set
+ * instead, so the writer's buf_failed() check reports TERN_ENOMEM. */
 void rcmd_encode(const struct rcmd *c, buf_t *out);
 /* Same, but writes only prefix+header: the body (c->body.len bytes) is to be
  * sent right after by the caller (zero-copy bodies). */
@@ -119,6 +123,9 @@ int rcmd_get_i32(const struct rcmd *c, const char *key, int32_t *out);
 /* Boolean.parseBoolean: true iff the value equals "true" ignoring case. */
 bool rcmd_get_bool(const struct rcmd *c, const char *key);
 
+/* Builders. Out of memory (SDK policy) sets the sticky c->failed and leaves
+ * the command without the field or remark; check rcmd_failed() once after
+ * building, or let rcmd_encode() report it. */
 /* Adds a field; key and val are copied into the arena. */
 void rcmd_add(struct rcmd *c, const char *key, tern_bytes_t val);
 void rcmd_add_cstr(struct rcmd *c, const char *key, const char *val);
@@ -127,6 +134,11 @@ void rcmd_add_i64(struct rcmd *c, const char *key, int64_t val);
 void rcmd_add_ref(struct rcmd *c, tern_bytes_t key, tern_bytes_t val);
 /* Sets the remark (copied). */
 void rcmd_set_remark(struct rcmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static inline bool rcmd_failed(const struct rcmd *c)
+{
+    return c->failed;
+}
 
 /* Parses decimal text as a Java long (optional sign, digits only, range checked). */
 int parse_i64(tern_bytes_t v, int64_t *out);

@@ -180,6 +180,8 @@ static int read_str(const struct hdec *d, size_t *pos, tern_bytes_t *out)
             return TERN_EPROTOCOL;
         size_t cap = q - start;
         uint8_t *o = arena_alloc(&d->c->arena, cap + 1);
+        if (o == NULL)
+            return TERN_ENOMEM;
         memcpy(o, h.ptr + start, i - start);
         rc = unescape(h, i, o + (i - start), &olen, &end);
         if (rc != TERN_OK)
@@ -410,13 +412,13 @@ static int decode(const struct hdec *d)
             tern_bytes_t key;
             i = ws(h, i);
             if ((rc = read_key(d, &i, &key)) != TERN_OK)
-                return TERN_EPROTOCOL;
+                return rc == TERN_ENOMEM ? rc : TERN_EPROTOCOL;
             i = ws(h, i);
             if (i >= h.len || h.ptr[i] != ':')
                 return TERN_EPROTOCOL;
             i = ws(h, i + 1);
             if ((rc = read_member(d, &i, key)) != TERN_OK)
-                return rc == TERN_ETOO_LARGE ? rc : TERN_EPROTOCOL;
+                return rc == TERN_ETOO_LARGE || rc == TERN_ENOMEM ? rc : TERN_EPROTOCOL;
             i = ws(h, i);
             if (i >= h.len)
                 return TERN_EPROTOCOL;

@@ -106,6 +106,8 @@ int tag_expr_parse(tern_bytes_t expr, arena_t *a, tern_bytes_t **tags, size_t *n
     if (parts > HB_MAX_TAGS)
         return TERN_ETOO_LARGE;
     tern_bytes_t *arr = arena_alloc(a, parts * sizeof *arr);
+    if (arr == NULL)
+        return TERN_ENOMEM;
     size_t n = 0, start = 0;
     for (size_t i = 0; i <= e.len; i++) {
         bool sep = i + 1 < e.len && e.ptr[i] == '|' && e.ptr[i + 1] == '|';
@@ -150,6 +152,8 @@ static int decode_sub(const struct json_val *s, arena_t *a, struct hb_subscripti
         if (ts->n > HB_MAX_TAGS)
             return TERN_ETOO_LARGE;
         out->tags = arena_alloc(a, ts->n * sizeof *out->tags);
+        if (out->tags == NULL)
+            return TERN_ENOMEM;
         for (size_t i = 0; i < ts->n; i++) {
             const struct json_val *t = &ts->items[i];
             if (t->type != JSON_STRING)
@@ -185,6 +189,8 @@ static int decode_consumer(const struct json_val *c, arena_t *a, struct hb_consu
     if (subs->n > HB_MAX_SUBS)
         return TERN_ETOO_LARGE;
     out->subs = arena_alloc(a, (subs->n ? subs->n : 1) * sizeof *out->subs);
+    if (out->subs == NULL)
+        return TERN_ENOMEM;
     for (size_t i = 0; i < subs->n; i++) {
         int rc = decode_sub(&subs->items[i], a, &out->subs[out->nsubs]);
         if (rc != TERN_OK)
@@ -212,6 +218,8 @@ int heartbeat_decode(tern_bytes_t body, arena_t *a, struct heartbeat *out)
         if (ps->n > HB_MAX_GROUPS)
             return TERN_ETOO_LARGE;
         out->producers = arena_alloc(a, ps->n * sizeof *out->producers);
+        if (out->producers == NULL)
+            return TERN_ENOMEM;
         for (size_t i = 0; i < ps->n; i++) {
             tern_bytes_t g = json_get_str(&ps->items[i], "groupName");
             if (!g.ptr || g.len == 0)
@@ -224,6 +232,8 @@ int heartbeat_decode(tern_bytes_t body, arena_t *a, struct heartbeat *out)
         if (cs->n > HB_MAX_GROUPS)
             return TERN_ETOO_LARGE;
         out->consumers = arena_alloc(a, cs->n * sizeof *out->consumers);
+        if (out->consumers == NULL)
+            return TERN_ENOMEM;
         for (size_t i = 0; i < cs->n; i++) {
             rc = decode_consumer(&cs->items[i], a, &out->consumers[out->nconsumers]);
             if (rc != TERN_OK)
@@ -254,6 +264,8 @@ int lock_batch_decode(tern_bytes_t body, arena_t *a, struct lock_batch *out)
     if (set->n > 65536)
         return TERN_ETOO_LARGE;
     out->mqs = arena_alloc(a, set->n * sizeof *out->mqs);
+    if (out->mqs == NULL)
+        return TERN_ENOMEM;
     for (size_t i = 0; i < set->n; i++) {
         const struct json_val *m = &set->items[i];
         struct lock_mq *q = &out->mqs[out->nmq];

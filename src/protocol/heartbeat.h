@@ -6,7 +6,8 @@
  * Accepts every client's dialect: enum names (Java, Go, ali-ons) or ordinals
  * (CPP), subVersion as number or string, absent data sets, a trailing newline.
  * codeSet is never trusted: tags come from tagsSet, else from subString.
- * Everything decoded lives in the caller's arena (views borrowed from it). */
+ * Everything decoded lives in the caller's arena (views borrowed from it).
+ * Every decoder returns TERN_ENOMEM when the arena cannot grow. */
 #ifndef TERN_PROTOCOL_HEARTBEAT_H
 #define TERN_PROTOCOL_HEARTBEAT_H
 

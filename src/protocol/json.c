@@ -76,6 +76,8 @@ static int hex4(const uint8_t *p, uint32_t *out)
 static int unescape(tern_bytes_t t, size_t start, size_t end, arena_t *a, tern_bytes_t *out)
 {
     uint8_t *o = arena_alloc(a, end - start + 1);
+    if (o == NULL)
+        return TERN_ENOMEM;
     size_t n = 0, i = start;
     while (i < end) {
         uint8_t ch = t.ptr[i];
@@ -163,11 +165,12 @@ int jlex_string(tern_bytes_t t, size_t *pos, arena_t *a, bool copy, tern_bytes_t
     *pos = i + 1;
     if (has_escape)
         return unescape(t, start, i, a, out);
-    if (copy)
-        *out = arena_copy(a, tern_bytes(t.ptr + start, i - start));
-    else
+    if (!copy) {
         *out = tern_bytes(t.ptr + start, i - start);
-    return TERN_OK;
+        return TERN_OK;
+    }
+    *out = arena_copy(a, tern_bytes(t.ptr + start, i - start));
+    return out->ptr ? TERN_OK : TERN_ENOMEM;
 }
 
 static bool is_digit(uint8_t ch)
@@ -328,23 +331,27 @@ int jlex_skip(tern_bytes_t t, size_t *pos, int depth)
 
 static int parse_value(tern_bytes_t t, size_t *pos, arena_t *a, int depth, struct json_val *v);
 
-/* Appends a slot to a growing arena array (doubling; old copies are left). */
-static void grow(arena_t *a, struct json_val **items, tern_bytes_t **keys, size_t n, size_t *cap)
+/* Makes room for slot n of a growing arena array (doubling; old copies are
+ * left). TERN_ENOMEM leaves the arrays and *cap as they were. */
+static int grow(arena_t *a, struct json_val **items, tern_bytes_t **keys, size_t n, size_t *cap)
 {
     if (n < *cap)
-        return;
+        return TERN_OK;
     size_t ncap = *cap ? *cap * 2 : 4;
     struct json_val *ni = arena_alloc(a, ncap * sizeof *ni);
+    tern_bytes_t *nk = keys ? arena_alloc(a, ncap * sizeof *nk) : NULL;
+    if (ni == NULL || (keys && nk == NULL))
+        return TERN_ENOMEM;
     if (n)
         memcpy(ni, *items, n * sizeof *ni);
     *items = ni;
     if (keys) {
-        tern_bytes_t *nk = arena_alloc(a, ncap * sizeof *nk);
         if (n)
             memcpy(nk, *keys, n * sizeof *nk);
         *keys = nk;
     }
     *cap = ncap;
+    return TERN_OK;
 }
 
 static int parse_key(tern_bytes_t t, size_t *pos, arena_t *a, int depth, tern_bytes_t *key)
@@ -361,13 +368,14 @@ static int parse_key(tern_bytes_t t, size_t *pos, arena_t *a, int depth, tern_by
         if (rc != TERN_OK)
             return rc;
         *key = arena_copy(a, tern_bytes(t.ptr + start, *pos - start));
-        return TERN_OK;
+        return key->ptr ? TERN_OK : TERN_ENOMEM;
     }
     tern_bytes_t k;
     int rc = jlex_bare_key(t, pos, &k);
-    if (rc == TERN_OK)
-        *key = arena_copy(a, k);
-    return rc;
+    if (rc != TERN_OK)
+        return rc;
+    *key = arena_copy(a, k);
+    return key->ptr ? TERN_OK : TERN_ENOMEM;
 }
 
 static int parse_container(tern_bytes_t t, size_t *pos, arena_t *a, int depth, struct json_val *v)
@@ -384,7 +392,8 @@ static int parse_container(tern_bytes_t t, size_t *pos, arena_t *a, int depth, s
         return TERN_OK;
     }
     for (;;) {
-        grow(a, &v->items, is_obj ? &v->keys : NULL, v->n, &cap);
+        if ((rc = grow(a, &v->items, is_obj ? &v->keys : NULL, v->n, &cap)) != TERN_OK)
+            return rc;
         if (is_obj) {
             i = jlex_ws(t, i);
             if ((rc = parse_key(t, &i, a, depth + 1, &v->keys[v->n])) != TERN_OK)
@@ -430,7 +439,7 @@ static int parse_value(tern_bytes_t t, size_t *pos, arena_t *a, int depth, struc
         if ((rc = jlex_number(t, pos, &raw)) != TERN_OK)
             return rc;
         v->str = arena_copy(a, raw);
-        return TERN_OK;
+        return v->str.ptr ? TERN_OK : TERN_ENOMEM;
     }
     if (ch == '{' || ch == '[')
         return parse_container(t, pos, a, depth, v);
@@ -447,6 +456,8 @@ int json_parse(tern_bytes_t text, arena_t *a, struct json_val **out)
     if (!text.ptr && text.len)
         return TERN_EINVALID;
     struct json_val *v = arena_alloc(a, sizeof *v);
+    if (v == NULL)
+        return TERN_ENOMEM;
     size_t pos = 0;
     int rc = parse_value(text, &pos, a, 0, v);
     if (rc != TERN_OK)

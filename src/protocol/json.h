@@ -32,7 +32,8 @@ struct json_val {
 };
 
 /* Parses text into a tree allocated in a. TERN_EPROTOCOL on syntax error or
- * trailing garbage, TERN_ETOO_LARGE when nesting exceeds the limit. */
+ * trailing garbage, TERN_ETOO_LARGE when nesting exceeds the limit,
+ * TERN_ENOMEM when a cannot grow. */
 int json_parse(tern_bytes_t text, arena_t *a, struct json_val **out);
 
 /* Object member lookup (last occurrence wins); NULL if absent or not an object. */

@@ -220,7 +220,7 @@ static int copy_name(tern_bytes_t v, arena_t *a, const char **out)
     if (v.len > ROUTE_MAX_NAME_BYTES || (v.len && memchr(v.ptr, 0, v.len)))
         return TERN_EPROTOCOL;
     *out = (const char *)arena_copy(a, v).ptr;
-    return TERN_OK;
+    return *out ? TERN_OK : TERN_ENOMEM;
 }
 
 /* Optional string member: absent or null leaves *out as dflt. */
@@ -375,6 +375,8 @@ static int decode_broker_data(const struct json_val *v, arena_t *a, struct route
     if (!addrs || addrs->n == 0)
         return TERN_OK;
     struct route_broker_addr *arr = arena_alloc(a, addrs->n * sizeof *arr);
+    if (arr == NULL)
+        return TERN_ENOMEM;
     for (size_t i = 0; i < addrs->n; i++) {
         const struct json_val *av = &addrs->items[i];
         if (parse_i64(addrs->keys[i], &arr[i].id) != TERN_OK || arr[i].id < 0)
@@ -407,11 +409,15 @@ int route_decode_topic_route(tern_bytes_t text, arena_t *a, struct route_topic_r
         if (memchr(otc->str.ptr, 0, otc->str.len))
             return TERN_EPROTOCOL;
         out->order_topic_conf = (const char *)arena_copy(a, otc->str).ptr;
+        if (out->order_topic_conf == NULL)
+            return TERN_ENOMEM;
     } else if (otc && otc->type != JSON_NULL) {
         return TERN_EPROTOCOL;
     }
     if (qds && qds->n) {
         struct route_queue_data *q = arena_alloc(a, qds->n * sizeof *q);
+        if (q == NULL)
+            return TERN_ENOMEM;
         for (size_t i = 0; i < qds->n; i++) {
             rc = decode_queue_data(&qds->items[i], a, &q[i]);
             if (rc != TERN_OK)
@@ -422,6 +428,8 @@ int route_decode_topic_route(tern_bytes_t text, arena_t *a, struct route_topic_r
     }
     if (bds && bds->n) {
         struct route_broker_data *b = arena_alloc(a, bds->n * sizeof *b);
+        if (b == NULL)
+            return TERN_ENOMEM;
         for (size_t i = 0; i < bds->n; i++) {
             rc = decode_broker_data(&bds->items[i], a, &b[i]);
             if (rc != TERN_OK)
@@ -488,6 +496,8 @@ int route_decode_register_body(tern_bytes_t body, arena_t *a, struct route_regis
     if (rc != TERN_OK || !table || table->n == 0)
         return rc;
     out->topics = arena_alloc(a, table->n * sizeof *out->topics);
+    if (out->topics == NULL)
+        return TERN_ENOMEM;
     for (size_t i = 0; i < table->n; i++) {
         rc = decode_topic_config(table->keys[i], &table->items[i], a, &out->topics[i]);
         if (rc != TERN_OK) {
@@ -615,6 +625,8 @@ int route_decode_register_body_compressed(tern_bytes_t body, arena_t *a,
         rc = TERN_EPROTOCOL;
     if (rc == TERN_OK && count > 0) {
         out->topics = arena_alloc(a, count * sizeof *out->topics);
+        if (out->topics == NULL)
+            rc = TERN_ENOMEM;
         for (uint32_t i = 0; i < count && rc == TERN_OK; i++) {
             tern_bytes_t line;
             rc = read_chunk(&r, &line);

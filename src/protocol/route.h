@@ -7,6 +7,7 @@
  * lenient about fastjson quirks (unquoted integer keys, numbers as strings,
  * missing optional members) and strict about types; every string they return
  * is a NUL-terminated copy in the caller's arena, valid until arena_deinit.
+ * Every decoder returns TERN_ENOMEM when the arena cannot grow.
  * Pure functions, any thread. Design: docs/design/namesrv.md. */
 #ifndef TERN_PROTOCOL_ROUTE_H
 #define TERN_PROTOCOL_ROUTE_H

@@ -7,8 +7,11 @@
  * injected, must succeed. Every run must return success or an error, never
  * crash, and (ASan build, detect_leaks) leave nothing allocated. The name
  * server and broker run in a forked child, so the injected failures only hit
- * the SDK (the broker keeps the abort-on-OOM policy). See
- * docs/design/client.md "Out of memory". */
+ * the SDK (the broker keeps the abort-on-OOM policy). The decode arenas
+ * (common/arena.h) grow through the same allocator, so route bodies, JSON
+ * trees and command headers beyond their inline bytes are on the walk too;
+ * the producer's message carries a long user property so that its send
+ * header needs an arena block. See docs/design/client.md "Out of memory". */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -243,7 +246,10 @@ static int run_producer(void)
         return check(-1, ex);
     int rc = ons_producer_start(pr, &ex);
     ons_message_t *m = ons_message_new_with_key("TopicOom", "tag", "key", "hello", 5);
-    if (m == NULL)
+    char big[1024];
+    memset(big, 'p', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    if (m == NULL || ons_message_put_user_properties(m, "big", big, NULL) != 0)
         rc = -1;
     if (rc == 0) {
         ons_send_result_t *res = NULL;
