@@ -15,16 +15,6 @@
 
 #define MAX_INFLATED_BYTES (64 * 1024 * 1024)
 
-static const char *retry_real_topic(tern_bytes_t props, char *buf, size_t cap)
-{
-    tern_bytes_t v;
-    if (props_get(props, PROP_RETRY_TOPIC, &v) && v.len) {
-        cl_copy(buf, cap, v);
-        return buf;
-    }
-    return NULL;
-}
-
 static bool is_internal_prop(tern_bytes_t k)
 {
     static const char *const EXTRA[] = {
@@ -53,16 +43,46 @@ static char *carve_str(struct carve *cv, const void *s, size_t len)
     return d;
 }
 
-static char *carve_opt(struct carve *cv, tern_bytes_t props, const char *key)
+/* The properties the SDK reads, found in one scan (the last occurrence of
+ * a name wins, as props_get). */
+enum rec_prop { RP_TAGS, RP_KEYS, RP_UNIQ, RP_SHARD, RP_RETRY, RP_START, RP_COUNT };
+static const char *const REC_PROP_NAMES[RP_COUNT] = {PROP_TAGS,        PROP_KEYS,
+                                                     PROP_UNIQ_KEY,    "__SHARDINGKEY",
+                                                     PROP_RETRY_TOPIC, PROP_START_DELIVER_TIME};
+
+struct rec_props {
+    tern_bytes_t v[RP_COUNT];
+    bool has[RP_COUNT];
+    size_t nuser, user_bytes; /* user properties: count, names and values + NULs */
+};
+
+static void scan_props(tern_bytes_t props, struct rec_props *out)
 {
-    tern_bytes_t v;
-    return props_get(props, key, &v) ? carve_str(cv, v.ptr, v.len) : NULL;
+    memset(out, 0, sizeof *out);
+    tern_bytes_t k, v;
+    for (size_t it = 0; props_next(props, &it, &k, &v);) {
+        int i = 0;
+        while (i < RP_COUNT && !tern_bytes_eq_cstr(k, REC_PROP_NAMES[i]))
+            i++;
+        if (i < RP_COUNT) {
+            out->v[i] = v;
+            out->has[i] = true;
+        }
+        if (!is_internal_prop(k)) {
+            out->nuser++;
+            out->user_bytes += k.len + v.len + 2;
+        }
+    }
 }
 
-static size_t opt_len(tern_bytes_t props, const char *key)
+static char *carve_opt(struct carve *cv, const struct rec_props *rp, enum rec_prop i)
 {
-    tern_bytes_t v;
-    return props_get(props, key, &v) ? v.len + 1 : 0;
+    return rp->has[i] ? carve_str(cv, rp->v[i].ptr, rp->v[i].len) : NULL;
+}
+
+static size_t opt_len(const struct rec_props *rp, enum rec_prop i)
+{
+    return rp->has[i] ? rp->v[i].len + 1 : 0;
 }
 
 /* Inflates a compressed body into a new buffer (*out, *n). */
@@ -91,18 +111,19 @@ static int inflate_body(const struct msg_record *r, uint8_t **out, size_t *n)
  * the first pass sizes every part, the second copies them. */
 ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct msg_record *r)
 {
+    struct rec_props rp;
+    scan_props(r->props, &rp);
     char wire[512], real[512];
     cl_copy(wire, sizeof wire, r->topic);
     const char *topic = wire;
-    if (strncmp(wire, "%RETRY%", 7) == 0) {
-        const char *rt = retry_real_topic(r->props, real, sizeof real);
-        if (rt)
-            topic = rt;
+    if (strncmp(wire, "%RETRY%", 7) == 0 && rp.has[RP_RETRY] && rp.v[RP_RETRY].len) {
+        cl_copy(real, sizeof real, rp.v[RP_RETRY]);
+        topic = real;
     }
     const char *plain = cl_ns_strip(cfg, topic);
     char id[MSGID_MAX_LEN + 1] = "";
     tern_bytes_t v, k;
-    if (!props_get(r->props, PROP_UNIQ_KEY, &v))
+    if (!rp.has[RP_UNIQ])
         msgid_encode(&r->store_host, r->phy_off, id);
     char host[64];
     if (!r->born_host.is_v6)
@@ -114,21 +135,15 @@ ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct 
     size_t body_len = r->body.len;
     if ((r->sys_flag & MSG_SYSFLAG_COMPRESSED) && inflate_body(r, &inflated, &body_len) != 0) {
         char mid[MSGID_MAX_LEN + 1];
-        cl_copy(mid, sizeof mid, props_get(r->props, PROP_UNIQ_KEY, &v) ? v : tern_cstr(id));
+        cl_copy(mid, sizeof mid, rp.has[RP_UNIQ] ? rp.v[RP_UNIQ] : tern_cstr(id));
         cl_log(ONS_LOG_ERROR, "cannot inflate message %s", mid);
         return NULL;
     }
-    size_t nprops = 0, size = sizeof(ons_message_t);
-    for (size_t it = 0; props_next(r->props, &it, &k, &v);)
-        if (!is_internal_prop(k)) {
-            nprops++;
-            size += k.len + v.len + 2;
-        }
+    size_t nprops = rp.nuser, size = sizeof(ons_message_t) + rp.user_bytes;
     size += 2 * nprops * sizeof(char *);
     size += strlen(plain) + strlen(topic) + strlen(host) + 3;
-    size += opt_len(r->props, PROP_TAGS) + opt_len(r->props, PROP_KEYS) +
-            opt_len(r->props, "__SHARDINGKEY");
-    size += id[0] ? strlen(id) + 1 : opt_len(r->props, PROP_UNIQ_KEY);
+    size += opt_len(&rp, RP_TAGS) + opt_len(&rp, RP_KEYS) + opt_len(&rp, RP_SHARD);
+    size += id[0] ? strlen(id) + 1 : opt_len(&rp, RP_UNIQ);
     size += r->props.len + 1 + (inflated ? 0 : body_len + 1);
     ons_message_t *m = cl_calloc(1, size);
     if (m == NULL) {
@@ -153,10 +168,10 @@ ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct 
     m->topic = carve_str(&cv, plain, strlen(plain));
     m->wire_topic = carve_str(&cv, topic, strlen(topic));
     m->born_host = carve_str(&cv, host, strlen(host));
-    m->tag = carve_opt(&cv, r->props, PROP_TAGS);
-    m->key = carve_opt(&cv, r->props, PROP_KEYS);
-    m->sharding_key = carve_opt(&cv, r->props, "__SHARDINGKEY");
-    m->msg_id = id[0] ? carve_str(&cv, id, strlen(id)) : carve_opt(&cv, r->props, PROP_UNIQ_KEY);
+    m->tag = carve_opt(&cv, &rp, RP_TAGS);
+    m->key = carve_opt(&cv, &rp, RP_KEYS);
+    m->sharding_key = carve_opt(&cv, &rp, RP_SHARD);
+    m->msg_id = id[0] ? carve_str(&cv, id, strlen(id)) : carve_opt(&cv, &rp, RP_UNIQ);
     m->raw_props = carve_str(&cv, r->props.ptr, r->props.len);
     m->raw_props_len = r->props.len;
     if (inflated) {
@@ -165,9 +180,9 @@ ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct 
         m->body = (uint8_t *)carve_str(&cv, r->body.ptr, body_len);
     }
     m->body_len = body_len;
-    if (props_get(r->props, PROP_START_DELIVER_TIME, &v)) {
+    if (rp.has[RP_START]) {
         int64_t t;
-        if (parse_i64(v, &t) == TERN_OK)
+        if (parse_i64(rp.v[RP_START], &t) == TERN_OK)
             m->start_deliver = t;
     }
     m->reconsume_times = r->reconsume_times;
