@@ -100,6 +100,11 @@ struct ons_message {
     char *wire_topic; /* owned: topic as stored (namespaced, maybe %RETRY%) */
     char *raw_props;  /* owned: the stored properties string */
     size_t raw_props_len;
+    /* Delivered messages (msg_record.c) are one allocation: the struct, its
+     * strings, property arrays and body; only inflated is separately owned
+     * (the inflated body, else NULL). Such messages are never modified. */
+    bool packed;
+    uint8_t *inflated; /* owned when packed */
 };
 
 /* Default limit of the serialized properties block (spec §7.1). */

@@ -199,7 +199,9 @@ void cons_push_job(struct ons_consumer *c, struct cjob *j)
     else
         c->head = j;
     c->tail = j;
-    pthread_cond_signal(&c->cq_cv);
+    c->cq_msgs += j->n;
+    if (c->cq_idle > 0)
+        pthread_cond_signal(&c->cq_cv);
     pthread_mutex_unlock(&c->cq_mu);
 }
 
@@ -410,6 +412,7 @@ static void stop_workers(struct ons_consumer *c)
     /* Jobs never run stay un-acked: they are delivered again later. */
     struct cjob *j = c->head;
     c->head = c->tail = NULL;
+    c->cq_msgs = 0;
     while (j) {
         struct cjob *n = j->next;
         cons_free_job(j);

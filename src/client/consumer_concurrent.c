@@ -192,59 +192,133 @@ void cons_check_timeouts(struct ons_consumer *c, int64_t now)
 
 /* ---- running jobs ------------------------------------------------------------ */
 
+/* One listener call over view (a slice of a job). Returns the listener's
+ * action, or -1 when the call timed out and its messages were handed back. */
+static int call_listener(struct ons_consumer *c, const struct sub *s, bool subscribed,
+                         struct cjob *view)
+{
+    int action = ONS_ACTION_COMMIT_MESSAGE;
+    int slot = slot_begin(c, view);
+    if (subscribed && s->fn) {
+        struct ons_consume_context ctx = {0};
+        if (c->batch) {
+            ons_batch_message_listener_fn fn = (ons_batch_message_listener_fn)s->fn;
+            action = fn((const ons_message_t *const *)view->msgs, view->n, &ctx, s->user);
+        } else {
+            ons_message_listener_fn fn = (ons_message_listener_fn)s->fn;
+            action = fn(view->msgs[0], &ctx, s->user);
+        }
+    }
+    return slot_end(c, slot) ? -1 : action;
+}
+
+/* Runs a job: one listener call per message (Consumer) or one for the whole
+ * job (BatchConsumer). Consumed messages are acked and freed at once;
+ * messages that could not be handed back stay in j, which is queued again
+ * LOCAL_RETRY_MS later. */
 static void run_cjob(struct ons_consumer *c, struct cjob *j)
 {
     struct pq *q = j->pq;
-    if (atomic_load(&q->dropped)) {
-        cons_free_job(j);
-        return;
-    }
     struct sub s = {0};
-    bool subscribed = cons_sub_lookup(c, j->msgs[0]->topic, &s, NULL, NULL);
-    int action = ONS_ACTION_COMMIT_MESSAGE;
-    int slot = slot_begin(c, j);
-    if (subscribed && s.fn) {
-        struct ons_consume_context ctx = {0};
-        if (c->batch) {
-            ons_batch_message_listener_fn fn = (ons_batch_message_listener_fn)s.fn;
-            action = fn((const ons_message_t *const *)j->msgs, j->n, &ctx, s.user);
-        } else {
-            ons_message_listener_fn fn = (ons_message_listener_fn)s.fn;
-            action = fn(j->msgs[0], &ctx, s.user);
+    bool subscribed = j->n > 0 && cons_sub_lookup(c, j->msgs[0]->topic, &s, NULL, NULL);
+    size_t per = c->batch ? j->n : 1, keep = 0;
+    for (size_t i = 0; i < j->n; i += per) {
+        size_t k = j->n - i < per ? j->n - i : per;
+        struct cjob view = {.pq = q, .msgs = j->msgs + i, .n = k};
+        if (atomic_load(&q->dropped)) {
+            /* Not consumed: the queue's new owner gets these again. */
+            for (size_t x = 0; x < k; x++)
+                ons_message_free(view.msgs[x]);
+            continue;
         }
-    }
-    if (slot_end(c, slot)) {
-        cons_free_job(j); /* handed back on time-out: the late result is ignored */
-        return;
-    }
-    if (action != ONS_ACTION_COMMIT_MESSAGE && !c->core.cfg.broadcasting) {
-        size_t keep = 0;
-        for (size_t i = 0; i < j->n; i++) {
-            ons_message_t *m = j->msgs[i];
-            if (cons_send_back(c, q, m, 0) || send_to_retry(c, m)) {
-                pq_ack(q, m->queue_offset);
-                ons_message_free(m);
+        int64_t t0 = clock_mono_ns();
+        int action = call_listener(c, &s, subscribed, &view);
+        int64_t per_msg = (clock_mono_ns() - t0) / (int64_t)k, avg = atomic_load(&c->listen_ns);
+        atomic_store(&c->listen_ns, avg + (per_msg - avg) / 8);
+        for (size_t x = 0; x < k; x++) {
+            ons_message_t *m = view.msgs[x];
+            bool done = true;
+            if (action == -1) {
+                /* handed back on time-out and acked: the late result is ignored */
+            } else if (action != ONS_ACTION_COMMIT_MESSAGE && !c->core.cfg.broadcasting) {
+                done = cons_send_back(c, q, m, 0) || send_to_retry(c, m);
+                if (done)
+                    pq_ack(q, m->queue_offset);
             } else {
-                j->msgs[keep++] = m;
+                if (action != ONS_ACTION_COMMIT_MESSAGE)
+                    cl_log(ONS_LOG_WARN, "broadcasting: message %s failed and is not retried",
+                           m->msg_id);
+                pq_ack(q, m->queue_offset);
             }
+            if (done)
+                ons_message_free(m);
+            else
+                j->msgs[keep++] = m;
         }
-        j->n = keep;
-        if (keep) {
-            cl_log(ONS_LOG_WARN, "retrying %zu message(s) locally in %d ms", keep, LOCAL_RETRY_MS);
-            j->not_before = clock_mono_ms() + LOCAL_RETRY_MS;
-            j->next = NULL;
-            cons_push_job(c, j);
-            return;
-        }
-        cons_free_job(j);
+    }
+    j->n = keep;
+    if (keep) {
+        cl_log(ONS_LOG_WARN, "retrying %zu message(s) locally in %d ms", keep, LOCAL_RETRY_MS);
+        j->not_before = clock_mono_ms() + LOCAL_RETRY_MS;
+        j->next = NULL;
+        cons_push_job(c, j);
         return;
     }
-    if (action != ONS_ACTION_COMMIT_MESSAGE)
-        cl_log(ONS_LOG_WARN, "broadcasting: message %s failed and is not retried",
-               j->msgs[0]->msg_id);
-    for (size_t i = 0; i < j->n; i++)
-        pq_ack(q, j->msgs[i]->queue_offset);
     cons_free_job(j);
+}
+
+/* Listener time a consume thread should get from one hand-off: waking
+ * another thread for less costs more than it saves. */
+#define SPLIT_NS 50000
+
+/* Takes the first due job off the queue (cq_mu held); NULL when none is due
+ * (*earliest: when the next one is). A Consumer's job is split when one
+ * message's listener call (moving average) is slow enough: the thread takes
+ * about SPLIT_NS of work and leaves the rest at the head for another (woken)
+ * thread, so slow listeners run in parallel while fast ones take a whole
+ * pulled batch per hand-off. */
+static struct cjob *take_job(struct ons_consumer *c, int64_t now, int64_t *earliest)
+{
+    struct cjob *j = NULL, *prev = NULL;
+    for (struct cjob *it = c->head; it; prev = it, it = it->next) {
+        if (it->not_before <= now) {
+            j = it;
+            break;
+        }
+        if (it->not_before < *earliest)
+            *earliest = it->not_before;
+    }
+    if (j == NULL)
+        return NULL;
+    int64_t avg = atomic_load(&c->listen_ns);
+    size_t share = avg >= SPLIT_NS ? 1 : (size_t)(SPLIT_NS / (avg > 0 ? avg : 1));
+    if (!c->orderly && !c->batch && j->n > share) {
+        struct cjob *part = cl_calloc(1, sizeof *part);
+        ons_message_t **pm = part ? cl_calloc(share, sizeof *pm) : NULL;
+        if (pm != NULL) {
+            memcpy(pm, j->msgs, share * sizeof *pm);
+            memmove(j->msgs, j->msgs + share, (j->n - share) * sizeof *pm);
+            j->n -= share;
+            part->msgs = pm;
+            part->n = share;
+            atomic_fetch_add(&j->pq->refs, 1);
+            part->pq = j->pq;
+            c->cq_msgs -= share;
+            if (c->cq_idle > 0)
+                pthread_cond_signal(&c->cq_cv);
+            return part;
+        }
+        free(part); /* out of memory: take the whole job */
+    }
+    if (prev)
+        prev->next = j->next;
+    else
+        c->head = j->next;
+    if (c->tail == j)
+        c->tail = prev;
+    j->next = NULL;
+    c->cq_msgs -= j->n;
+    return j;
 }
 
 void *cons_consume_main(void *arg)
@@ -255,15 +329,7 @@ void *cons_consume_main(void *arg)
         if (c->cq_stop)
             break;
         int64_t now = clock_mono_ms(), earliest = now + 1000;
-        struct cjob *j = NULL, *prev = NULL;
-        for (struct cjob *it = c->head; it; prev = it, it = it->next) {
-            if (it->not_before <= now) {
-                j = it;
-                break;
-            }
-            if (it->not_before < earliest)
-                earliest = it->not_before;
-        }
+        struct cjob *j = take_job(c, now, &earliest);
         if (j == NULL) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -274,16 +340,11 @@ void *cons_consume_main(void *arg)
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000;
             }
+            c->cq_idle++;
             pthread_cond_timedwait(&c->cq_cv, &c->cq_mu, &ts);
+            c->cq_idle--;
             continue;
         }
-        if (prev)
-            prev->next = j->next;
-        else
-            c->head = j->next;
-        if (c->tail == j)
-            c->tail = prev;
-        j->next = NULL;
         pthread_mutex_unlock(&c->cq_mu);
         if (c->orderly)
             cons_order_run(c, j);

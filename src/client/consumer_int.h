@@ -108,8 +108,11 @@ struct ons_consumer {
     /* consumption */
     pthread_mutex_t cq_mu;
     pthread_cond_t cq_cv;
-    struct cjob *head, *tail; /* guarded by cq_mu */
-    bool cq_stop;             /* guarded by cq_mu */
+    struct cjob *head, *tail;  /* guarded by cq_mu */
+    size_t cq_msgs;            /* guarded by cq_mu: messages in the queued jobs */
+    int cq_idle;               /* guarded by cq_mu: consume threads waiting for a job */
+    _Atomic int64_t listen_ns; /* moving average of a listener call per message */
+    bool cq_stop;              /* guarded by cq_mu */
     pthread_t *threads;
     int nthreads;
     pthread_mutex_t run_mu;

@@ -159,7 +159,9 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
             q->next_offset = next;
         size_t buffered = q->ninflight;
         pthread_mutex_unlock(&q->mu);
-        size_t per = c->batch ? (size_t)c->core.cfg.batch_max : 1;
+        /* One job per pulled batch (BatchConsumer: per batch_max); consume
+         * threads split it when others are idle (consumer_concurrent.c). */
+        size_t per = c->batch ? (size_t)c->core.cfg.batch_max : n;
         if (c->orderly) {
             cons_order_enqueue(c, q, msgs, n);
             n = 0;

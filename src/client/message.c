@@ -49,6 +49,11 @@ void ons_message_free(ons_message_t *m)
 {
     if (m == NULL)
         return;
+    if (m->packed) {
+        free(m->inflated);
+        free(m);
+        return;
+    }
     free(m->topic);
     free(m->tag);
     free(m->key);
