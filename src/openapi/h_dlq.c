@@ -16,6 +16,7 @@
 #include "openapi/msgview.h"
 #include "protocol/cmd.h"
 #include "protocol/codes.h"
+#include "protocol/msgid.h"
 #include "protocol/props.h"
 
 #define RESEND_PRODUCER_GROUP "CID_ONSAPI_RESEND" /* shown as the sender */
@@ -40,7 +41,8 @@ static int find_dead(struct api_req *r, struct api_instance *in, const char **ph
                      struct msg_found *f)
 {
     const char *g, *dlq, *id;
-    if (dlq_of(r, in, &g, phys_group, &dlq) < 0 || api_str(r, "msgId", true, 1, 128, &id) < 0)
+    if (dlq_of(r, in, &g, phys_group, &dlq) < 0 ||
+        api_str(r, "msgId", true, 1, MSGID_MAX_LEN, &id) < 0)
         return -1;
     int rc = msgview_find_by_id(r, in, dlq, id, f);
     if (rc == 0)
