@@ -57,16 +57,16 @@ static const struct endpoint ENDPOINTS[] = {
     {"/json/message/trace", h_message_trace, 0},
     {"/json/message/getById", h_message_get_by_id, 0},
     {"/json/message/getByKey", h_message_get_by_key, 0},
-    {"/json/message/getByPagedTopic", NULL, 0},
+    {"/json/message/getByPagedTopic", h_message_get_by_paged_topic, 0},
     {"/json/trend/topicInputTps", NULL, 0},
     {"/json/trend/groupOutputTps", NULL, 0},
     {"/json/empower/create", NULL, 0},
     {"/json/empower/createBySub", NULL, 0},
     {"/json/empower/delete", NULL, 0},
     {"/json/empower/list", NULL, 0},
-    {"/json/message/getByIdInDLQ", NULL, 0},
-    {"/json/message/getByPagedDLQ", NULL, 0},
-    {"/json/message/resendByIdInDLQ", NULL, 0},
+    {"/json/message/getByIdInDLQ", h_dlq_get_by_id, 0},
+    {"/json/message/getByPagedDLQ", h_dlq_get_by_paged, 0},
+    {"/json/message/resendByIdInDLQ", h_dlq_resend_by_id, 0},
 };
 
 #define MAX_PATH_BYTES 256

@@ -24,6 +24,7 @@
 #include "protocol/json.h"
 
 struct admin;
+struct page_tasks;
 struct MHD_Daemon;
 
 struct openapi {
@@ -31,6 +32,7 @@ struct openapi {
     pthread_mutex_t meta_lock; /* serialises requests from authentication on */
     sqlite3 *db;               /* owned; guarded by meta_lock */
     struct admin *admin;       /* owned; thread-safe */
+    struct page_tasks *tasks;  /* owned; guarded by meta_lock (pagetask.h) */
     struct MHD_Daemon *httpd;  /* owned */
     char *tls_cert_pem;        /* owned; NULL without TLS */
     char *tls_key_pem;         /* owned */
@@ -160,5 +162,9 @@ int h_consumer_reset_offset(struct api_req *r);
 int h_message_get_by_id(struct api_req *r);
 int h_message_get_by_key(struct api_req *r);
 int h_message_trace(struct api_req *r);
+int h_message_get_by_paged_topic(struct api_req *r);
+int h_dlq_get_by_id(struct api_req *r);
+int h_dlq_get_by_paged(struct api_req *r);
+int h_dlq_resend_by_id(struct api_req *r);
 
 #endif

@@ -21,6 +21,7 @@
 #include "common/xalloc.h"
 #include "openapi/admin.h"
 #include "openapi/api.h"
+#include "openapi/pagetask.h"
 #include "protocol/cmd.h"
 
 /* State of one request, created by the URI-log callback. */
@@ -279,6 +280,8 @@ int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *
     if (rc == TERN_OK &&
         (rc = admin_new(o->cfg.namesrv_addr, o->cfg.admin_timeout_ms, &o->admin)) != TERN_OK)
         snprintf(err, errlen, "cannot start the admin client: %s", tern_strerror(rc));
+    if (rc == TERN_OK && (rc = page_tasks_new(&o->tasks)) != TERN_OK)
+        snprintf(err, errlen, "cannot allocate the query tasks");
     if (rc == TERN_OK)
         rc = start_http(o, err, errlen);
     if (rc != TERN_OK) {
@@ -304,6 +307,7 @@ void openapi_stop(struct openapi *o)
     if (o->httpd)
         MHD_stop_daemon(o->httpd);
     admin_free(o->admin);
+    page_tasks_free(o->tasks);
     if (o->db)
         db_close(o->db);
     pthread_mutex_destroy(&o->meta_lock);
