@@ -211,6 +211,8 @@ int ons_message_put_user_properties(ons_message_t *m, const char *key, const cha
 {
     if (m == NULL)
         return cl_raise(ex, ONS_ERR_NULL_POINTER, "message is NULL");
+    if (m->packed)
+        return cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "a delivered message cannot be modified");
     if (key == NULL || value == NULL)
         return cl_raise(ex, ONS_ERR_NULL_POINTER, "user property key or value is NULL");
     if (!*key)
@@ -263,14 +265,22 @@ void cl_message_user_props(const ons_message_t *m, buf_t *out)
 
 /* ---- accessors ------------------------------------------------------------ */
 
-#define STR_ACCESSORS(field, getter, setter)    \
-    const char *getter(const ons_message_t *m)  \
-    {                                           \
-        return m ? m->field : NULL;             \
-    }                                           \
-    int setter(ons_message_t *m, const char *v) \
-    {                                           \
-        return m ? set_str(&m->field, v) : -1;  \
+/* A delivered message is one packed block (msg_record.c): listeners get it
+ * const, and a setter called on it anyway fails instead of freeing part of
+ * the block. */
+static bool writable(const ons_message_t *m)
+{
+    return m != NULL && !m->packed;
+}
+
+#define STR_ACCESSORS(field, getter, setter)             \
+    const char *getter(const ons_message_t *m)           \
+    {                                                    \
+        return m ? m->field : NULL;                      \
+    }                                                    \
+    int setter(ons_message_t *m, const char *v)          \
+    {                                                    \
+        return writable(m) ? set_str(&m->field, v) : -1; \
     }
 
 STR_ACCESSORS(topic, ons_message_get_topic, ons_message_set_topic)
@@ -287,7 +297,7 @@ int ons_message_get_reconsume_times(const ons_message_t *m)
 
 int ons_message_set_reconsume_times(ons_message_t *m, int v)
 {
-    if (m == NULL)
+    if (!writable(m))
         return -1;
     m->reconsume_times = v;
     return 0;
@@ -300,7 +310,7 @@ int64_t ons_message_get_born_timestamp(const ons_message_t *m)
 
 int ons_message_set_born_timestamp(ons_message_t *m, int64_t v)
 {
-    if (m == NULL)
+    if (!writable(m))
         return -1;
     m->born_ts = v;
     return 0;
@@ -313,7 +323,7 @@ int64_t ons_message_get_start_deliver_time(const ons_message_t *m)
 
 int ons_message_set_start_deliver_time(ons_message_t *m, int64_t v)
 {
-    if (m == NULL)
+    if (!writable(m))
         return -1;
     m->start_deliver = v;
     return 0;
@@ -328,7 +338,7 @@ const void *ons_message_get_body(const ons_message_t *m, size_t *len)
 
 int ons_message_set_body(ons_message_t *m, const void *body, size_t len)
 {
-    if (m == NULL || (body == NULL && len > 0))
+    if (!writable(m) || (body == NULL && len > 0))
         return -1;
     uint8_t *b = NULL;
     if (body) {

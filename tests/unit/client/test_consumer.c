@@ -54,6 +54,7 @@ struct seen {
     char id[MAXSEEN][40];
     int reconsume[MAXSEEN];
     int fail_first; /* ReconsumeLater for the first delivery of each message */
+    int modified;   /* setters that succeeded on a delivered (read-only) message */
 };
 
 static void seen_init(struct seen *s)
@@ -77,6 +78,12 @@ static ons_action_t listener(const ons_message_t *m, ons_consume_context_t *ctx,
     snprintf(s->prop[i], 16, "%s", pv ? pv : "");
     snprintf(s->id[i], 40, "%s", ons_message_get_msg_id(m));
     s->reconsume[i] = ons_message_get_reconsume_times(m);
+    /* A delivered message is read-only: a listener casting const away gets
+     * errors, not a crash. */
+    ons_message_t *w = (ons_message_t *)m;
+    s->modified += ons_message_set_tag(w, "X") == 0;
+    s->modified += ons_message_set_body(w, "x", 1) == 0;
+    s->modified += ons_message_put_user_properties(w, "k", "v", NULL) == 0;
     bool fail = s->fail_first && ons_message_get_reconsume_times(m) == 0;
     pthread_mutex_unlock(&s->mu);
     return fail ? ONS_ACTION_RECONSUME_LATER : ONS_ACTION_COMMIT_MESSAGE;
@@ -161,6 +168,7 @@ TEST(consumer_receives_every_message_intact)
     ASSERT(wait_count(&s, 40, 10000));
     usleep(200 * 1000);
     ASSERT_EQ(seen_count(&s), 40);
+    ASSERT_EQ(s.modified, 0);
     for (int i = 0; i < 40; i++) {
         char b[32];
         snprintf(b, sizeof b, "m%d", i);
