@@ -97,6 +97,24 @@ static const struct cl_mq *pick_queue(struct ons_producer *pr, const struct cl_r
     return &r->write[start % r->nwrite];
 }
 
+/* The queue a send goes to (r has a writable queue): the sharding key's
+ * stable hash for ordered sends, else pick_queue. OUT: *mq, addr (the
+ * broker's master address, "" when unknown). */
+static void choose_target(struct ons_producer *pr, const struct cl_route *r, const char *shard,
+                          const char *avoid, struct cl_mq *mq, char addr[64])
+{
+    const struct cl_mq *q;
+    if (shard) {
+        uint32_t h = (uint32_t)java_string_hash((const uint8_t *)shard, strlen(shard));
+        q = &r->write[(h & 0x7fffffffu) % r->nwrite];
+    } else {
+        q = pick_queue(pr, r, avoid);
+    }
+    *mq = *q;
+    const char *a = cl_route_master(r, mq->broker);
+    snprintf(addr, 64, "%s", a ? a : "");
+}
+
 struct prepared {
     buf_t props;
     uint8_t *zbody; /* owned: compressed body or NULL */
@@ -239,17 +257,9 @@ int producer_send(struct ons_producer *pr, const ons_message_t *m, const char *s
             cl_route_unref(r);
             break;
         }
-        const struct cl_mq *q;
-        if (shard) {
-            uint32_t h = (uint32_t)java_string_hash((const uint8_t *)shard, strlen(shard));
-            q = &r->write[(h & 0x7fffffffu) % r->nwrite];
-        } else {
-            q = pick_queue(pr, r, last_broker[0] ? last_broker : NULL);
-        }
-        struct cl_mq mq = *q;
-        const char *addr0 = cl_route_master(r, mq.broker);
+        struct cl_mq mq;
         char addr[64];
-        snprintf(addr, sizeof addr, "%s", addr0 ? addr0 : "");
+        choose_target(pr, r, shard, last_broker[0] ? last_broker : NULL, &mq, addr);
         cl_route_unref(r);
         snprintf(last_broker, sizeof last_broker, "%s", mq.broker);
         struct rcmd cmd;
@@ -417,11 +427,9 @@ static int first_attempt(struct ons_producer *pr, struct async_job *j)
     if (prepare(pr, j->msg, NULL, false, &pp, &err) == 0 &&
         cl_core_route(&pr->core, pp.wire_topic, false, &r, &err) == 0) {
         if (r->nwrite > 0) {
-            const struct cl_mq *q = pick_queue(pr, r, NULL);
-            struct cl_mq mq = *q;
-            const char *addr0 = cl_route_master(r, mq.broker);
+            struct cl_mq mq;
             char addr[64];
-            snprintf(addr, sizeof addr, "%s", addr0 ? addr0 : "");
+            choose_target(pr, r, NULL, NULL, &mq, addr);
             snprintf(j->broker, sizeof j->broker, "%s", mq.broker);
             memcpy(j->uniq, pp.uniq, sizeof j->uniq);
             struct rcmd cmd;

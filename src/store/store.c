@@ -549,7 +549,7 @@ int store_put(struct store *s, const struct store_msg *msgs, size_t n, struct st
      * follow once the records they point at are published. */
     int64_t next_qoff = atomic_load_explicit(&q->max_off, memory_order_relaxed);
     int64_t run_phy = 0;
-    size_t run_pos = 0, run_len = 0, written = 0;
+    size_t run_pos = 0, run_len = 0, written = 0, reserved = 0;
     pos = 0;
     for (size_t i = 0; i < n; i++) {
         if (run_len && !commitlog_fits(s->cl, items[i].len)) {
@@ -564,6 +564,7 @@ int store_put(struct store *s, const struct store_msg *msgs, size_t n, struct st
         rc = commitlog_reserve(s->cl, items[i].len, &items[i].phy);
         if (rc)
             break;
+        reserved = i + 1;
         uint8_t *rec = buf + pos;
         bool unit = takes_cq_unit(items[i].sys_flag);
         items[i].qoff = unit ? next_qoff++ : 0;
@@ -580,14 +581,10 @@ int store_put(struct store *s, const struct store_msg *msgs, size_t n, struct st
     if (run_len) {
         /* Also after a failed reserve: the records before it are whole. */
         int wrc = write_run(s, buf + run_pos, run_phy, run_len);
-        if (wrc == TERN_OK) {
-            size_t k = written;
-            for (size_t got = 0; got < run_len; k++)
-                got += items[k].len;
-            written = k;
-        } else if (rc == TERN_OK) {
+        if (wrc == TERN_OK)
+            written = reserved;
+        else if (rc == TERN_OK)
             rc = wrc;
-        }
     }
     for (size_t i = 0; i < written; i++) {
         if (takes_cq_unit(items[i].sys_flag)) {
