@@ -46,83 +46,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
-broker_bin="$build/mqbroker"
-bench_bin="$build/mqbench"
-for b in "$broker_bin" "$bench_bin"; do
-  [ -x "$b" ] || { echo "run_sdk.sh: $b not built (cmake --build $build --target mqbroker mqbench)" >&2; exit 1; }
-done
-nsport=${NSPORT:-29876}
-bport=${BPORT:-30911}
-ns="127.0.0.1:$nsport"
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench-sdk.XXXXXX")
-broker_pid=""
+me=run_sdk.sh
+. "$root/bench/lib.sh"
 e2e_warm=$warm
 [ "$(awk -v w="$warm" 'BEGIN { print (w < 2) }')" = 1 ] && e2e_warm=2
 
-log() { echo "run_sdk: $*" >&2; }
-
-stop_broker() {
-  [ -n "$broker_pid" ] || return 0
-  if kill -0 "$broker_pid" 2>/dev/null; then
-    kill -TERM "$broker_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$broker_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$broker_pid" 2>/dev/null; then
-      log "broker $broker_pid ignored SIGTERM for 10 s; SIGKILL"
-      kill -KILL "$broker_pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$broker_pid" 2>/dev/null || true
-  broker_pid=""
-}
-
-cleanup() {
-  stop_broker
-  if [ "$keep" = 1 ]; then log "scratch kept in $scratch"; else rm -rf "$scratch"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-for p in "$nsport" "$bport"; do
-  if port_open "$p"; then
-    echo "run_sdk.sh: port $p is already in use; set NSPORT/BPORT" >&2
-    exit 1
-  fi
-done
-
-mkdir -p "$scratch/store"
-cat >"$scratch/broker.conf" <<EOF2
-brokerClusterName=BenchCluster
-brokerName=bench-a
-brokerId=0
-listenPort=$bport
-brokerIP1=127.0.0.1
-namesrvPort=$nsport
-namesrvAddr=$ns
-standalone=true
-storePathRootDir=$scratch/store
-flushDiskType=ASYNC_FLUSH
-vipChannelEnable=false
-autoCreateTopicEnable=true
-autoCreateSubscriptionGroup=true
-defaultTopicQueueNums=8
-EOF2
-
-"$broker_bin" --standalone -c "$scratch/broker.conf" >"$scratch/broker.log" 2>&1 &
-broker_pid=$!
-for _ in $(seq 1 300); do
-  if port_open "$bport" && port_open "$nsport"; then break; fi
-  kill -0 "$broker_pid" 2>/dev/null || { log "broker exited; log:"; tail -20 "$scratch/broker.log" >&2; exit 1; }
-  sleep 0.1
-done
-port_open "$bport" && port_open "$nsport" || { log "broker not serving after 30 s"; exit 1; }
-
-# field KEY LINE: the value of KEY=... in a SUMMARY line.
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+start_broker sdk ASYNC_FLUSH
 
 # run NAME ARGS...: runs mqbench ARGS, logs to the scratch dir, prints the
 # SUMMARY line (empty when mqbench printed none).
