@@ -150,6 +150,8 @@ void mqbench_fill_body(uint8_t *body, size_t n);
 int64_t mqbench_num(const char *opt, const char *s, int64_t min, int64_t max);
 /* Parses a non-negative number of seconds (may have a fraction). */
 double mqbench_seconds(const char *opt, const char *s);
+/* The default -n: $NAMESRV_ADDR when set and not empty, else 127.0.0.1:9876. */
+const char *mqbench_default_namesrv(void);
 /* Seconds since an arbitrary origin, from the monotonic clock. */
 double mqbench_now_s(void);
 

@@ -243,9 +243,8 @@ static void parse_opts(int argc, char **argv, struct e2e_cfg *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *env_ns = getenv("NAMESRV_ADDR");
     *c = (struct e2e_cfg){
-        .namesrv = env_ns && *env_ns ? env_ns : "127.0.0.1:9876",
+        .namesrv = mqbench_default_namesrv(),
         .topic = "BenchE2E",
         .group = "mqbench_e2e",
         .size = 1024,

@@ -48,6 +48,12 @@ bad:
     exit(2);
 }
 
+const char *mqbench_default_namesrv(void)
+{
+    const char *env = getenv("NAMESRV_ADDR");
+    return env && *env ? env : "127.0.0.1:9876";
+}
+
 double mqbench_seconds(const char *opt, const char *s)
 {
     char *end = NULL;

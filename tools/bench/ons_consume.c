@@ -83,9 +83,8 @@ static void parse_opts(int argc, char **argv, struct ocons_cfg *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *env_ns = getenv("NAMESRV_ADDR");
     *c = (struct ocons_cfg){
-        .namesrv = env_ns && *env_ns ? env_ns : "127.0.0.1:9876",
+        .namesrv = mqbench_default_namesrv(),
         .topic = "BenchmarkTest",
         .group = "mqbench_ons_consumer",
         .duration_s = 60,

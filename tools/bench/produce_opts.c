@@ -63,9 +63,8 @@ void produce_parse_opts(int argc, char **argv, struct prod_cfg *c)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *env_ns = getenv("NAMESRV_ADDR");
     *c = (struct prod_cfg){
-        .namesrv = env_ns && *env_ns ? env_ns : "127.0.0.1:9876",
+        .namesrv = mqbench_default_namesrv(),
         .topic = "BenchmarkTest",
         .group = "mqbench_producer",
         .size = 1024,
