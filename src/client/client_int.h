@@ -104,7 +104,8 @@ struct ons_message {
      * strings, property arrays and body; only inflated is separately owned
      * (the inflated body, else NULL). Such messages are never modified. */
     bool packed;
-    uint8_t *inflated; /* owned when packed */
+    uint8_t *inflated;    /* owned when packed */
+    struct cl_slab *slab; /* packed into a slab: holds one of its references */
 };
 
 /* Default limit of the serialized properties block (spec §7.1). */
@@ -125,6 +126,18 @@ bool cl_is_reserved_prop(const char *name, size_t len);
 struct cl_config;
 struct msg_record;
 ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct msg_record *r);
+/* The same, carved from slab when it has room (else allocated alone). */
+struct cl_slab;
+ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const struct msg_record *r,
+                                         struct cl_slab *slab);
+/* Slabs: the messages of one pull in one allocation, freed with the last of
+ * them (messages are freed on consume threads: one cross-thread free per
+ * pull instead of one per message). cl_slab_new gives the caller one
+ * reference; each carved message holds another. */
+struct cl_slab *cl_slab_new(size_t cap);
+void cl_slab_unref(struct cl_slab *s);
+/* Upper bound of the bytes cl_message_from_record_in carves for r. */
+size_t cl_record_bound(const struct msg_record *r);
 /* Generates a fresh UNIQ_KEY (32 hex chars + NUL). */
 void cl_uniq_id(char out[33]);
 /* The first non-loopback IPv4 of the host as text ("127.0.0.1" when none). */
@@ -265,6 +278,9 @@ int cl_core_call_async(struct cl_core *c, const char *addr, struct rcmd *req, in
                        rresp_fn cb, void *arg);
 int cl_core_oneway(struct cl_core *c, const char *addr, struct rcmd *req);
 
+/* The cached route of a topic (a new reference), or NULL: never asks a name
+ * server, so loop-thread callbacks may use it. */
+struct cl_route *cl_core_route_cached(struct cl_core *c, const char *wire_topic);
 /* The route of a wire topic; fetched from the name servers when not cached
  * or when refresh is set. OUT: *out (one reference; cl_route_unref). */
 int cl_core_route(struct cl_core *c, const char *wire_topic, bool refresh, struct cl_route **out,

@@ -46,19 +46,34 @@ int64_t pq_commit_offset_locked(const struct pq *q)
 /* Removes offset from the in-flight set. */
 void pq_ack(struct pq *q, int64_t off)
 {
+    pq_ack_many(q, &off, 1);
+}
+
+/* consumer_int.h: one pass that compacts the sorted in-flight array, so a
+ * pulled batch costs one lock and one move, not one memmove per message. */
+void pq_ack_many(struct pq *q, const int64_t *offs, size_t n)
+{
+    if (n == 0)
+        return;
     pthread_mutex_lock(&q->mu);
     size_t lo = 0, hi = q->ninflight;
-    while (lo < hi) {
+    while (lo < hi) { /* first in-flight offset >= offs[0] */
         size_t mid = (lo + hi) / 2;
-        if (q->inflight[mid] < off)
+        if (q->inflight[mid] < offs[0])
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < q->ninflight && q->inflight[lo] == off) {
-        memmove(q->inflight + lo, q->inflight + lo + 1, (q->ninflight - lo - 1) * sizeof(int64_t));
-        q->ninflight--;
+    size_t w = lo, k = 0;
+    for (size_t r = lo; r < q->ninflight; r++) {
+        int64_t v = q->inflight[r];
+        while (k < n && offs[k] < v)
+            k++;
+        if (k < n && offs[k] == v)
+            continue; /* acked: dropped */
+        q->inflight[w++] = v;
     }
+    q->ninflight = w;
     pthread_mutex_unlock(&q->mu);
 }
 
@@ -235,6 +250,29 @@ bool cons_sub_lookup(struct ons_consumer *c, const char *topic, struct sub *out_
     }
     pthread_mutex_unlock(&c->mu);
     return found;
+}
+
+/* consumer_int.h. */
+void cons_sub_filter(struct ons_consumer *c, ons_message_t **msgs, size_t n)
+{
+    const struct sub *s = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < n; i++) {
+        ons_message_t *m = msgs[i];
+        if (m == NULL)
+            continue;
+        if (s == NULL || strcmp(s->topic, m->topic) != 0) {
+            s = NULL;
+            for (size_t k = 0; k < c->nsubs && s == NULL; k++)
+                if (strcmp(c->subs[k].topic, m->topic) == 0)
+                    s = &c->subs[k];
+        }
+        if (s == NULL || !sub_match(s, m->tag)) {
+            ons_message_free(m);
+            msgs[i] = NULL;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void consumer_tick(void *owner, int64_t now)

@@ -212,8 +212,28 @@ static int call_listener(struct ons_consumer *c, const struct sub *s, bool subsc
     return slot_end(c, slot) ? -1 : action;
 }
 
+/* Offsets acknowledged by one job, handed to pq_ack_many in ascending runs. */
+struct ack_batch {
+    struct pq *q;
+    size_t n;
+    int64_t offs[64];
+};
+
+static void ack_flush(struct ack_batch *a)
+{
+    pq_ack_many(a->q, a->offs, a->n);
+    a->n = 0;
+}
+
+static void ack_add(struct ack_batch *a, int64_t off)
+{
+    if (a->n == sizeof a->offs / sizeof a->offs[0] || (a->n > 0 && a->offs[a->n - 1] >= off))
+        ack_flush(a);
+    a->offs[a->n++] = off;
+}
+
 /* Runs a job: one listener call per message (Consumer) or one for the whole
- * job (BatchConsumer). Consumed messages are acked and freed at once;
+ * job (BatchConsumer). Consumed messages are acked (once per job) and freed;
  * messages that could not be handed back stay in j, which is queued again
  * LOCAL_RETRY_MS later. */
 static void run_cjob(struct ons_consumer *c, struct cjob *j)
@@ -222,6 +242,7 @@ static void run_cjob(struct ons_consumer *c, struct cjob *j)
     struct sub s = {0};
     bool subscribed = j->n > 0 && cons_sub_lookup(c, j->msgs[0]->topic, &s, NULL, NULL);
     size_t per = c->batch ? j->n : 1, keep = 0;
+    struct ack_batch acks = {.q = q, .n = 0};
     for (size_t i = 0; i < j->n; i += per) {
         size_t k = j->n - i < per ? j->n - i : per;
         struct cjob view = {.pq = q, .msgs = j->msgs + i, .n = k};
@@ -243,12 +264,12 @@ static void run_cjob(struct ons_consumer *c, struct cjob *j)
             } else if (action != ONS_ACTION_COMMIT_MESSAGE && !c->core.cfg.broadcasting) {
                 done = cons_send_back(c, q, m, 0) || send_to_retry(c, m);
                 if (done)
-                    pq_ack(q, m->queue_offset);
+                    ack_add(&acks, m->queue_offset);
             } else {
                 if (action != ONS_ACTION_COMMIT_MESSAGE)
                     cl_log(ONS_LOG_WARN, "broadcasting: message %s failed and is not retried",
                            m->msg_id);
-                pq_ack(q, m->queue_offset);
+                ack_add(&acks, m->queue_offset);
             }
             if (done)
                 ons_message_free(m);
@@ -256,6 +277,7 @@ static void run_cjob(struct ons_consumer *c, struct cjob *j)
                 j->msgs[keep++] = m;
         }
     }
+    ack_flush(&acks);
     j->n = keep;
     if (keep) {
         cl_log(ONS_LOG_WARN, "retrying %zu message(s) locally in %d ms", keep, LOCAL_RETRY_MS);

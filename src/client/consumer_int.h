@@ -131,10 +131,16 @@ void pq_unref(struct pq *q);
 int64_t pq_commit_offset_locked(const struct pq *q);
 /* Removes offset from the in-flight set. */
 void pq_ack(struct pq *q, int64_t off);
+/* Removes offs (ascending; unknown ones ignored) from the in-flight set. */
+void pq_ack_many(struct pq *q, const int64_t *offs, size_t n);
 /* Finds the subscription of a plain topic; copies fn/user into out_copy and
  * the tag match into *match_tag (both optional). False when not subscribed. */
 bool cons_sub_lookup(struct ons_consumer *c, const char *topic, struct sub *out_copy,
                      bool *match_tag, const char *tag);
+/* Frees (and sets to NULL) the messages whose topic is not subscribed or
+ * whose tag the subscription does not match; NULL entries are skipped. One
+ * lock for the batch. */
+void cons_sub_filter(struct ons_consumer *c, ons_message_t **msgs, size_t n);
 void cons_push_job(struct ons_consumer *c, struct cjob *j);
 void cons_free_job(struct cjob *j);
 

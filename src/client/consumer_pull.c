@@ -69,8 +69,139 @@ int64_t cons_sub_version(struct ons_consumer *c, const char *wire_topic)
     return v;
 }
 
+static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop);
+
+/* Records the offsets of a pulled batch as in flight (ascending, after every
+ * earlier one) and the queue's next pull offset. Returns how many records
+ * were recorded (fewer only without memory) and *buffered, the queue's
+ * in-flight count. */
+static size_t note_in_flight(struct pq *q, const struct msg_record *recs, size_t n, bool has_next,
+                             int64_t next, size_t *buffered)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->ninflight + n > q->cap) {
+        size_t ncap = (q->ninflight + n) * 2;
+        int64_t *ni = cl_realloc(q->inflight, ncap * sizeof(int64_t));
+        if (ni) {
+            q->inflight = ni;
+            q->cap = ncap;
+        }
+    }
+    size_t added = 0;
+    for (; added < n && q->ninflight < q->cap; added++)
+        q->inflight[q->ninflight++] = recs[added].queue_off;
+    if (added < n)
+        q->next_offset = added ? recs[added - 1].queue_off + 1 : q->next_offset;
+    else if (has_next)
+        q->next_offset = next;
+    *buffered = q->ninflight;
+    pthread_mutex_unlock(&q->mu);
+    return added;
+}
+
+/* Hands built messages to consumption: an ordered queue's buffer, or one
+ * job per pulled batch (BatchConsumer: per batch_max), which consume threads
+ * split when others are idle (consumer_concurrent.c). Takes msgs[]. */
+static void deliver(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, size_t n)
+{
+    if (c->orderly) {
+        cons_order_enqueue(c, q, msgs, n);
+        return;
+    }
+    size_t per = c->batch ? (size_t)c->core.cfg.batch_max : n;
+    for (size_t i = 0; i < n;) {
+        size_t k = n - i < per ? n - i : per;
+        struct cjob *j = cl_calloc(1, sizeof *j);
+        ons_message_t **jm = j ? cl_calloc(k, sizeof *jm) : NULL;
+        if (j == NULL || jm == NULL) {
+            free(j);
+            free(jm);
+            for (; i < n; i++)
+                ons_message_free(msgs[i]); /* stays in flight: redelivered later */
+            return;
+        }
+        memcpy(jm, msgs + i, k * sizeof *jm);
+        j->msgs = jm;
+        j->n = k;
+        atomic_fetch_add(&q->refs, 1);
+        j->pq = q;
+        cons_push_job(c, j);
+        i += k;
+    }
+}
+
+/* A found batch: frames the records, records them in flight, issues the
+ * queue's next pull at once (so the broker reads the next batch while this
+ * one is built), then builds and delivers the messages. Returns true when
+ * the next pull was issued. */
+static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp, bool has_next,
+                         int64_t next)
+{
+    struct msg_record stack[PULL_BATCH], *recs = stack;
+    size_t cap = PULL_BATCH, n = 0;
+    const uint8_t *p = resp->body.ptr;
+    size_t left = resp->body.len;
+    while (left > 0) {
+        if (n == cap) {
+            struct msg_record *nr = cl_malloc(cap * 2 * sizeof *nr);
+            if (nr == NULL)
+                break; /* the rest is pulled again from the next offset */
+            memcpy(nr, recs, n * sizeof *nr);
+            if (recs != stack)
+                free(recs);
+            recs = nr;
+            cap *= 2;
+        }
+        if (msg_decode(p, left, &recs[n]) != TERN_OK)
+            break;
+        p += recs[n].total_size;
+        left -= (size_t)recs[n].total_size;
+        n++;
+    }
+    if (left > 0)
+        has_next = false; /* undecodable or unrecorded tail: resume after the last record */
+    size_t buffered = 0;
+    n = note_in_flight(q, recs, n, has_next, next, &buffered);
+    bool issued = false;
+    if (buffered <= PQ_MAX_BUFFERED && !atomic_load(&q->dropped)) {
+        issue_pull(c, q, true);
+        issued = true;
+    }
+    ons_message_t **msgs = n ? cl_calloc(n, sizeof *msgs) : NULL;
+    size_t nm = 0, nskip = 0, bound = 0;
+    int64_t *skipped = n ? cl_malloc(n * sizeof *skipped) : NULL;
+    for (size_t i = 0; i < n; i++)
+        bound += cl_record_bound(&recs[i]) + 16;
+    struct cl_slab *slab = n ? cl_slab_new(bound) : NULL; /* NULL: one allocation each */
+    for (size_t i = 0; i < n; i++)
+        if (msgs)
+            msgs[i] = cl_message_from_record_in(&c->core.cfg, &recs[i], slab);
+    if (msgs && !q->retry)
+        cons_sub_filter(c, msgs, n); /* one subscription lock for the batch */
+    for (size_t i = 0; i < n; i++) {
+        ons_message_t *m = msgs ? msgs[i] : NULL;
+        if (m) {
+            msgs[nm++] = m;
+            continue;
+        }
+        /* Filtered out, or a body that cannot be inflated: acknowledged now.
+         * Without memory for the lists it stays in flight and holds the
+         * commit offset back until the queue is dropped; nothing is lost. */
+        if (skipped && msgs)
+            skipped[nskip++] = recs[i].queue_off;
+    }
+    cl_slab_unref(slab);
+    pq_ack_many(q, skipped, nskip);
+    free(skipped);
+    if (recs != stack)
+        free(recs);
+    deliver(c, q, msgs, nm);
+    free(msgs);
+    return issued;
+}
+
 /* Pull response (rclient loop thread): decodes, queues consume jobs and
- * reschedules the queue. arg owns one pq reference. */
+ * schedules the queue's next pull. arg owns one pq reference. */
 static void handle_pull(void *arg, int err, struct rcmd *resp)
 {
     struct pull_ctx *pc = arg;
@@ -98,98 +229,11 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
     }
     int64_t next = -1;
     bool has_next = rcmd_get_i64(resp, "nextBeginOffset", &next) == TERN_OK;
-    int64_t delay = 0;
     switch (resp->code) {
-    case RESP_SUCCESS: {
-        size_t cap = PULL_BATCH, n = 0;
-        ons_message_t **msgs = cl_calloc(cap, sizeof *msgs);
-        const uint8_t *p = resp->body.ptr;
-        size_t left = resp->body.len;
-        while (msgs && left > 0) {
-            struct msg_record r;
-            if (msg_decode(p, left, &r) != TERN_OK)
-                break;
-            p += r.total_size;
-            left -= (size_t)r.total_size;
-            ons_message_t *m = cl_message_from_record(&c->core.cfg, &r);
-            if (m == NULL)
-                continue; /* skipped; it stays un-acked only if added below */
-            bool match = true;
-            if (!q->retry && !cons_sub_lookup(c, m->topic, NULL, &match, m->tag))
-                match = false;
-            if (!match) {
-                ons_message_free(m);
-                continue;
-            }
-            if (n == cap) {
-                ons_message_t **nm = cl_realloc(msgs, cap * 2 * sizeof *msgs);
-                if (nm == NULL) {
-                    ons_message_free(m);
-                    break;
-                }
-                msgs = nm;
-                cap *= 2;
-            }
-            msgs[n++] = m;
-        }
-        pthread_mutex_lock(&q->mu);
-        if (q->ninflight + n > q->cap) {
-            size_t ncap = (q->ninflight + n) * 2;
-            int64_t *ni = cl_realloc(q->inflight, ncap * sizeof(int64_t));
-            if (ni) {
-                q->inflight = ni;
-                q->cap = ncap;
-            }
-        }
-        size_t added = 0;
-        for (size_t i = 0; i < n && q->ninflight < q->cap; i++, added++)
-            q->inflight[q->ninflight++] = msgs[i]->queue_offset;
-        if (added < n) {
-            /* Out of memory: deliver nothing more from this batch; re-pull. */
-            pthread_mutex_unlock(&q->mu);
-            for (size_t i = added; i < n; i++)
-                ons_message_free(msgs[i]);
-            n = added;
-            pthread_mutex_lock(&q->mu);
-            if (n)
-                q->next_offset = msgs[n - 1]->queue_offset + 1;
-            has_next = false;
-        }
-        if (has_next)
-            q->next_offset = next;
-        size_t buffered = q->ninflight;
-        pthread_mutex_unlock(&q->mu);
-        /* One job per pulled batch (BatchConsumer: per batch_max); consume
-         * threads split it when others are idle (consumer_concurrent.c). */
-        size_t per = c->batch ? (size_t)c->core.cfg.batch_max : n;
-        if (c->orderly) {
-            cons_order_enqueue(c, q, msgs, n);
-            n = 0;
-        }
-        for (size_t i = 0; i < n;) {
-            size_t k = n - i < per ? n - i : per;
-            struct cjob *j = cl_calloc(1, sizeof *j);
-            ons_message_t **jm = j ? cl_calloc(k, sizeof *jm) : NULL;
-            if (j == NULL || jm == NULL) {
-                free(j);
-                free(jm);
-                for (; i < n; i++)
-                    ons_message_free(msgs[i]); /* stays in flight: redelivered later */
-                break;
-            }
-            memcpy(jm, msgs + i, k * sizeof *jm);
-            j->msgs = jm;
-            j->n = k;
-            atomic_fetch_add(&q->refs, 1);
-            j->pq = q;
-            cons_push_job(c, j);
-            i += k;
-        }
-        free(msgs);
-        if (buffered > PQ_MAX_BUFFERED)
-            delay = PULL_FULL_DELAY;
+    case RESP_SUCCESS:
+        if (!handle_found(c, q, resp, has_next, next))
+            cons_pull_schedule(c, q, PULL_FULL_DELAY);
         break;
-    }
     case RESP_PULL_NOT_FOUND:
     case RESP_PULL_RETRY_IMMEDIATELY:
     case RESP_PULL_OFFSET_MOVED:
@@ -198,19 +242,22 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
             q->next_offset = next;
             pthread_mutex_unlock(&q->mu);
         }
+        issue_pull(c, q, true);
         break;
     default:
         cl_log(ONS_LOG_WARN, "pull %s:%d answered code %d", q->wire_topic, q->qid, resp->code);
-        delay = PULL_ERROR_DELAY;
         if (resp->code == RESP_SUBSCRIPTION_NOT_LATEST || resp->code == RESP_SUBSCRIPTION_NOT_EXIST)
             atomic_store(&c->core.hb_due, true);
+        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
         break;
     }
-    cons_pull_schedule(c, q, delay);
     pq_unref(q);
 }
 
-static void issue_pull(struct ons_consumer *c, struct pq *q)
+/* Sends q's next PULL_MESSAGE. on_loop: called from a pull response on the
+ * rclient loop thread, where nothing may block: a queue whose route is not
+ * cached goes through the pull thread instead. */
+static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
 {
     if (c->orderly && !cons_order_lock_valid(c, q)) {
         /* No fresh broker lock: do not fetch; the service thread re-locks. */
@@ -219,8 +266,16 @@ static void issue_pull(struct ons_consumer *c, struct pq *q)
     }
     struct cl_route *r = NULL;
     const char *addr = NULL;
-    if (cl_core_route(&c->core, q->wire_topic, false, &r, NULL) == 0)
+    if (on_loop) {
+        r = cl_core_route_cached(&c->core, q->wire_topic);
+        if (r == NULL) {
+            cons_pull_schedule(c, q, 0);
+            return;
+        }
         addr = cl_route_master(r, q->broker);
+    } else if (cl_core_route(&c->core, q->wire_topic, false, &r, NULL) == 0) {
+        addr = cl_route_master(r, q->broker);
+    }
     if (addr == NULL) {
         cl_route_unref(r);
         cons_pull_schedule(c, q, PULL_ERROR_DELAY);
@@ -314,7 +369,7 @@ void *cons_pull_main(void *arg)
             struct pull_task *t = due;
             due = t->next;
             if (!atomic_load(&t->pq->dropped))
-                issue_pull(c, t->pq);
+                issue_pull(c, t->pq, false);
             pq_unref(t->pq);
             free(t);
         }

@@ -175,15 +175,21 @@ static int fetch_route(struct cl_core *c, const char *topic, struct cl_route **o
     return cl_raise_err(ex, last_err, "no name server answered");
 }
 
+struct cl_route *cl_core_route_cached(struct cl_core *c, const char *wire_topic)
+{
+    pthread_mutex_lock(&c->mu);
+    struct cl_route *r = strmap_get_cstr(&c->routes, wire_topic);
+    if (r)
+        atomic_fetch_add(&r->refs, 1);
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
 int cl_core_route(struct cl_core *c, const char *wire_topic, bool refresh, struct cl_route **out,
                   ons_exception_t **ex)
 {
     if (!refresh) {
-        pthread_mutex_lock(&c->mu);
-        struct cl_route *r = strmap_get_cstr(&c->routes, wire_topic);
-        if (r)
-            atomic_fetch_add(&r->refs, 1);
-        pthread_mutex_unlock(&c->mu);
+        struct cl_route *r = cl_core_route_cached(c, wire_topic);
         if (r) {
             *out = r;
             return 0;

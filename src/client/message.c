@@ -51,7 +51,10 @@ void ons_message_free(ons_message_t *m)
         return;
     if (m->packed) {
         free(m->inflated);
-        free(m);
+        if (m->slab)
+            cl_slab_unref(m->slab);
+        else
+            free(m);
         return;
     }
     free(m->topic);
@@ -124,33 +127,42 @@ oom:
 
 /* ---- user properties ------------------------------------------------------ */
 
-static const char *const RESERVED[] = {"TAGS",
-                                       "KEYS",
-                                       "UNIQ_KEY",
-                                       "WAIT",
-                                       "DELAY",
-                                       "RETRY_TOPIC",
-                                       "REAL_TOPIC",
-                                       "REAL_QID",
-                                       "TRAN_MSG",
-                                       "PGROUP",
-                                       "MIN_OFFSET",
-                                       "MAX_OFFSET",
-                                       "RECONSUME_TIME",
-                                       "MAX_RECONSUME_TIMES",
-                                       "ORIGIN_MESSAGE_ID",
-                                       "CONSUME_START_TIME",
-                                       "TRANSACTION_CHECK_TIMES",
-                                       "CHECK_IMMUNITY_TIME_IN_SECONDS",
-                                       "INSTANCE_ID",
-                                       NULL};
+/* Names with their lengths, so a lookup compares lengths before bytes (the
+ * consumer classifies every stored property of every message with it). */
+struct name_len {
+    const char *s;
+    size_t len;
+};
+#define NAME_LEN(s)      \
+    {                    \
+        s, sizeof(s) - 1 \
+    }
+static const struct name_len RESERVED[] = {NAME_LEN("TAGS"),
+                                           NAME_LEN("KEYS"),
+                                           NAME_LEN("UNIQ_KEY"),
+                                           NAME_LEN("WAIT"),
+                                           NAME_LEN("DELAY"),
+                                           NAME_LEN("RETRY_TOPIC"),
+                                           NAME_LEN("REAL_TOPIC"),
+                                           NAME_LEN("REAL_QID"),
+                                           NAME_LEN("TRAN_MSG"),
+                                           NAME_LEN("PGROUP"),
+                                           NAME_LEN("MIN_OFFSET"),
+                                           NAME_LEN("MAX_OFFSET"),
+                                           NAME_LEN("RECONSUME_TIME"),
+                                           NAME_LEN("MAX_RECONSUME_TIMES"),
+                                           NAME_LEN("ORIGIN_MESSAGE_ID"),
+                                           NAME_LEN("CONSUME_START_TIME"),
+                                           NAME_LEN("TRANSACTION_CHECK_TIMES"),
+                                           NAME_LEN("CHECK_IMMUNITY_TIME_IN_SECONDS"),
+                                           NAME_LEN("INSTANCE_ID")};
 
 bool cl_is_reserved_prop(const char *name, size_t len)
 {
     if (len >= 2 && name[0] == '_' && name[1] == '_')
         return true;
-    for (size_t i = 0; RESERVED[i]; i++)
-        if (strlen(RESERVED[i]) == len && memcmp(RESERVED[i], name, len) == 0)
+    for (size_t i = 0; i < sizeof RESERVED / sizeof RESERVED[0]; i++)
+        if (RESERVED[i].len == len && memcmp(RESERVED[i].s, name, len) == 0)
             return true;
     return false;
 }

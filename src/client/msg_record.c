@@ -4,6 +4,9 @@
  * without namespace (the real topic for %RETRY% copies), tag, keys, id,
  * sharding key, user properties (system ones hidden), inflated body.
  * Pure function of its inputs; any thread. */
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +18,31 @@
 
 #define MAX_INFLATED_BYTES (64 * 1024 * 1024)
 
-static bool is_internal_prop(tern_bytes_t k)
+struct name_len {
+    const char *s;
+    size_t len;
+};
+#define NAME_LEN(s)      \
+    {                    \
+        s, sizeof(s) - 1 \
+    }
+
+static bool name_in(tern_bytes_t k, const struct name_len *tab, size_t n)
 {
-    static const char *const EXTRA[] = {
-        "CLUSTER",        "MSG_REGION",   "TRACE_ON",         "TIMER_DELIVER_MS", "TIMER_DELAY_SEC",
-        "TIMER_DELAY_MS", "TIMER_OUT_MS", "TIMER_ENQUEUE_MS", "TIMER_ROLL_TIMES", NULL};
-    if (cl_is_reserved_prop((const char *)k.ptr, k.len))
-        return true;
-    for (size_t i = 0; EXTRA[i]; i++)
-        if (tern_bytes_eq_cstr(k, EXTRA[i]))
+    for (size_t i = 0; i < n; i++)
+        if (tab[i].len == k.len && memcmp(tab[i].s, k.ptr, k.len) == 0)
             return true;
     return false;
+}
+
+static bool is_internal_prop(tern_bytes_t k)
+{
+    static const struct name_len EXTRA[] = {
+        NAME_LEN("CLUSTER"),          NAME_LEN("MSG_REGION"),       NAME_LEN("TRACE_ON"),
+        NAME_LEN("TIMER_DELIVER_MS"), NAME_LEN("TIMER_DELAY_SEC"),  NAME_LEN("TIMER_DELAY_MS"),
+        NAME_LEN("TIMER_OUT_MS"),     NAME_LEN("TIMER_ENQUEUE_MS"), NAME_LEN("TIMER_ROLL_TIMES")};
+    return cl_is_reserved_prop((const char *)k.ptr, k.len) ||
+           name_in(k, EXTRA, sizeof EXTRA / sizeof EXTRA[0]);
 }
 
 /* Carves packed copies out of one allocation (cl_message_from_record). */
@@ -46,33 +63,79 @@ static char *carve_str(struct carve *cv, const void *s, size_t len)
 /* The properties the SDK reads, found in one scan (the last occurrence of
  * a name wins, as props_get). */
 enum rec_prop { RP_TAGS, RP_KEYS, RP_UNIQ, RP_SHARD, RP_RETRY, RP_START, RP_COUNT };
-static const char *const REC_PROP_NAMES[RP_COUNT] = {PROP_TAGS,        PROP_KEYS,
-                                                     PROP_UNIQ_KEY,    "__SHARDINGKEY",
-                                                     PROP_RETRY_TOPIC, PROP_START_DELIVER_TIME};
+static const struct name_len REC_PROP_NAMES[RP_COUNT] = {
+    NAME_LEN(PROP_TAGS),       NAME_LEN(PROP_KEYS),        NAME_LEN(PROP_UNIQ_KEY),
+    NAME_LEN("__SHARDINGKEY"), NAME_LEN(PROP_RETRY_TOPIC), NAME_LEN(PROP_START_DELIVER_TIME)};
+
+/* The sizing pass keeps the first REC_PROP_MEMO properties (views and their
+ * "internal" verdicts) for the copying pass, which then resumes parsing
+ * only when a record has more. */
+#define REC_PROP_MEMO 32
+
+struct rec_pair {
+    tern_bytes_t k, v;
+    bool internal;
+};
 
 struct rec_props {
     tern_bytes_t v[RP_COUNT];
     bool has[RP_COUNT];
     size_t nuser, user_bytes; /* user properties: count, names and values + NULs */
+    struct rec_pair memo[REC_PROP_MEMO];
+    size_t nmemo;  /* pairs in memo */
+    size_t resume; /* props_next position after the last memoised pair */
 };
 
 static void scan_props(tern_bytes_t props, struct rec_props *out)
 {
-    memset(out, 0, sizeof *out);
+    memset(out, 0, offsetof(struct rec_props, memo));
+    out->nmemo = 0;
+    out->resume = 0;
     tern_bytes_t k, v;
     for (size_t it = 0; props_next(props, &it, &k, &v);) {
         int i = 0;
-        while (i < RP_COUNT && !tern_bytes_eq_cstr(k, REC_PROP_NAMES[i]))
+        while (i < RP_COUNT &&
+               !(REC_PROP_NAMES[i].len == k.len && memcmp(REC_PROP_NAMES[i].s, k.ptr, k.len) == 0))
             i++;
         if (i < RP_COUNT) {
             out->v[i] = v;
             out->has[i] = true;
         }
-        if (!is_internal_prop(k)) {
+        bool internal = is_internal_prop(k);
+        if (!internal) {
             out->nuser++;
             out->user_bytes += k.len + v.len + 2;
         }
+        if (out->nmemo < REC_PROP_MEMO) {
+            out->memo[out->nmemo++] = (struct rec_pair){k, v, internal};
+            out->resume = it;
+        }
     }
+}
+
+/* The user properties in record order: the memo, then (when the memo is
+ * full) the rest parsed again. *pos and *it start at 0. */
+static bool next_user_prop(const struct rec_props *rp, tern_bytes_t props, size_t *pos, size_t *it,
+                           tern_bytes_t *k, tern_bytes_t *v)
+{
+    while (*pos < rp->nmemo) {
+        const struct rec_pair *p = &rp->memo[(*pos)++];
+        if (!p->internal) {
+            *k = p->k;
+            *v = p->v;
+            return true;
+        }
+    }
+    if (rp->nmemo < REC_PROP_MEMO)
+        return false;
+    if (*pos == rp->nmemo) {
+        *it = rp->resume;
+        (*pos)++;
+    }
+    while (props_next(props, it, k, v))
+        if (!is_internal_prop(*k))
+            return true;
+    return false;
 }
 
 static char *carve_opt(struct carve *cv, const struct rec_props *rp, enum rec_prop i)
@@ -83,6 +146,41 @@ static char *carve_opt(struct carve *cv, const struct rec_props *rp, enum rec_pr
 static size_t opt_len(const struct rec_props *rp, enum rec_prop i)
 {
     return rp->has[i] ? rp->v[i].len + 1 : 0;
+}
+
+/* "a.b.c.d:port" (or "[v6]:port") without stdio: the consumer formats one
+ * per delivered message. Returns the length; out holds HOST_TEXT_MAX. */
+#define HOST_TEXT_MAX 32
+static size_t put_uint(char *out, unsigned v)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static size_t format_host(const struct msg_host *h, char *out)
+{
+    size_t n = 0;
+    if (h->is_v6) {
+        memcpy(out, "[v6]", 4);
+        n = 4;
+    } else {
+        for (int i = 0; i < 4; i++) {
+            n += put_uint(out + n, h->addr[i]);
+            if (i < 3)
+                out[n++] = '.';
+        }
+    }
+    out[n++] = ':';
+    n += put_uint(out + n, (unsigned)h->port & 0xffffu);
+    out[n] = '\0';
+    return n;
 }
 
 /* Inflates a compressed body into a new buffer (*out, *n). */
@@ -107,9 +205,63 @@ static int inflate_body(const struct msg_record *r, uint8_t **out, size_t *n)
     }
 }
 
-/* client_int.h. One allocation per message (see struct ons_message.packed):
- * the first pass sizes every part, the second copies them. */
+/* ---- slabs: the messages of one pull in one allocation ----------------------- */
+
+struct cl_slab {
+    _Atomic size_t refs; /* the creator's, plus one per carved message */
+    size_t used, cap;
+    _Alignas(16) unsigned char mem[];
+};
+
+struct cl_slab *cl_slab_new(size_t cap)
+{
+    struct cl_slab *s = cl_malloc(sizeof *s + cap);
+    if (s == NULL)
+        return NULL;
+    atomic_init(&s->refs, 1);
+    s->used = 0;
+    s->cap = cap;
+    return s;
+}
+
+void cl_slab_unref(struct cl_slab *s)
+{
+    if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1)
+        free(s);
+}
+
+size_t cl_record_bound(const struct msg_record *r)
+{
+    /* sizeof(ons_message_t) + body + per property at most: its bytes in
+     * the user copy, the tag/key/shard/id copies and the raw copy (3x) and
+     * two pointers per 4 bytes (4x); topic twice; host, id, NULs. */
+    return sizeof(ons_message_t) + r->body.len + 8 * r->props.len + 2 * r->topic.len + 192;
+}
+
+/* A zeroed ons_message_t (and size - sizeof of room after it) from the
+ * slab, owning one slab reference; NULL when slab is NULL or full. */
+static ons_message_t *slab_carve(struct cl_slab *s, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    if (s == NULL || s->cap - s->used < size)
+        return NULL;
+    ons_message_t *m = (ons_message_t *)(s->mem + s->used);
+    s->used += size;
+    memset(m, 0, sizeof *m);
+    m->slab = s;
+    atomic_fetch_add(&s->refs, 1);
+    return m;
+}
+
 ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct msg_record *r)
+{
+    return cl_message_from_record_in(cfg, r, NULL);
+}
+
+/* client_int.h. One allocation per message (see struct ons_message.packed),
+ * or a piece of slab: the first pass sizes every part, the second copies. */
+ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const struct msg_record *r,
+                                         struct cl_slab *slab)
 {
     struct rec_props rp;
     scan_props(r->props, &rp);
@@ -125,12 +277,8 @@ ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct 
     tern_bytes_t v, k;
     if (!rp.has[RP_UNIQ])
         msgid_encode(&r->store_host, r->phy_off, id);
-    char host[64];
-    if (!r->born_host.is_v6)
-        snprintf(host, sizeof host, "%u.%u.%u.%u:%d", r->born_host.addr[0], r->born_host.addr[1],
-                 r->born_host.addr[2], r->born_host.addr[3], (int)r->born_host.port);
-    else
-        snprintf(host, sizeof host, "[v6]:%d", (int)r->born_host.port);
+    char host[HOST_TEXT_MAX];
+    size_t host_len = format_host(&r->born_host, host);
     uint8_t *inflated = NULL;
     size_t body_len = r->body.len;
     if ((r->sys_flag & MSG_SYSFLAG_COMPRESSED) && inflate_body(r, &inflated, &body_len) != 0) {
@@ -141,11 +289,13 @@ ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct 
     }
     size_t nprops = rp.nuser, size = sizeof(ons_message_t) + rp.user_bytes;
     size += 2 * nprops * sizeof(char *);
-    size += strlen(plain) + strlen(topic) + strlen(host) + 3;
+    size += strlen(plain) + strlen(topic) + host_len + 3;
     size += opt_len(&rp, RP_TAGS) + opt_len(&rp, RP_KEYS) + opt_len(&rp, RP_SHARD);
     size += id[0] ? strlen(id) + 1 : opt_len(&rp, RP_UNIQ);
     size += r->props.len + 1 + (inflated ? 0 : body_len + 1);
-    ons_message_t *m = cl_calloc(1, size);
+    ons_message_t *m = slab_carve(slab, size);
+    if (m == NULL)
+        m = cl_calloc(1, size);
     if (m == NULL) {
         free(inflated);
         return NULL;
@@ -154,9 +304,8 @@ ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct 
     m->pkeys = (char **)(m + 1);
     m->pvals = m->pkeys + nprops;
     struct carve cv = {(char *)(m->pvals + nprops)};
-    for (size_t it = 0; props_next(r->props, &it, &k, &v);) {
-        if (is_internal_prop(k))
-            continue;
+    size_t pos = 0, it = 0;
+    while (next_user_prop(&rp, r->props, &pos, &it, &k, &v)) {
         size_t i = 0;
         while (i < m->nprops && !tern_bytes_eq_cstr(k, m->pkeys[i]))
             i++;
@@ -167,7 +316,7 @@ ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct 
     m->cap_props = m->nprops;
     m->topic = carve_str(&cv, plain, strlen(plain));
     m->wire_topic = carve_str(&cv, topic, strlen(topic));
-    m->born_host = carve_str(&cv, host, strlen(host));
+    m->born_host = carve_str(&cv, host, host_len);
     m->tag = carve_opt(&cv, &rp, RP_TAGS);
     m->key = carve_opt(&cv, &rp, RP_KEYS);
     m->sharding_key = carve_opt(&cv, &rp, RP_SHARD);
