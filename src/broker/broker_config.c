@@ -115,6 +115,10 @@ static const struct config_opt BROKER_OPTS[] = {
      "every request must be signed by an account of aclCredentialsFile"},
     {"aclCredentialsFile", CFG_STR, OFF(acl_file), NULL, 0, 0, NULL,
      "accounts, one a line: accessKey secretKey [admin] ('#' comments)"},
+    {"aclAdminAccessKey", CFG_STR, OFF(acl_admin_ak), NULL, 0, 0, NULL,
+     "admin account the console signs its requests and table pushes with"},
+    {"aclAdminSecretKey", CFG_STR, OFF(acl_admin_sk), NULL, 0, 0, NULL,
+     "secret of aclAdminAccessKey"},
     {"tlsMode", CFG_STR, OFF(tls_mode), NULL, 0, 0, NULL,
      "disabled, permissive (TLS and plain) or enforcing (TLS only); "
      "empty = permissive when tls.server.certPath is set, else disabled"},

@@ -63,6 +63,8 @@ struct broker_config {
     int lock_lease_ms;                /* lockLeaseMs: ordered-consumer queue lock lease */
     bool acl_enable;                  /* aclEnable: requests must be signed */
     char *acl_file;                   /* owned: aclCredentialsFile */
+    char *acl_admin_ak;               /* owned: aclAdminAccessKey (the console's) */
+    char *acl_admin_sk;               /* owned: aclAdminSecretKey */
     char *tls_mode; /* owned: tlsMode (disabled|permissive|enforcing; NULL = auto) */
     char *tls_cert; /* owned: tls.server.certPath */
     char *tls_key;  /* owned: tls.server.keyPath */

@@ -42,7 +42,7 @@ const char *rc_name(int code)
                                                                     N(PUSH_REPLY_MESSAGE_TO_CLIENT)
                                                                         N(ADD_WRITE_PERM_OF_BROKER)
                                                                             N(LITE_PULL_MESSAGE)
-                                                                                N(BROKER_HEARTBEAT)
+                                                                                N(BROKER_HEARTBEAT) N(TERN_PUT_ACL_TABLE)
 #undef N
             /* clang-format on */
             default : return NULL;
