@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "openapi/acl_push.h"
 #include "openapi/sign.h"
 #include "protocol/cmd.h"
 
@@ -485,8 +486,13 @@ void api_process(struct openapi *o, const char *method, tern_bytes_t path, tern_
         pthread_mutex_lock(&o->meta_lock);
         if (authenticate(&r) == 0 && common_params(&r, ep->flags) == 0) {
             if (ep->fn) {
+                sqlite3_int64 writes = sqlite3_total_changes64(o->db);
                 if (ep->fn(&r) < 0 && r.err == API_OK)
                     api_fail(&r, API_ONS_SYSTEM_ERROR, "internal error");
+                /* Any database change may change who may do what on the
+                 * brokers: rebuild and push the access table. */
+                if (sqlite3_total_changes64(o->db) != writes)
+                    acl_push_kick(o->acl_push);
             } else {
                 api_fail(&r, API_ONS_SERVICE_UNSUPPORTED, "%s is not served by this version",
                          ep->path);

@@ -24,6 +24,7 @@
 #include "protocol/json.h"
 
 struct admin;
+struct acl_push;
 struct page_tasks;
 struct MHD_Daemon;
 
@@ -32,6 +33,7 @@ struct openapi {
     pthread_mutex_t meta_lock; /* serialises requests from authentication on */
     sqlite3 *db;               /* owned; guarded by meta_lock */
     struct admin *admin;       /* owned; thread-safe */
+    struct acl_push *acl_push; /* owned (acl_push.h); NULL without aclAdminAccessKey */
     struct page_tasks *tasks;  /* owned; guarded by meta_lock (pagetask.h) */
     struct MHD_Daemon *httpd;  /* owned */
     char *tls_cert_pem;        /* owned; NULL without TLS */

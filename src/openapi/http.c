@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "openapi/acl_push.h"
 #include "openapi/admin.h"
 #include "openapi/api.h"
 #include "openapi/pagetask.h"
@@ -280,6 +281,8 @@ int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *
     if (rc == TERN_OK &&
         (rc = admin_new(o->cfg.namesrv_addr, o->cfg.admin_timeout_ms, &o->admin)) != TERN_OK)
         snprintf(err, errlen, "cannot start the admin client: %s", tern_strerror(rc));
+    if (rc == TERN_OK && (rc = acl_push_start(o, &o->acl_push)) != TERN_OK)
+        snprintf(err, errlen, "cannot start the access-table push: %s", tern_strerror(rc));
     if (rc == TERN_OK && (rc = page_tasks_new(&o->tasks)) != TERN_OK)
         snprintf(err, errlen, "cannot allocate the query tasks");
     if (rc == TERN_OK)
@@ -306,6 +309,7 @@ void openapi_stop(struct openapi *o)
         return;
     if (o->httpd)
         MHD_stop_daemon(o->httpd);
+    acl_push_stop(o->acl_push); /* uses admin and db */
     admin_free(o->admin);
     page_tasks_free(o->tasks);
     if (o->db)

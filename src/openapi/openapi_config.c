@@ -35,6 +35,11 @@ const struct config_opt OPENAPI_CONFIG_OPTS[] = {
         "reject __preventCache further than this from the clock (0 = off)"),
     OPT("openApiAdminTimeoutMs", CFG_INT, admin_timeout_ms, "3000", 100, 600000,
         "timeout of one admin call to a broker or name server"),
+    OPT("aclAdminAccessKey", CFG_STR, acl_admin_ak, NULL, 0, 0,
+        "brokers' admin account: signs admin requests and access-table pushes"),
+    OPT("aclAdminSecretKey", CFG_STR, acl_admin_sk, NULL, 0, 0, "secret of aclAdminAccessKey"),
+    OPT("openApiAclPushIntervalMs", CFG_INT, acl_push_interval_ms, "30000", 200, 3600000,
+        "ms between full access-table pushes to every master broker"),
     OPT("openApiTlsCertFile", CFG_STR, tls_cert, NULL, 0, 0, "PEM certificate: serve HTTPS"),
     OPT("openApiTlsKeyFile", CFG_STR, tls_key, NULL, 0, 0, "PEM private key for HTTPS"),
 };
