@@ -318,6 +318,9 @@ int broker_start(const struct broker_config *cfg, struct broker **out)
     struct broker *b = xcalloc(1, sizeof *b);
     acl_slot_init(&b->acl_table);
     broker_config_copy(&b->cfg, cfg);
+    /* aclEnable=auto: on, except for a standalone (development) broker. */
+    if (b->cfg.acl_enable == ACL_ENABLE_AUTO)
+        b->cfg.acl_enable = b->cfg.standalone ? ACL_ENABLE_FALSE : ACL_ENABLE_TRUE;
     if (!b->cfg.broker_ip1 || !*b->cfg.broker_ip1) {
         char ip[64];
         detect_ip(ip, sizeof ip);

@@ -19,6 +19,8 @@
 
 static const char *const FLUSH_NAMES[] = {"ASYNC_FLUSH", "SYNC_FLUSH", NULL};
 /* Same order as enum cl_write_mode (store/store.h). */
+/* Indexed by enum acl_enable_mode. */
+static const char *const ACL_ENABLE_NAMES[] = {"false", "true", "auto", NULL};
 static const char *const WRITE_MODE_NAMES[] = {"mmap", "pwrite", NULL};
 
 static const struct config_opt BROKER_OPTS[] = {
@@ -111,8 +113,9 @@ static const struct config_opt BROKER_OPTS[] = {
      "checks of one half message before it is parked in TRANS_CHECK_MAX_TIME_TOPIC"},
     {"lockLeaseMs", CFG_INT, OFF(lock_lease_ms), "60000", 100, 3600000, NULL,
      "ordered-consumer queue lock lease (rocketmq.broker.rebalance.lockMaxLiveTime)"},
-    {"aclEnable", CFG_BOOL, OFF(acl_enable), "false", 0, 0, NULL,
-     "every request must be signed by an account of aclCredentialsFile"},
+    {"aclEnable", CFG_ENUM, OFF(acl_enable), "auto", 0, 0, ACL_ENABLE_NAMES,
+     "signed requests and per-resource rights (docs/design/acl.md); "
+     "auto = true unless --standalone"},
     {"aclCredentialsFile", CFG_STR, OFF(acl_file), NULL, 0, 0, NULL,
      "accounts, one a line: accessKey secretKey [admin] ('#' comments)"},
     {"aclAdminAccessKey", CFG_STR, OFF(acl_admin_ak), NULL, 0, 0, NULL,
