@@ -371,7 +371,7 @@ int acl_slot_persist(struct acl_slot *s, const char *path)
     if (t)
         buf_append(&copy, t->text.ptr, t->text.len);
     pthread_mutex_unlock(&s->lock);
-    int rc = t ? persist_write(path, tern_bytes(copy.data, copy.len)) : TERN_OK;
+    int rc = t ? persist_write_mode(path, tern_bytes(copy.data, copy.len), 0600) : TERN_OK;
     if (rc != TERN_OK)
         atomic_store(&s->dirty, true);
     if (copy.len)

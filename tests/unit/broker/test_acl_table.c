@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker/acl_table.h"
@@ -196,6 +197,9 @@ TEST(slot_swap_and_persist)
     char path[256];
     snprintf(path, sizeof path, "%s/acl.json", dir);
     ASSERT_EQ(acl_slot_persist(&s, path), TERN_OK);
+    struct stat st;
+    ASSERT_EQ(stat(path, &st), 0);
+    ASSERT_EQ(st.st_mode & 0777, 0600); /* it holds the secrets */
     acl_slot_deinit(&s);
 
     struct acl_slot again;
