@@ -175,6 +175,37 @@ void broker_config_print(const struct broker_config *c, buf_t *out)
     config_print(BROKER_OPTS, NOPTS, c, out);
 }
 
+/* Keys whose values are secrets: never sent to clients. */
+static const char *const SECRET_KEYS[] = {"aclAdminSecretKey"};
+
+void broker_config_print_public(const struct broker_config *c, buf_t *out)
+{
+    buf_t all;
+    buf_init(&all);
+    config_print(BROKER_OPTS, NOPTS, c, &all);
+    size_t pos = 0;
+    while (pos < all.len) {
+        const uint8_t *line = all.data + pos;
+        const uint8_t *nl = memchr(line, '\n', all.len - pos);
+        size_t len = nl ? (size_t)(nl - line) + 1 : all.len - pos;
+        bool secret = false;
+        for (size_t i = 0; i < sizeof SECRET_KEYS / sizeof SECRET_KEYS[0]; i++) {
+            size_t k = strlen(SECRET_KEYS[i]);
+            if (len > k + 1 && memcmp(line, SECRET_KEYS[i], k) == 0 && line[k] == '=' &&
+                line[k + 1] != '\n')
+                secret = true;
+        }
+        if (secret) {
+            buf_append(out, line, strcspn((const char *)line, "=") + 1);
+            buf_append(out, "******\n", 7);
+        } else {
+            buf_append(out, line, len);
+        }
+        pos += len;
+    }
+    buf_deinit(&all);
+}
+
 void broker_config_help(buf_t *out)
 {
     config_help(BROKER_OPTS, NOPTS, out);

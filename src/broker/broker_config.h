@@ -85,6 +85,9 @@ int broker_config_load(struct broker_config *c, const char *path, int *unknown, 
                        size_t errlen);
 /* Appends "key=value" lines (GET_BROKER_CONFIG body, print-effective-config). */
 void broker_config_print(const struct broker_config *c, buf_t *out);
+/* The same with secret values (aclAdminSecretKey) replaced by "******":
+ * what GET_BROKER_CONFIG answers. */
+void broker_config_print_public(const struct broker_config *c, buf_t *out);
 /* Appends the option help generated from the table. */
 void broker_config_help(buf_t *out);
 struct rtls;

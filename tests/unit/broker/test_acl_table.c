@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "broker/acl_table.h"
+#include "broker/broker_config.h"
+#include "common/buf.h"
 #include "common/error.h"
 #include "harness.h"
 
@@ -219,6 +221,26 @@ TEST(slot_swap_and_persist)
     ASSERT(acl_slot_get(&again) == NULL);
     acl_slot_deinit(&again);
     rmdir(dir);
+}
+
+/* GET_BROKER_CONFIG answers any signed client: the admin secret stays out. */
+TEST(public_config_hides_admin_secret)
+{
+    struct broker_config cfg;
+    broker_config_init(&cfg);
+    char err[256];
+    ASSERT_EQ(broker_config_set(&cfg, "aclAdminAccessKey", "CONSOLE", err, sizeof err), TERN_OK);
+    ASSERT_EQ(broker_config_set(&cfg, "aclAdminSecretKey", "topsecret", err, sizeof err), TERN_OK);
+    buf_t b;
+    buf_init(&b);
+    broker_config_print_public(&cfg, &b);
+    buf_append(&b, "", 1);
+    ASSERT(strstr((const char *)b.data, "topsecret") == NULL);
+    ASSERT(strstr((const char *)b.data, "\naclAdminSecretKey=******\n") != NULL);
+    ASSERT(strstr((const char *)b.data, "\naclAdminAccessKey=CONSOLE\n") != NULL);
+    ASSERT(strstr((const char *)b.data, "\nlistenPort=10911\n") != NULL);
+    buf_deinit(&b);
+    broker_config_deinit(&cfg);
 }
 
 TEST_MAIN()
