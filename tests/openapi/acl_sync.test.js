@@ -31,19 +31,24 @@ let ns;
 let instanceId;
 function ok(r) { assert.equal(r.success, true, JSON.stringify(r)); return r.data; }
 
-const env = acct => ({ ...process.env, ACCESS_KEY: acct.ak, SECRET_KEY: acct.sk });
+// inst: the namespaced instance the client is configured with (INSTANCE_ID).
+const env = (acct, inst) => {
+  const e = { ...process.env, ACCESS_KEY: acct.ak, SECRET_KEY: acct.sk };
+  if (inst) e.INSTANCE_ID = inst; else delete e.INSTANCE_ID;
+  return e;
+};
 
 // One send as acct: { ok, out } (out = stderr on failure).
-function send(acct, n = 1) {
-  const r = spawnSync(TOOL, ['send', ns, TOPIC, 'TagA', 'k', String(n)], { env: env(acct) });
+function send(acct, n = 1, topic = TOPIC, inst = undefined) {
+  const r = spawnSync(TOOL, ['send', ns, topic, 'TagA', 'k', String(n)], { env: env(acct, inst) });
   return { ok: r.status === 0, out: (r.status === 0 ? r.stdout : r.stderr).toString() };
 }
 
 // Consumes as acct/group for `seconds`; resolves to the number of messages seen.
-function consume(acct, group, seconds) {
+function consume(acct, group, seconds, topic = TOPIC, inst = undefined) {
   return new Promise((resolve, reject) => {
-    const child = spawn(TOOL, ['consume', ns, group, TOPIC, '*', '0', String(seconds)],
-      { env: env(acct) });
+    const child = spawn(TOOL, ['consume', ns, group, topic, '*', '0', String(seconds)],
+      { env: env(acct, inst) });
     let out = '';
     child.stdout.on('data', d => { out += d; });
     child.on('error', reject);
@@ -52,10 +57,10 @@ function consume(acct, group, seconds) {
 }
 
 // Retries send until it has the wanted outcome (the push is asynchronous).
-async function sendUntil(acct, wantOk, what) {
+async function sendUntil(acct, wantOk, what, topic = TOPIC, inst = undefined) {
   let r;
   for (let i = 0; i < 40; i++) {
-    r = send(acct);
+    r = send(acct, 1, topic, inst);
     if (r.ok === wantOk) return r;
     await sleep(250);
   }
@@ -144,6 +149,20 @@ test('topic perm and group readEnable are enforced', async () => {
   ok(await call(c, '/json/group/consumerUpdate', { groupId: GROUP, readEnable: 'true' }));
   await sleep(500);
   assert.ok(await consume(MAIN, GROUP, 4) >= 1, 'readEnable=true again');
+});
+
+test('namespaced instance: rules follow the physical names', async () => {
+  const inst = ok(await call(c, '/json/instance/create', {
+    cluster: 'DefaultCluster', instanceName: 'spaced', independentNaming: 'true',
+    maxSendTps: '1000', maxReceiveTps: '1000',
+  })).instanceId;
+  ok(await call(c, '/json/topic/create', { instanceId: inst, topic: 'T_ns', orderType: '0' }));
+  ok(await call(c, '/json/group/create', { instanceId: inst, groupId: 'GID_ns' }));
+  await sendUntil(MAIN, true, 'owner in a namespaced instance', 'T_ns', inst);
+  assert.ok(await consume(MAIN, 'GID_ns', 4, 'T_ns', inst) >= 1);
+  // The plain name is another topic (unknown to the broker and to the table).
+  assert.equal(send(MAIN, 1, 'T_ns').ok, false);
+  assert.equal(send(OTHER, 1, 'T_ns', inst).ok, false);
 });
 
 test('a broker restarted without the console keeps the last rules', async () => {
