@@ -229,6 +229,9 @@ struct cl_core_hooks {
     /* CHECK_TRANSACTION_STATE arrived (loop thread: must not block). Takes
      * req (frees or answers it). NULL: the request is refused. */
     void (*check_txn)(void *owner, struct rreq *req);
+    /* GET_CONSUMER_RUNNING_INFO arrived (loop thread: short locks only):
+     * appends the ConsumerRunningInfo JSON of req to out. NULL: refused. */
+    void (*running_info)(void *owner, const struct rcmd *req, buf_t *out);
     bool heartbeat_all_brokers; /* consumers: every address; producers: masters */
     bool is_consumer;
 };

@@ -430,12 +430,40 @@ static void on_check_txn(void *ctx, struct rreq *req)
         on_unsupported(ctx, req);
 }
 
+static void on_running_info(void *ctx, struct rreq *req)
+{
+    struct cl_core *c = ctx;
+    if (c->hooks.running_info == NULL) {
+        on_unsupported(ctx, req);
+        return;
+    }
+    tern_bytes_t group = rcmd_get(&req->cmd, "consumerGroup");
+    if (group.ptr && !tern_bytes_eq_cstr(group, c->cfg.wire_group)) {
+        rreq_respond_code(req, RESP_SYSTEM_ERROR, "this client does not consume for that group");
+        return;
+    }
+    buf_t body;
+    buf_init(&body);
+    c->hooks.running_info(c->owner, &req->cmd, &body);
+    if (buf_failed(&body)) {
+        buf_deinit(&body);
+        rreq_respond_code(req, RESP_SYSTEM_ERROR, "no memory for the running info");
+        return;
+    }
+    struct rcmd resp;
+    rcmd_init_response(&resp, &req->cmd, RESP_SUCCESS);
+    resp.body = buf_view(&body);
+    rreq_respond(req, &resp);
+    rcmd_deinit(&resp);
+    buf_deinit(&body);
+}
+
 static const struct rprocessor CLIENT_TABLE[] = {
     {RC_NOTIFY_CONSUMER_IDS_CHANGED, "NOTIFY_CONSUMER_IDS_CHANGED", on_notify_ids_changed, 0},
     {RC_CHECK_TRANSACTION_STATE, "CHECK_TRANSACTION_STATE", on_check_txn, 0},
     {RC_RESET_CONSUMER_CLIENT_OFFSET, "RESET_CONSUMER_CLIENT_OFFSET", on_unsupported, 0},
     {RC_GET_CONSUMER_STATUS_FROM_CLIENT, "GET_CONSUMER_STATUS_FROM_CLIENT", on_unsupported, 0},
-    {RC_GET_CONSUMER_RUNNING_INFO, "GET_CONSUMER_RUNNING_INFO", on_unsupported, 0},
+    {RC_GET_CONSUMER_RUNNING_INFO, "GET_CONSUMER_RUNNING_INFO", on_running_info, 0},
     {RC_CONSUME_MESSAGE_DIRECTLY, "CONSUME_MESSAGE_DIRECTLY", on_unsupported, 0},
 };
 
