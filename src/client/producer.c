@@ -637,7 +637,7 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
     if (producer_enter(pr, m, ex) != 0)
         return -1;
     struct async_job *j = cl_calloc(1, sizeof *j);
-    if (j == NULL || (j->msg = ons_message_clone(m)) == NULL) {
+    if (j == NULL || (j->msg = cl_message_copy_packed(m)) == NULL) {
         free(j);
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise_oom(ex);
