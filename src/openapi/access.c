@@ -132,3 +132,13 @@ bool api_group_usable(struct api_req *r, int64_t owner)
     return r->caller.is_main && db_find_account(r->o->db, owner, &creator) == TERN_OK &&
            !creator.is_main && creator.main_id == r->caller.user_id;
 }
+
+bool api_group_deletable(struct api_req *r, const struct api_instance *in, int64_t owner)
+{
+    if (api_group_usable(r, owner))
+        return true;
+    if (!api_owner_side(r, in) || !r->caller.privileged)
+        return false;
+    struct account creator;
+    return db_find_account(r->o->db, owner, &creator) != TERN_OK || creator.main_id != in->owner;
+}

@@ -61,4 +61,9 @@ int api_topic_access(struct api_req *r, const char *topic, int need, struct api_
  * the creator's main account for a group created by a sub-account. */
 bool api_group_usable(struct api_req *r, int64_t owner);
 
+/* May the caller delete a Group ID created by owner in instance in? Those it
+ * may use and, for the privileged accounts of the instance's owner, those a
+ * grantee created there (else the owner could never empty the instance). */
+bool api_group_deletable(struct api_req *r, const struct api_instance *in, int64_t owner);
+
 #endif

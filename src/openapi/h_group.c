@@ -59,8 +59,9 @@ static int load_group(struct api_req *r, const char *instance_id, const char *g,
 }
 
 /* Resolves instance and group for delete/consumerUpdate: exists (else
- * BIZ_SUBSCRIPTION_NOT_FOUND) and usable (else ONS_PERMISSION_DENIED). */
-static int existing_group(struct api_req *r, const char *g, struct api_instance *in,
+ * BIZ_SUBSCRIPTION_NOT_FOUND) and usable, or deletable when deleting (else
+ * ONS_PERMISSION_DENIED). */
+static int existing_group(struct api_req *r, const char *g, bool deleting, struct api_instance *in,
                           struct group_row *row)
 {
     if (api_instance_seen(r, false, in) < 0)
@@ -71,7 +72,7 @@ static int existing_group(struct api_req *r, const char *g, struct api_instance 
     if (!found)
         return api_fail(r, API_BIZ_SUBSCRIPTION_NOT_FOUND, "Group ID %s does not exist in %s", g,
                         in->id);
-    if (!api_group_usable(r, row->owner))
+    if (deleting ? !api_group_deletable(r, in, row->owner) : !api_group_usable(r, row->owner))
         return api_fail(r, API_ONS_PERMISSION_DENIED,
                         "Group ID %s was created by account %lld; account %lld may not use it", g,
                         (long long)row->owner, (long long)r->caller.user_id);
@@ -125,7 +126,7 @@ static int clash(struct api_req *r, const char *g, int64_t owner)
 int api_existing_group(struct api_req *r, const char *g, struct api_instance *in)
 {
     struct group_row row;
-    return existing_group(r, g, in, &row);
+    return existing_group(r, g, false, in, &row);
 }
 
 int h_group_create(struct api_req *r)
@@ -205,7 +206,7 @@ int h_group_delete(struct api_req *r)
         return -1;
     struct api_instance in;
     struct group_row row;
-    if (existing_group(r, g, &in, &row) < 0)
+    if (existing_group(r, g, true, &in, &row) < 0)
         return -1;
     if (db_begin(r->o->db) != TERN_OK)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
@@ -225,7 +226,7 @@ int h_group_consumer_update(struct api_req *r)
         return -1;
     struct api_instance in;
     struct group_row row;
-    if (existing_group(r, g, &in, &row) < 0)
+    if (existing_group(r, g, false, &in, &row) < 0)
         return -1;
     if (db_begin(r->o->db) != TERN_OK)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
