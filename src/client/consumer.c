@@ -139,8 +139,8 @@ static bool sub_match(const struct sub *s, const char *tag)
     return false;
 }
 
-static void hb_sub(jw_t *w, const char *topic, const char *expr, char **tags, size_t ntags,
-                   int64_t version)
+void cons_write_sub(jw_t *w, const char *topic, const char *expr, char *const *tags, size_t ntags,
+                    int64_t version)
 {
     jw_obj_begin(w);
     jw_key(w, "topic");
@@ -195,15 +195,34 @@ static void consumer_heartbeat(void *owner, buf_t *out)
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < c->nsubs; i++) {
         const struct sub *s = &c->subs[i];
-        hb_sub(&w, s->wire_topic, s->expr, s->tags, s->ntags, s->version);
+        cons_write_sub(&w, s->wire_topic, s->expr, s->tags, s->ntags, s->version);
     }
     pthread_mutex_unlock(&c->mu);
     if (!c->core.cfg.broadcasting)
-        hb_sub(&w, c->retry_topic, "*", NULL, 0, 1);
+        cons_write_sub(&w, c->retry_topic, "*", NULL, 0, 1);
     jw_arr_end(&w);
     jw_obj_end(&w);
     jw_arr_end(&w);
     jw_obj_end(&w);
+}
+
+/* Whether a queued job should wake an idle consume thread (cq_mu held).
+ * A wake-up is two context switches, dearer than a fast listener's whole
+ * batch, so a Consumer wakes another thread only when none runs or the
+ * queued work (messages x the listener's average time) is more than the
+ * running threads get through in SPLIT_NS each. Ordered queues may block
+ * in their listener (suspend) and always wake one. The service thread
+ * (cons_wake_if_waiting) wakes one each second while work waits, should
+ * every running thread be stuck in a listener. */
+static bool want_wake(struct ons_consumer *c)
+{
+    if (c->cq_idle == 0)
+        return false;
+    int running = c->nthreads - c->cq_idle;
+    if (c->orderly || running <= 0)
+        return true;
+    int64_t avg = atomic_load(&c->listen_ns);
+    return (int64_t)c->cq_msgs * (avg > 0 ? avg : 1) > (int64_t)SPLIT_NS * running;
 }
 
 void cons_push_job(struct ons_consumer *c, struct cjob *j)
@@ -215,16 +234,25 @@ void cons_push_job(struct ons_consumer *c, struct cjob *j)
         c->head = j;
     c->tail = j;
     c->cq_msgs += j->n;
-    if (c->cq_idle > 0)
+    if (want_wake(c))
+        pthread_cond_signal(&c->cq_cv);
+    pthread_mutex_unlock(&c->cq_mu);
+}
+
+void cons_wake_if_waiting(struct ons_consumer *c)
+{
+    pthread_mutex_lock(&c->cq_mu);
+    if (c->head && c->cq_idle > 0)
         pthread_cond_signal(&c->cq_cv);
     pthread_mutex_unlock(&c->cq_mu);
 }
 
 void cons_free_job(struct cjob *j)
 {
-    for (size_t i = 0; i < j->n; i++)
+    for (size_t i = 0; j->msgs && i < j->n; i++)
         ons_message_free(j->msgs[i]);
     free(j->msgs);
+    cl_slab_unref(j->raw);
     pq_unref(j->pq);
     free(j);
 }
@@ -292,6 +320,8 @@ static void consumer_tick(void *owner, int64_t now)
         cons_order_tick(c, now);
     else
         cons_check_timeouts(c, now);
+    cons_stats_roll(c, now);
+    cons_wake_if_waiting(c);
 }
 
 static void consumer_notify(void *owner)
@@ -311,7 +341,8 @@ struct ons_consumer *consumer_new(const ons_properties_t *p, enum cl_kind kind, 
         cl_raise_oom(ex);
         return NULL;
     }
-    struct cl_core_hooks h = {consumer_heartbeat, consumer_tick, consumer_notify, NULL, true, true};
+    struct cl_core_hooks h = {
+        consumer_heartbeat, consumer_tick, consumer_notify, NULL, cons_running_info, true, true};
     if (cl_core_init(&c->core, p, kind, &h, c, ex) != 0) {
         free(c);
         return NULL;
@@ -522,6 +553,7 @@ int consumer_start(struct ons_consumer *c, ons_exception_t **ex)
     int64_t now = clock_mono_ms();
     c->next_rebalance = now + REBALANCE_MS;
     c->next_commit = now + COMMIT_MS;
+    atomic_store(&c->start_wall_ms, clock_wall_ms());
     atomic_store(&c->core.state, CL_STARTED);
     if (!cons_rebalance(c))
         c->next_rebalance = now + 1000;
