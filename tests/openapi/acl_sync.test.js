@@ -74,6 +74,7 @@ function sql(stmt) {
 async function grant(user, relation) {
   const r = await call(c, '/json/empower/create', { topic: TOPIC, empowerUser: user, relation: String(relation) });
   if (r.success) return;
+  assert.equal(r.dynamicCode, 'ONS_SERVICE_UNSUPPORTED', JSON.stringify(r));
   sql(`INSERT OR REPLACE INTO empower(instance_id, topic, owner, empower_user, relation, create_time)
        VALUES('${instanceId}', '${TOPIC}', ${MAIN.user}, ${user}, ${relation}, 0)`);
 }
@@ -81,6 +82,7 @@ async function grant(user, relation) {
 async function revoke(user) {
   const r = await call(c, '/json/empower/delete', { topic: TOPIC, empowerUser: user });
   if (r.success) return;
+  assert.equal(r.dynamicCode, 'ONS_SERVICE_UNSUPPORTED', JSON.stringify(r));
   sql(`DELETE FROM empower WHERE instance_id='${instanceId}' AND topic='${TOPIC}' AND empower_user=${user}`);
 }
 
