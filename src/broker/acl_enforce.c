@@ -51,6 +51,18 @@ static bool rule_offset(const struct acl_table *t, const struct acl_principal *p
            acl_table_group_ok(t, p, rcmd_get(c, "consumerGroup"), false, remark, len);
 }
 
+static bool rule_query(const struct acl_table *t, const struct acl_principal *p,
+                       const struct rcmd *c, char *remark, size_t len)
+{
+    return acl_table_topic_ok(t, p, rcmd_get(c, "topic"), ACL_RIGHT_SUB, remark, len);
+}
+
+static bool rule_group(const struct acl_table *t, const struct acl_principal *p,
+                       const struct rcmd *c, char *remark, size_t len)
+{
+    return acl_table_group_ok(t, p, rcmd_get(c, "consumerGroup"), false, remark, len);
+}
+
 /* Every consumer group of the heartbeat must be usable and every subscribed
  * topic subscribable. A body that does not decode is left to the handler. */
 static bool rule_heartbeat(const struct acl_table *t, const struct acl_principal *p,
@@ -91,6 +103,8 @@ static const struct {
     {RC_QUERY_CONSUMER_OFFSET, rule_offset},
     {RC_UPDATE_CONSUMER_OFFSET, rule_offset},
     {RC_HEART_BEAT, rule_heartbeat},
+    {RC_QUERY_MESSAGE, rule_query},
+    {RC_GET_CONSUMER_LIST_BY_GROUP, rule_group},
 };
 
 static rule_fn rule_of(int code)
