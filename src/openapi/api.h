@@ -5,7 +5,9 @@
  * signature, common parameters, then the endpoint's handler, which validates
  * its parameters, checks permissions and acts). The whole request after
  * routing runs under o->meta_lock, so a handler's checks and writes (and the
- * broker calls in between) are atomic with respect to other requests.
+ * broker calls in between) are atomic with respect to other requests; the
+ * endpoints that only read the database (api.c READ_ONLY[]) run instead on
+ * a pooled read-only connection without the lock (dbpool.h).
  * Handlers run on libmicrohttpd pool threads. */
 #ifndef TERN_OPENAPI_API_H
 #define TERN_OPENAPI_API_H
@@ -24,6 +26,7 @@
 #include "protocol/json.h"
 
 struct admin;
+struct db_pool;
 struct page_tasks;
 struct MHD_Daemon;
 
@@ -31,6 +34,8 @@ struct openapi {
     struct openapi_config cfg; /* owned copy; immutable after start */
     pthread_mutex_t meta_lock; /* serialises requests from authentication on */
     sqlite3 *db;               /* owned; guarded by meta_lock */
+    struct db_pool *readers;   /* owned; NULL for an in-memory database */
+    int64_t clusters_seen_ms;  /* last cluster discovery; guarded by meta_lock */
     struct admin *admin;       /* owned; thread-safe */
     struct page_tasks *tasks;  /* owned; guarded by meta_lock (pagetask.h) */
     struct MHD_Daemon *httpd;  /* owned */
@@ -54,6 +59,7 @@ struct api_instance {
 struct api_req {
     struct openapi *o;                /* borrowed */
     const struct http_params *params; /* borrowed; valid for the request */
+    sqlite3 *db; /* borrowed: o->db under meta_lock, or a pooled reader */
     struct account caller;
     const char *region_id; /* borrowed from params or o->cfg */
     arena_t arena;         /* request-scoped copies */

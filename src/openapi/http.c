@@ -21,6 +21,7 @@
 #include "common/xalloc.h"
 #include "openapi/admin.h"
 #include "openapi/api.h"
+#include "openapi/dbpool.h"
 #include "openapi/pagetask.h"
 #include "protocol/cmd.h"
 
@@ -241,7 +242,9 @@ static int start_http(struct openapi *o, char *err, size_t errlen)
         snprintf(err, errlen, "openApiBindAddress %s is not an IPv4 address", bind);
         return TERN_ECONFIG;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* epoll (no FD_SETSIZE bound on connections) in each pool thread; TURBO
+     * skips the listen-socket shutdown dance and per-accept fcntl calls. */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     bool tls = o->cfg.tls_cert && *o->cfg.tls_cert;
     if (tls) {
         o->tls_cert_pem = read_file(o->cfg.tls_cert);
@@ -258,7 +261,7 @@ static int start_http(struct openapi *o, char *err, size_t errlen)
         flags, 0, NULL, NULL, on_request, o, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->cfg.threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
         NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        (unsigned)o->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
         o->tls_key_pem, MHD_OPTION_END);
     if (!o->httpd) {
@@ -280,6 +283,10 @@ int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *
     if (rc == TERN_OK &&
         (rc = admin_new(o->cfg.namesrv_addr, o->cfg.admin_timeout_ms, &o->admin)) != TERN_OK)
         snprintf(err, errlen, "cannot start the admin client: %s", tern_strerror(rc));
+    if (rc == TERN_OK && db_pool_new(o->cfg.db_path, &o->readers) == TERN_ENOMEM) {
+        rc = TERN_ENOMEM;
+        snprintf(err, errlen, "cannot allocate the database readers");
+    }
     if (rc == TERN_OK && (rc = page_tasks_new(&o->tasks)) != TERN_OK)
         snprintf(err, errlen, "cannot allocate the query tasks");
     if (rc == TERN_OK)
@@ -308,6 +315,7 @@ void openapi_stop(struct openapi *o)
         MHD_stop_daemon(o->httpd);
     admin_free(o->admin);
     page_tasks_free(o->tasks);
+    db_pool_free(o->readers);
     if (o->db)
         db_close(o->db);
     pthread_mutex_destroy(&o->meta_lock);

@@ -20,6 +20,7 @@ struct openapi_config {
     char *bind_address;        /* openApiBindAddress */
     int port;                  /* openApiPort; 0 = ephemeral */
     int threads;               /* openApiThreads */
+    int max_connections;       /* openApiMaxConnections */
     char *db_path;             /* openApiDbPath */
     char *access_key;          /* openApiAccessKey: the first main account */
     char *secret_key;          /* openApiSecretKey */
