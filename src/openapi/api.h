@@ -59,7 +59,7 @@ struct api_instance {
 struct api_req {
     struct openapi *o;                /* borrowed */
     const struct http_params *params; /* borrowed; valid for the request */
-    sqlite3 *db; /* borrowed: o->db under meta_lock, or a pooled reader */
+    sqlite3 *db;                      /* borrowed: o->db under meta_lock, or a pooled reader */
     struct account caller;
     const char *region_id; /* borrowed from params or o->cfg */
     arena_t arena;         /* request-scoped copies */

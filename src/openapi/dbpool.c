@@ -52,8 +52,7 @@ void db_pool_free(struct db_pool *p)
 static sqlite3 *open_reader(const char *path)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         log_error("openapi", "cannot open a reader path=%s err=%s", path,
                   db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close_v2(db);

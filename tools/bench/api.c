@@ -63,7 +63,19 @@ static void parse_opts(int argc, char **argv, struct api_cfg *c)
     c->warmup_s = 1;
     for (int e = 0; e < EP_COUNT; e++)
         c->eps[e] = true;
-    enum { O_AK = 256, O_SK, O_URL, O_WARM, O_EPS, O_REGION, O_TMO, O_INST, O_TOPIC, O_GROUP, O_CL };
+    enum {
+        O_AK = 256,
+        O_SK,
+        O_URL,
+        O_WARM,
+        O_EPS,
+        O_REGION,
+        O_TMO,
+        O_INST,
+        O_TOPIC,
+        O_GROUP,
+        O_CL
+    };
     static const struct option longs[] = {
         {"ak", required_argument, NULL, O_AK},
         {"sk", required_argument, NULL, O_SK},
@@ -305,9 +317,9 @@ int api_main(int argc, char **argv)
     }
     printf("SUMMARY api conns=%d threads=%d duration_s=%.1f reqs=%llu elapsed_s=%.2f rps=%.0f "
            "errors=%llu http_errors=%llu api_errors=%llu io_errors=%llu timeouts=%llu ",
-           c.conns, c.threads < c.conns ? c.threads : c.conns, c.duration_s,
-           (unsigned long long)ok, elapsed, elapsed > 0 ? (double)ok / elapsed : 0.0,
-           (unsigned long long)failed, (unsigned long long)atomic_load(&st->fails[FAIL_HTTP]),
+           c.conns, c.threads < c.conns ? c.threads : c.conns, c.duration_s, (unsigned long long)ok,
+           elapsed, elapsed > 0 ? (double)ok / elapsed : 0.0, (unsigned long long)failed,
+           (unsigned long long)atomic_load(&st->fails[FAIL_HTTP]),
            (unsigned long long)atomic_load(&st->fails[FAIL_API]),
            (unsigned long long)atomic_load(&st->fails[FAIL_IO]),
            (unsigned long long)atomic_load(&st->fails[FAIL_TIMEOUT]));

@@ -63,8 +63,8 @@ struct api_kv {
 /* Appends a complete signed GET request for path with the n extra
  * parameters kv plus _accesskey, __preventCache (now) and _regionId when set
  * (spec/open-api.md §2.4: values sorted by name, HMAC-SHA1, Base64). */
-void api_build_request(const struct api_cfg *c, const char *path, const struct api_kv *kv,
-                       size_t n, buf_t *out);
+void api_build_request(const struct api_cfg *c, const char *path, const struct api_kv *kv, size_t n,
+                       buf_t *out);
 /* Parameters of endpoint ep for the load (instanceId, topic, groupId as the
  * endpoint takes them). OUT: kv[0..*n). */
 void api_ep_params(const struct api_cfg *c, enum api_ep ep, struct api_kv kv[4], size_t *n);

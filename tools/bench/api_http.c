@@ -18,12 +18,9 @@
 #include "openapi/sign.h"
 
 const char *const API_EP_PATHS[EP_COUNT] = {
-    [EP_REGION_LIST] = "/json/region/list",
-    [EP_INSTANCE_LIST] = "/json/instance/list",
-    [EP_TOPIC_GET] = "/json/topic/get",
-    [EP_TOPIC_LIST_NAMES] = "/json/topic/listNames",
-    [EP_GROUP_LIST] = "/json/group/list",
-    [EP_INSTANCE_BASE_INFO] = "/json/instance/baseInfo",
+    [EP_REGION_LIST] = "/json/region/list", [EP_INSTANCE_LIST] = "/json/instance/list",
+    [EP_TOPIC_GET] = "/json/topic/get",     [EP_TOPIC_LIST_NAMES] = "/json/topic/listNames",
+    [EP_GROUP_LIST] = "/json/group/list",   [EP_INSTANCE_BASE_INFO] = "/json/instance/baseInfo",
 };
 
 void api_ep_params(const struct api_cfg *c, enum api_ep ep, struct api_kv kv[4], size_t *n)
@@ -70,8 +67,8 @@ static int kv_cmp(const void *a, const void *b)
 
 #define API_MAX_KV 16
 
-void api_build_request(const struct api_cfg *c, const char *path, const struct api_kv *kv,
-                       size_t n, buf_t *out)
+void api_build_request(const struct api_cfg *c, const char *path, const struct api_kv *kv, size_t n,
+                       buf_t *out)
 {
     struct api_kv all[API_MAX_KV + 4];
     size_t m = 0;
