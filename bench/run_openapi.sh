@@ -12,6 +12,7 @@
 #   -c CONNS           concurrent clients (default 200)
 #   -d SECONDS         measured seconds (default 60)
 #   -w THREADS         client epoll threads (default 2)
+#   --rate R           total requests/s (open loop); default: closed loop
 #   --threads N        openApiThreads of the console (default 4)
 #   --keep             keep the scratch directory afterwards
 # Environment: NSPORT (29876), BPORT (30911) and HPORT (28080) choose the
@@ -25,14 +26,16 @@ dur=60
 cthreads=2
 sthreads=4
 keep=0
+rate=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -c) conns=$2; shift 2 ;;
     -d) dur=$2; shift 2 ;;
     -w) cthreads=$2; shift 2 ;;
     --threads) sthreads=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run_openapi.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
   esac
@@ -67,7 +70,7 @@ log "mqbench api -c $conns -d $dur (console threads $sthreads)"
 out="$scratch/api/bench.log"
 rc=0
 "$bench_bin" api --url "127.0.0.1:$hport" --ak BenchApiAK --sk BenchApiSecret -c "$conns" \
-  -w "$cthreads" -d "$dur" --warmup 2 >"$out" 2>"$scratch/api/bench.err" || rc=$?
+  -w "$cthreads" -d "$dur" --warmup 2 ${rate:+--rate "$rate"} >"$out" 2>"$scratch/api/bench.err" || rc=$?
 load=$(uptime | sed 's/.*load average: //; s/, /\//g')
 grep -E '^(ENDPOINT|SUMMARY)' "$out" || true
 s=$(grep '^SUMMARY' "$out" || true)
@@ -76,7 +79,7 @@ if [ -z "$s" ]; then
   tail -20 "$scratch/api/bench.err" "$out" >&2
   exit 1
 fi
-echo "SUMMARY openapi conns=$conns duration_s=$dur rps=$(field rps "$s") errors=$(field errors "$s")" \
+echo "SUMMARY openapi conns=$conns rate=${rate:-closed} duration_s=$dur rps=$(field rps "$s") errors=$(field errors "$s")" \
   "p50_us=$(field p50_us "$s") p90_us=$(field p90_us "$s") p99_us=$(field p99_us "$s")" \
   "max_us=$(field max_us "$s") nproc=$(nproc) load=$load"
 exit "$rc"

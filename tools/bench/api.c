@@ -22,9 +22,12 @@ static void usage(FILE *f)
           "                   [-c CONNS=50] [-w THREADS=2] [-d SECONDS=10] [--warmup SECONDS=1]\n"
           "                   [--endpoints LIST] [--region ID] [--timeout-ms MS=10000]\n"
           "                   [--instance ID --topic T --group G] [--cluster NAME]\n"
+          "                   [--rate REQS_PER_S]\n"
           "LIST: comma-separated of region/list, instance/list, topic/get, topic/listNames,\n"
           "group/list, instance/baseInfo (default: all). Without --instance an instance,\n"
           "a topic and a group are created first (in --cluster, default the first listed).\n"
+          "--rate paces all connections together (open loop; latency from the scheduled\n"
+          "time); without it each connection sends its next request on the answer.\n"
           "--ak/--sk default to $TERN_OPENAPI_AK / $TERN_OPENAPI_SK.\n",
           f);
 }
@@ -74,7 +77,8 @@ static void parse_opts(int argc, char **argv, struct api_cfg *c)
         O_INST,
         O_TOPIC,
         O_GROUP,
-        O_CL
+        O_CL,
+        O_RATE
     };
     static const struct option longs[] = {
         {"ak", required_argument, NULL, O_AK},
@@ -88,6 +92,7 @@ static void parse_opts(int argc, char **argv, struct api_cfg *c)
         {"topic", required_argument, NULL, O_TOPIC},
         {"group", required_argument, NULL, O_GROUP},
         {"cluster", required_argument, NULL, O_CL},
+        {"rate", required_argument, NULL, O_RATE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -145,6 +150,9 @@ static void parse_opts(int argc, char **argv, struct api_cfg *c)
             break;
         case O_CL:
             c->cluster = optarg;
+            break;
+        case O_RATE:
+            c->rate = (double)mqbench_num("--rate", optarg, 1, 10000000);
             break;
         case 'h':
             usage(stdout);
@@ -315,11 +323,12 @@ int api_main(int argc, char **argv)
         print_quantiles(&st->ep[e]);
         printf("\n");
     }
-    printf("SUMMARY api conns=%d threads=%d duration_s=%.1f reqs=%llu elapsed_s=%.2f rps=%.0f "
+    printf("SUMMARY api conns=%d threads=%d rate=%.0f duration_s=%.1f reqs=%llu elapsed_s=%.2f "
+           "rps=%.0f "
            "errors=%llu http_errors=%llu api_errors=%llu io_errors=%llu timeouts=%llu ",
-           c.conns, c.threads < c.conns ? c.threads : c.conns, c.duration_s, (unsigned long long)ok,
-           elapsed, elapsed > 0 ? (double)ok / elapsed : 0.0, (unsigned long long)failed,
-           (unsigned long long)atomic_load(&st->fails[FAIL_HTTP]),
+           c.conns, c.threads < c.conns ? c.threads : c.conns, c.rate, c.duration_s,
+           (unsigned long long)ok, elapsed, elapsed > 0 ? (double)ok / elapsed : 0.0,
+           (unsigned long long)failed, (unsigned long long)atomic_load(&st->fails[FAIL_HTTP]),
            (unsigned long long)atomic_load(&st->fails[FAIL_API]),
            (unsigned long long)atomic_load(&st->fails[FAIL_IO]),
            (unsigned long long)atomic_load(&st->fails[FAIL_TIMEOUT]));

@@ -51,6 +51,7 @@ struct api_cfg {
     int timeout_ms;
     double duration_s;
     double warmup_s;
+    double rate;        /* requests/s of all connections together; 0 = closed loop */
     bool eps[EP_COUNT]; /* the mix */
 };
 

@@ -30,6 +30,9 @@ struct conn {
     int ep_i; /* position in the rotation */
     enum api_ep cur;
     bool busy;
+    bool waiting;        /* paced: the next request is due at next_due_ns */
+    int64_t next_due_ns; /* paced: schedule of the next request; 0 = not started */
+    double phase;        /* paced: offset of the first request, in intervals (0..1) */
     int64_t t0_ns;
     buf_t out; /* owned: request bytes */
     size_t out_off;
@@ -122,6 +125,23 @@ static void send_next(struct loop *l, struct conn *k)
 {
     if (atomic_load_explicit(&l->st->stopping, memory_order_relaxed))
         return;
+    int64_t now = clock_mono_ns();
+    int64_t t0 = now;
+    if (l->c->rate > 0) {
+        /* Open loop: each connection sends at its share of --rate on a fixed
+         * schedule; latency counts from the scheduled time, so a slow answer
+         * also charges the requests it delayed. */
+        int64_t interval = (int64_t)(1e9 * l->c->conns / l->c->rate);
+        if (k->next_due_ns == 0)
+            k->next_due_ns = now + (int64_t)((double)interval * k->phase);
+        if (now < k->next_due_ns) {
+            k->waiting = true;
+            return;
+        }
+        t0 = k->next_due_ns;
+        k->next_due_ns += interval;
+    }
+    k->waiting = false;
     k->cur = (enum api_ep)l->eps[k->ep_i++ % l->neps];
     struct api_kv kv[4];
     size_t n;
@@ -131,7 +151,7 @@ static void send_next(struct loop *l, struct conn *k)
     k->out_off = 0;
     api_build_request(l->c, API_EP_PATHS[k->cur], kv, n, &k->out);
     k->busy = true;
-    k->t0_ns = clock_mono_ns();
+    k->t0_ns = t0;
     if (flush_out(l, k) < 0) {
         record(l, k, FAIL_IO);
         reopen(l, k);
@@ -231,7 +251,7 @@ static void *loop_main(void *arg)
             if (!any_busy(l) || clock_mono_ns() > drain_end)
                 break;
         }
-        int n = epoll_wait(l->epfd, evs, 64, 50);
+        int n = epoll_wait(l->epfd, evs, 64, l->c->rate > 0 ? 1 : 50);
         for (int i = 0; i < n; i++) {
             struct conn *k = evs[i].data.ptr;
             if (k->fd < 0)
@@ -245,6 +265,9 @@ static void *loop_main(void *arg)
                 on_readable(l, k);
         }
         int64_t now = clock_mono_ns();
+        for (size_t i = 0; l->c->rate > 0 && i < l->n; i++)
+            if (l->conns[i].waiting && l->conns[i].fd >= 0 && now >= l->conns[i].next_due_ns)
+                send_next(l, &l->conns[i]);
         if (now - last_scan > 100000000) {
             last_scan = now;
             scan_timeouts(l);
@@ -274,6 +297,7 @@ int api_run_load(const struct api_cfg *c, struct api_stats *st,
             buf_init(&k->out);
             buf_init(&k->in);
             k->ep_i = (int)(i + (size_t)t);
+            k->phase = (double)(i * (size_t)nl + (size_t)t) / (double)c->conns;
             k->fd = open_conn(c);
             if (k->fd >= 0) {
                 watch(l, k, EPOLL_CTL_ADD, false);
