@@ -32,7 +32,7 @@ struct endpoint {
 static const struct endpoint ENDPOINTS[] = {
     {"/json/region/list", h_region_list, EP_NO_REGION},
     {"/json/cluster/list", h_cluster_list, 0},
-    {"/json/vpcTunnel/tunnelSwitch", NULL, 0},
+    {"/json/vpcTunnel/tunnelSwitch", h_tunnel_switch, 0},
     {"/json/instance/baseInfo", h_instance_base_info, 0},
     {"/json/instance/create", h_instance_create, 0},
     {"/json/instance/delete", h_instance_delete, 0},

@@ -142,9 +142,16 @@ int api_existing_topic(struct api_req *r, const char *topic, struct api_instance
 /* The name without the instance's namespace prefix (a view into phys). */
 const char *api_logical_name(const struct api_instance *in, const char *phys);
 
+/* The name servers clients of cluster use: the addresses of its last tunnel
+ * switch, else namesrvAddr (h_tunnel.c). Arena copy or the configuration. */
+const char *api_cluster_namesrv(struct api_req *r, const char *region_id, const char *cluster);
+/* Validates openApiTunnels (h_tunnel.c): TERN_ECONFIG with err filled. */
+int api_tunnels_check(const char *spec, char *err, size_t errlen);
+
 /* Endpoint handlers (h_*.c). */
 int h_region_list(struct api_req *r);
 int h_cluster_list(struct api_req *r);
+int h_tunnel_switch(struct api_req *r);
 int h_instance_create(struct api_req *r);
 int h_instance_list(struct api_req *r);
 int h_instance_base_info(struct api_req *r);

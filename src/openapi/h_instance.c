@@ -21,7 +21,7 @@ const char *api_tcp_endpoint(struct api_req *r, const struct api_instance *in)
 {
     buf_t b;
     buf_init(&b);
-    const char *p = r->o->cfg.namesrv_addr ? r->o->cfg.namesrv_addr : "";
+    const char *p = api_cluster_namesrv(r, in->region_id, in->cluster);
     while (*p) {
         while (*p == ';' || *p == ' ')
             p++;

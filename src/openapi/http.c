@@ -280,6 +280,8 @@ int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *
     int rc = db_open(o->cfg.db_path, &o->db, err, errlen);
     if (rc == TERN_OK)
         rc = provision(o, err, errlen);
+    if (rc == TERN_OK)
+        rc = api_tunnels_check(o->cfg.tunnels, err, errlen);
     if (rc == TERN_OK &&
         (rc = admin_new(o->cfg.namesrv_addr, o->cfg.admin_timeout_ms, &o->admin)) != TERN_OK)
         snprintf(err, errlen, "cannot start the admin client: %s", tern_strerror(rc));

@@ -35,6 +35,7 @@ struct openapi_config {
     int admin_timeout_ms;      /* openApiAdminTimeoutMs */
     char *tls_cert;            /* openApiTlsCertFile; empty = plain HTTP */
     char *tls_key;             /* openApiTlsKeyFile */
+    char *tunnels;             /* openApiTunnels: tunnel type -> name servers; empty = none */
 };
 
 extern const struct config_opt OPENAPI_CONFIG_OPTS[];

@@ -39,6 +39,9 @@ const struct config_opt OPENAPI_CONFIG_OPTS[] = {
         "timeout of one admin call to a broker or name server"),
     OPT("openApiTlsCertFile", CFG_STR, tls_cert, NULL, 0, 0, "PEM certificate: serve HTTPS"),
     OPT("openApiTlsKeyFile", CFG_STR, tls_key, NULL, 0, 0, "PEM private key for HTTPS"),
+    OPT("openApiTunnels", CFG_STR, tunnels, NULL, 0, 0,
+        "VPC tunnel addresses for /json/vpcTunnel/tunnelSwitch: "
+        "[CLUSTER:]anyTunnel|singleTunnel[/VSWITCH]=HOST:PORT;...,... (empty = not offered)"),
 };
 
 const size_t OPENAPI_CONFIG_NOPTS = sizeof OPENAPI_CONFIG_OPTS / sizeof OPENAPI_CONFIG_OPTS[0];
