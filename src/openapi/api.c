@@ -336,11 +336,14 @@ int api_instance(struct api_req *r, bool required, struct api_instance *out)
 
 const char *api_phys_name(struct api_req *r, const struct api_instance *in, const char *name)
 {
-    if (!in->independent_naming)
-        return arena_strdup(&r->arena, name);
     size_t n = strlen(in->id) + 1 + strlen(name) + 1;
-    char *s = arena_alloc(&r->arena, n);
-    snprintf(s, n, "%s%%%s", in->id, name);
+    char *s = in->independent_naming ? arena_alloc(&r->arena, n) : arena_strdup(&r->arena, name);
+    if (!s) {
+        api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+        return NULL;
+    }
+    if (in->independent_naming)
+        snprintf(s, n, "%s%%%s", in->id, name);
     return s;
 }
 
@@ -385,6 +388,8 @@ static int parse_params(struct api_req *r, struct http_params *p, tern_bytes_t q
                             "a request body must be application/x-www-form-urlencoded");
         rc = http_params_parse(p, body);
     }
+    if (rc == TERN_ENOMEM)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     if (rc == TERN_EEXISTS)
         return api_fail(r, API_BIZ_FIELD_CHECK_INVALID, "a parameter name appears more than once");
     if (rc == TERN_ETOO_LARGE)
@@ -466,6 +471,9 @@ static void run_endpoint(struct api_req *r, const struct endpoint *ep)
 static void finish(struct api_req *r, const char *request_id, unsigned status, int code_override,
                    struct api_result *res)
 {
+    /* A data document cut short by a failed allocation must not be sent. */
+    if (r->err == API_OK && r->has_data && buf_failed(&r->data))
+        api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     struct api_envelope e = {0};
     e.err = r->err;
     e.code_override = code_override;

@@ -75,8 +75,16 @@ typedef int (*api_handler_fn)(struct api_req *r);
 /* Answer of one HTTP request. */
 struct api_result {
     unsigned http_status;
-    buf_t body; /* owned: the envelope JSON */
+    buf_t body; /* owned: the envelope JSON; buf_failed() when memory ran out
+                 * while writing it (http.c then sends API_OOM_ENVELOPE) */
 };
+
+/* The answer when not even the envelope could be written. */
+#define API_OOM_ENVELOPE                                                                       \
+    "{\"code\":500,\"dynamicCode\":\"ONS_SYSTEM_ERROR\",\"dynamicMessage\":\"out of memory\"," \
+    "\"helpUrl\":null,\"message\":\"Internal failure of the service back "                     \
+    "end\",\"requestId\":\"\","                                                                \
+    "\"status\":\"ONS_SYSTEM_ERROR\",\"success\":false}"
 
 /* Processes one request. method/path/query/body are borrowed raw bytes;
  * content_type may be NULL. OUT: res (caller deinits res->body). */

@@ -65,8 +65,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, buf_t *body)
 {
+    static const char OOM[] = API_OOM_ENVELOPE;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
+        buf_failed(body)
+            ? MHD_create_response_from_buffer(sizeof OOM - 1, (void *)OOM, MHD_RESPMEM_PERSISTENT)
+            : MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json;charset=UTF-8");
@@ -259,9 +262,12 @@ static int start_http(struct openapi *o, char *err, size_t errlen)
     }
     o->httpd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, o, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->cfg.threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)o->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        /* one thread: no pool (the option would only warn) */
+        o->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(o->cfg.threads > 1 ? o->cfg.threads : o->cfg.max_connections),
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
         o->tls_key_pem, MHD_OPTION_END);
     if (!o->httpd) {
