@@ -279,6 +279,10 @@ static int start_http(struct openapi *o, char *err, size_t errlen)
 
 int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *err, size_t errlen)
 {
+    /* SQLite's allocation statistics take a global mutex on every malloc;
+     * nothing reads them. Only possible before SQLite initialises (the
+     * first start in a process); later calls fail harmlessly. */
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     struct openapi *o = xcalloc(1, sizeof *o);
     config_copy(OPENAPI_CONFIG_OPTS, OPENAPI_CONFIG_NOPTS, &o->cfg, cfg, sizeof *cfg);
     pthread_mutex_init(&o->meta_lock, NULL);
