@@ -66,7 +66,8 @@ for _ in $(seq 1 300); do
 done
 port_open "$hport" || { log "console not serving after 30 s"; exit 1; }
 
-log "mqbench api -c $conns -d $dur (console threads $sthreads)"
+load0=$(uptime | sed 's/.*load average: //; s/, /\//g')
+log "mqbench api -c $conns -d $dur (console threads $sthreads; load before: $load0)"
 out="$scratch/api/bench.log"
 rc=0
 "$bench_bin" api --url "127.0.0.1:$hport" --ak BenchApiAK --sk BenchApiSecret -c "$conns" \
@@ -81,5 +82,5 @@ if [ -z "$s" ]; then
 fi
 echo "SUMMARY openapi conns=$conns rate=${rate:-closed} duration_s=$dur rps=$(field rps "$s") errors=$(field errors "$s")" \
   "p50_us=$(field p50_us "$s") p90_us=$(field p90_us "$s") p99_us=$(field p99_us "$s")" \
-  "max_us=$(field max_us "$s") nproc=$(nproc) load=$load"
+  "max_us=$(field max_us "$s") nproc=$(nproc) load_before=$load0 load=$load"
 exit "$rc"
