@@ -40,6 +40,11 @@ static const char *const MIGRATIONS[] = {
     " owner INTEGER NOT NULL, empower_user INTEGER NOT NULL,"
     " relation INTEGER NOT NULL CHECK(relation IN (2,4,6)), create_time INTEGER NOT NULL,"
     " UNIQUE(instance_id, topic, empower_user));",
+    /* 2: the VPC tunnel each cluster was last switched to (tunnelSwitch). */
+    "CREATE TABLE cluster_tunnels(region_id TEXT NOT NULL, cluster TEXT NOT NULL,"
+    " tunnel_type TEXT NOT NULL, vswitch_id TEXT NOT NULL DEFAULT '',"
+    " slb_url TEXT NOT NULL DEFAULT '', namesrv_addr TEXT NOT NULL,"
+    " modify_time INTEGER NOT NULL, PRIMARY KEY(region_id, cluster));",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
