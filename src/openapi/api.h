@@ -25,6 +25,7 @@
 
 struct admin;
 struct page_tasks;
+struct stats_poller;
 struct MHD_Daemon;
 
 struct openapi {
@@ -33,6 +34,7 @@ struct openapi {
     sqlite3 *db;               /* owned; guarded by meta_lock */
     struct admin *admin;       /* owned; thread-safe */
     struct page_tasks *tasks;  /* owned; guarded by meta_lock (pagetask.h) */
+    struct stats_poller *sp;   /* owned statistics poller (stats_poll.h); may be NULL */
     struct MHD_Daemon *httpd;  /* owned */
     char *tls_cert_pem;        /* owned; NULL without TLS */
     char *tls_key_pem;         /* owned */
@@ -166,5 +168,9 @@ int h_message_get_by_paged_topic(struct api_req *r);
 int h_dlq_get_by_id(struct api_req *r);
 int h_dlq_get_by_paged(struct api_req *r);
 int h_dlq_resend_by_id(struct api_req *r);
+int h_trend_topic_input_tps(struct api_req *r);
+int h_trend_group_output_tps(struct api_req *r);
+int h_topic_sub_detail(struct api_req *r);
+int h_group_sub_detail(struct api_req *r);
 
 #endif

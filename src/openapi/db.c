@@ -40,6 +40,13 @@ static const char *const MIGRATIONS[] = {
     " owner INTEGER NOT NULL, empower_user INTEGER NOT NULL,"
     " relation INTEGER NOT NULL CHECK(relation IN (2,4,6)), create_time INTEGER NOT NULL,"
     " UNIQUE(instance_id, topic, empower_user));",
+    /* 2: per-minute statistics fetched from the brokers (stats_poll.c). kind 0 =
+     * messages stored in topic, 1 = messages of topic delivered to grp. */
+    "CREATE TABLE stats_minute(kind INTEGER NOT NULL, cluster TEXT NOT NULL,"
+    " topic TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '', minute INTEGER NOT NULL,"
+    " broker TEXT NOT NULL, count INTEGER NOT NULL,"
+    " PRIMARY KEY(kind, cluster, topic, grp, minute, broker)) WITHOUT ROWID;"
+    "CREATE INDEX stats_minute_age ON stats_minute(minute);",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

@@ -34,6 +34,8 @@ struct openapi_config {
     int admin_timeout_ms;      /* openApiAdminTimeoutMs */
     char *tls_cert;            /* openApiTlsCertFile; empty = plain HTTP */
     char *tls_key;             /* openApiTlsKeyFile */
+    int stats_poll_ms;         /* openApiStatsPollMs; 0 = no statistics polling */
+    int stats_retention_days;  /* openApiStatsRetentionDays */
 };
 
 extern const struct config_opt OPENAPI_CONFIG_OPTS[];

@@ -37,6 +37,10 @@ const struct config_opt OPENAPI_CONFIG_OPTS[] = {
         "timeout of one admin call to a broker or name server"),
     OPT("openApiTlsCertFile", CFG_STR, tls_cert, NULL, 0, 0, "PEM certificate: serve HTTPS"),
     OPT("openApiTlsKeyFile", CFG_STR, tls_key, NULL, 0, 0, "PEM private key for HTTPS"),
+    OPT("openApiStatsPollMs", CFG_INT, stats_poll_ms, "60000", 0, 3600000,
+        "how often the per-minute statistics are fetched from the brokers (0 = never)"),
+    OPT("openApiStatsRetentionDays", CFG_INT, stats_retention_days, "7", 1, 366,
+        "days of per-minute statistics kept for the trend endpoints"),
 };
 
 const size_t OPENAPI_CONFIG_NOPTS = sizeof OPENAPI_CONFIG_OPTS / sizeof OPENAPI_CONFIG_OPTS[0];
