@@ -226,24 +226,34 @@ struct stats_point stats_minute_of(struct stats *s, enum stats_kind kind, tern_b
     return e ? minute_point(e, minute, now_minute) : p;
 }
 
+double stats_minute_tps(struct stats *s, enum stats_kind kind, tern_bytes_t topic,
+                        tern_bytes_t group, int64_t now_ms)
+{
+    int64_t last = minute_of(now_ms) - 1;
+    return (double)stats_minute_of(s, kind, topic, group, last, now_ms).value / 60.0;
+}
+
 /* ---- VIEW_BROKER_STATS_DATA (315) ----------------------------------------- */
 
-/* A double as Java prints it: "6.0" for integral values, else the shortest
- * digits that read back as the same value. */
-static void write_double(jw_t *w, double d)
+size_t stats_fmt_double(char out[STATS_DOUBLE_MAX], double d)
 {
-    char tmp[48];
     int n = 0;
     if (d == (double)(int64_t)d) {
-        n = snprintf(tmp, sizeof tmp, "%.1f", d);
+        n = snprintf(out, STATS_DOUBLE_MAX, "%.1f", d);
     } else {
         for (int prec = 15; prec <= 17; prec++) {
-            n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-            if (strtod(tmp, NULL) == d)
+            n = snprintf(out, STATS_DOUBLE_MAX, "%.*g", prec, d);
+            if (strtod(out, NULL) == d)
                 break;
         }
     }
-    jw_raw(w, tern_bytes(tmp, (size_t)n));
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void write_double(jw_t *w, double d)
+{
+    char tmp[STATS_DOUBLE_MAX];
+    jw_raw(w, tern_bytes(tmp, stats_fmt_double(tmp, d)));
 }
 
 /* One BrokerStatsItem over minutes: sum, tps = sum per second of the window

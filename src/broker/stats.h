@@ -23,6 +23,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/buf.h"
@@ -77,6 +78,17 @@ bool stats_view_json(struct stats *s, tern_bytes_t name, tern_bytes_t key, int64
  *  "groupGet":[{"topic":..,"group":..,"minutes":[[m,v],..]},..]}. The current
  * minute is included and still growing. */
 void stats_minutes_json(struct stats *s, int64_t since_minute, int64_t now_ms, buf_t *out);
+
+/* Messages per second of one key in the last finished minute (RocketMQ's
+ * minute TPS: GET_CONSUME_STATS consumeTps, GET_TOPIC_STATS_INFO
+ * topicPutTps). */
+double stats_minute_tps(struct stats *s, enum stats_kind kind, tern_bytes_t topic,
+                        tern_bytes_t group, int64_t now_ms);
+
+/* A double as Java prints it: "6.0" when integral, else the shortest digits
+ * that read back as the same value. Returns the length. */
+#define STATS_DOUBLE_MAX 48
+size_t stats_fmt_double(char out[STATS_DOUBLE_MAX], double d);
 
 /* Reads minute m of one key (0 when outside the ring or never counted). */
 struct stats_point stats_minute_of(struct stats *s, enum stats_kind kind, tern_bytes_t topic,

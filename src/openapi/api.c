@@ -342,6 +342,22 @@ int api_invoke_failed(struct api_req *r, const char *what, const char *err)
     return api_fail(r, API_ONS_INVOKE_ERROR, "%s failed: %s", what, err);
 }
 
+void api_write_float(jw_t *w, double d)
+{
+    char tmp[48];
+    int n = 0;
+    if (d == (double)(int64_t)d) {
+        n = snprintf(tmp, sizeof tmp, "%.1f", d);
+    } else {
+        for (int prec = 6; prec <= 17; prec++) {
+            n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
+    }
+    jw_raw(w, tern_bytes(tmp, n > 0 ? (size_t)n : 0));
+}
+
 void api_data_begin(struct api_req *r, jw_t *w)
 {
     buf_reset(&r->data);

@@ -108,6 +108,8 @@ int api_instance_load(sqlite3 *db, const char *instance_id, struct api_instance 
 const char *api_phys_name(struct api_req *r, const struct api_instance *in, const char *name);
 /* Maps a failed admin call to ONS_INVOKE_ERROR with its sentence. */
 int api_invoke_failed(struct api_req *r, const char *what, const char *err);
+/* Writes a Float/Double as Java prints it ("2.0", "0.05"). */
+void api_write_float(jw_t *w, double d);
 /* Starts the data JSON. */
 void api_data_begin(struct api_req *r, jw_t *w);
 /* Runs a statement that must finish (DONE). */

@@ -41,23 +41,6 @@ static int trend_params(struct api_req *r, bool with_group, struct trend_q *q)
     return 0;
 }
 
-/* A Float as Java prints it: "2.0", "0.05". */
-static void write_float(jw_t *w, double d)
-{
-    char tmp[48];
-    int n = 0;
-    if (d == (double)(int64_t)d) {
-        n = snprintf(tmp, sizeof tmp, "%.1f", d);
-    } else {
-        for (int prec = 6; prec <= 17; prec++) {
-            n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-            if (strtod(tmp, NULL) == d)
-                break;
-        }
-    }
-    jw_raw(w, tern_bytes(tmp, (size_t)n));
-}
-
 /* Sums stats_minute rows into buckets and writes the §6.8 object. */
 static int write_series(struct api_req *r, const struct trend_q *q, int kind, const char *cluster,
                         const char *phys_topic, const char *phys_group, const char *title)
@@ -100,7 +83,7 @@ static int write_series(struct api_req *r, const struct trend_q *q, int kind, co
         jw_key(&w, "x");
         jw_i64(&w, (first + (int64_t)i * step) * MS_PER_MINUTE);
         jw_key(&w, "y");
-        write_float(&w, q->type == 0 ? (double)sum[i] : (double)sum[i] / (double)(step * 60));
+        api_write_float(&w, q->type == 0 ? (double)sum[i] : (double)sum[i] / (double)(step * 60));
         jw_obj_end(&w);
     }
     jw_arr_end(&w);

@@ -283,9 +283,12 @@ int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *
         snprintf(err, errlen, "cannot start the admin client: %s", tern_strerror(rc));
     if (rc == TERN_OK && (rc = page_tasks_new(&o->tasks)) != TERN_OK)
         snprintf(err, errlen, "cannot allocate the query tasks");
+    /* The poller opens the database file a second time: an in-memory
+     * database (tests) has no second connection to share. */
+    bool in_memory = strcmp(o->cfg.db_path, ":memory:") == 0;
     if (rc == TERN_OK && o->cfg.stats_poll_ms > 0 &&
-        stats_poller_start(o->cfg.db_path, o->admin, o->cfg.stats_poll_ms,
-                           o->cfg.stats_retention_days, &o->sp) != TERN_OK)
+        (in_memory || stats_poller_start(o->cfg.db_path, o->admin, o->cfg.stats_poll_ms,
+                                         o->cfg.stats_retention_days, &o->sp) != TERN_OK))
         log_warn("openapi", "statistics are not polled: cannot open db=%s again", o->cfg.db_path);
     if (rc == TERN_OK)
         rc = start_http(o, err, errlen);

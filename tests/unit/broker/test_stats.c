@@ -95,6 +95,14 @@ TEST(view_stats_data_and_fold)
     ASSERT_EQ(v, 60);
     ASSERT_BYTES_EQ(json_get_str(item(root, "statsMinute"), "avgpt"), "6.0");
     ASSERT_BYTES_EQ(json_get_str(item(root, "statsMinute"), "tps"), "0.1");
+    /* The minute TPS GET_CONSUME_STATS and GET_TOPIC_STATS_INFO report. */
+    ASSERT(stats_minute_tps(&s, STATS_TOPIC_PUT, TOPIC, NOGROUP, now) == 0.1);
+    ASSERT(stats_minute_tps(&s, STATS_GROUP_GET, TOPIC, GROUP, now) == 0.2);
+    char num[STATS_DOUBLE_MAX];
+    stats_fmt_double(num, 2.0);
+    ASSERT_STR_EQ(num, "2.0");
+    stats_fmt_double(num, 1.0 / 60);
+    ASSERT_STR_EQ(num, "0.016666666666666666");
     buf_reset(&out);
     ASSERT(stats_view_json(&s, tern_cstr("GROUP_GET_NUMS"), tern_cstr("T_stats@GID_stats"), now,
                            &out));
