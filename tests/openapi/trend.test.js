@@ -25,6 +25,7 @@ const N = 24;
 const MIN = 60000;
 let c;
 let ns;
+let inst; // a namespaced instance holding the same logical names
 
 test.before(async () => {
   c = await startCluster(['openApiStatsPollMs=300']);
@@ -36,6 +37,12 @@ test.before(async () => {
   ok(await call(c, '/json/topic/create', { topic: TOPIC, orderType: '0' }));
   ok(await call(c, '/json/group/create', { groupId: GROUP }));
   ok(await call(c, '/json/group/create', { groupId: IDLE }));
+  inst = ok(await call(c, '/json/instance/create', {
+    cluster: 'DefaultCluster', instanceName: 'ns-trend', independentNaming: 'true',
+    maxSendTps: '1000', maxReceiveTps: '1000',
+  })).instanceId;
+  ok(await call(c, '/json/topic/create', { instanceId: inst, topic: TOPIC, orderType: '0' }));
+  ok(await call(c, '/json/group/create', { instanceId: inst, groupId: GROUP }));
 });
 test.after(async () => { await stopCluster(c); });
 
@@ -45,8 +52,8 @@ function fail(r, code) {
   assert.equal(r.dynamicCode, code, JSON.stringify(r));
 }
 
-function consume(group, topic, expr, count, seconds) {
-  const child = spawn(TOOL, ['consume', ns, group, topic, expr, String(count), String(seconds)]);
+function consume(group, topic, expr, count, seconds, env = process.env) {
+  const child = spawn(TOOL, ['consume', ns, group, topic, expr, String(count), String(seconds)], { env });
   let seen = 0;
   let buf = '';
   const done = new Promise((resolve, reject) => {
@@ -220,6 +227,29 @@ test('sent and consumed messages show up in the trends; subDetail sees the onlin
   assert.deepEqual(after.subscriptionDataList, []);
   const tdAfter = ok(await call(c, '/json/topic/subDetail', { topic: TOPIC }));
   assert.deepEqual(tdAfter.subscriptionDataList, []);
+});
+
+test('a namespaced instance counts its own resources under their logical names', async () => {
+  const env = { ...process.env, INSTANCE_ID: inst };
+  const begin = Date.now();
+  const cons = consume(GROUP, TOPIC, 'TagN', 5, 4, env);
+  await sleep(1500);
+  execFileSync(TOOL, ['send', ns, TOPIC, 'TagN', 'kn', '5'], { env });
+  await cons.done;
+  const gd = ok(await call(c, '/json/group/subDetail', { instanceId: inst, groupId: GROUP }));
+  assert.deepEqual(gd.subscriptionDataList, [{ topic: TOPIC, subString: 'TagN' }]);
+  const td = ok(await call(c, '/json/topic/subDetail', { instanceId: inst, topic: TOPIC }));
+  assert.deepEqual(td.subscriptionDataList, [{ groupId: GROUP, subString: 'TagN', messageModel: 'CLUSTERING' }]);
+  const range = { instanceId: inst, topic: TOPIC, beginTime: String(begin), endTime: String(Date.now() + 1000), period: '1' };
+  const tin = await waitTotal('/json/trend/topicInputTps', range, 5);
+  assert.equal(sum(tin.records), 5);
+  const gout = await waitTotal('/json/trend/groupOutputTps', { ...range, groupId: GROUP }, 5);
+  assert.equal(sum(gout.records), 5);
+  // The plain instance's topic of the same name is not mixed in.
+  const plain = ok(await call(c, '/json/trend/topicInputTps',
+    { ...range, instanceId: undefined, beginTime: String(begin - 5 * MIN), type: '0' }));
+  assert.equal(sum(plain.records), N);
+  assert.equal(await cons.exited, 0);
 });
 
 test('the stored statistics survive a console restart', async () => {
