@@ -157,7 +157,7 @@ static void *housekeeping_main(void *arg)
             offsets_persist(&b->offsets, false);
             next_offsets = now + b->cfg.offset_flush_ms;
         }
-        stats_fold(&b->stats, clock_wall_ms());
+        stats_fold(&b->stats, clock_wall_coarse_ms());
         if (now >= next_expire) {
             int n = cm_scan_expired(&b->clients, now, b->cfg.channel_expired_ms);
             if (n > 0)

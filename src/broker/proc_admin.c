@@ -277,7 +277,7 @@ void proc_topic_stats(void *ctx, struct rreq *req)
     }
     char tps[STATS_DOUBLE_MAX];
     stats_fmt_double(tps, stats_minute_tps(&b->stats, STATS_TOPIC_PUT, tern_cstr(tc.name),
-                                           TERN_BYTES_NULL, clock_wall_ms()));
+                                           TERN_BYTES_NULL, clock_wall_coarse_ms()));
     buf_printf(&body, "},\"topicPutTps\":%s}", tps);
     answer_body(req, &body);
     buf_deinit(&body);
@@ -351,7 +351,7 @@ void proc_consume_stats(void *ctx, struct rreq *req)
     double tps = 0;
     for (int i = 0; i < s->nseen; i++)
         tps += stats_minute_tps(&b->stats, STATS_GROUP_GET, tern_cstr(s->seen[i]), group,
-                                clock_wall_ms());
+                                clock_wall_coarse_ms());
     char tps_text[STATS_DOUBLE_MAX];
     stats_fmt_double(tps_text, tps);
     buf_printf(&body, "{\"consumeTps\":%s,\"offsetTable\":{", tps_text);

@@ -187,7 +187,8 @@ static void pull_run(struct broker *b, struct rreq *req, bool replay)
     }
     if (code == RESP_SUCCESS) {
         atomic_fetch_add_explicit(&b->msgs_got, gr.count, memory_order_relaxed);
-        stats_add(&b->stats, STATS_GROUP_GET, topic, group, (int64_t)gr.count, clock_wall_ms());
+        stats_add(&b->stats, STATS_GROUP_GET, topic, group, (int64_t)gr.count,
+                  clock_wall_coarse_ms());
     }
 
     if (code == RESP_PULL_NOT_FOUND && !replay && (sys_flag & PULL_FLAG_SUSPEND)) {

@@ -509,7 +509,7 @@ void proc_send(void *ctx, struct rreq *req)
     }
     atomic_fetch_add_explicit(&b->msgs_put, 1, memory_order_relaxed);
     if (!is_half) /* a half message counts when it is committed (proc_txn.c) */
-        stats_add(&b->stats, STATS_TOPIC_PUT, counted, TERN_BYTES_NULL, 1, clock_wall_ms());
+        stats_add(&b->stats, STATS_TOPIC_PUT, counted, TERN_BYTES_NULL, 1, clock_wall_coarse_ms());
     a.req = req;
     a.b = b;
     a.queue_id = qid;
@@ -582,7 +582,7 @@ static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr
     }
     atomic_fetch_add_explicit(&b->msgs_put, (long long)count, memory_order_relaxed);
     stats_add(&b->stats, STATS_TOPIC_PUT, proto->topic, TERN_BYTES_NULL, (int64_t)count,
-              clock_wall_ms());
+              clock_wall_coarse_ms());
     struct send_ack a;
     memset(&a, 0, sizeof a);
     a.req = req;

@@ -26,7 +26,7 @@ void proc_view_stats(void *ctx, struct rreq *req)
         return;
     buf_t body;
     buf_init(&body);
-    if (stats_view_json(&b->stats, name, key, clock_wall_ms(), &body)) {
+    if (stats_view_json(&b->stats, name, key, clock_wall_coarse_ms(), &body)) {
         answer_body(req, &body);
     } else {
         /* RocketMQ's answer for an item it does not keep. */
@@ -45,7 +45,7 @@ void proc_stats_minutes(void *ctx, struct rreq *req)
         return;
     buf_t body;
     buf_init(&body);
-    stats_minutes_json(&b->stats, since, clock_wall_ms(), &body);
+    stats_minutes_json(&b->stats, since, clock_wall_coarse_ms(), &body);
     answer_body(req, &body);
     buf_deinit(&body);
 }

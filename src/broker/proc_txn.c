@@ -139,7 +139,7 @@ static int store_commit(struct broker *b, const struct msg_record *r)
     buf_deinit(&p);
     if (rc == TERN_OK) {
         atomic_fetch_add_explicit(&b->msgs_put, 1, memory_order_relaxed);
-        stats_add(&b->stats, STATS_TOPIC_PUT, topic, TERN_BYTES_NULL, 1, clock_wall_ms());
+        stats_add(&b->stats, STATS_TOPIC_PUT, topic, TERN_BYTES_NULL, 1, clock_wall_coarse_ms());
     }
     return rc;
 }

@@ -32,14 +32,18 @@
  * the clock just before the boundary are not lost. */
 #define FOLD_LAG_MINUTES 2
 
+/* Messages and calls of one minute (or hour). */
+struct stats_slot {
+    _Atomic uint64_t value;
+    _Atomic uint64_t times;
+};
+
 struct stats_entry {
     uint64_t hash;
     int kind;
     size_t topic_len, group_len;
-    _Atomic uint64_t value[STATS_RING_MINUTES]; /* messages per minute */
-    _Atomic uint64_t times[STATS_RING_MINUTES]; /* calls per minute */
-    _Atomic uint64_t hour_value[STATS_RING_HOURS];
-    _Atomic uint64_t hour_times[STATS_RING_HOURS];
+    struct stats_slot minutes[STATS_RING_MINUTES]; /* one cache line holds both words */
+    struct stats_slot hours[STATS_RING_HOURS];
     atomic_llong folded; /* last minute moved into the hour ring; written by stats_fold */
     char key[];          /* topic, '@', group, NUL (group empty for STATS_TOPIC_PUT) */
 };
@@ -175,8 +179,8 @@ void stats_add(struct stats *s, enum stats_kind kind, tern_bytes_t topic, tern_b
         return;
     size_t i = (size_t)(m % STATS_RING_MINUTES);
     uint64_t tag = (uint64_t)m & TAG_MASK;
-    slot_add(&e->value[i], tag, (uint64_t)n);
-    slot_add(&e->times[i], tag, 1);
+    slot_add(&e->minutes[i].value, tag, (uint64_t)n);
+    slot_add(&e->minutes[i].times, tag, 1);
 }
 
 static struct stats_point minute_point(struct stats_entry *e, int64_t m, int64_t now_minute)
@@ -186,8 +190,8 @@ static struct stats_point minute_point(struct stats_entry *e, int64_t m, int64_t
         return p;
     size_t i = (size_t)(m % STATS_RING_MINUTES);
     uint64_t tag = (uint64_t)m & TAG_MASK;
-    p.value = slot_read(&e->value[i], tag);
-    p.times = slot_read(&e->times[i], tag);
+    p.value = slot_read(&e->minutes[i].value, tag);
+    p.times = slot_read(&e->minutes[i].times, tag);
     return p;
 }
 
@@ -209,8 +213,8 @@ void stats_fold(struct stats *s, int64_t now_ms)
             int64_t h = m / 60;
             size_t i = (size_t)(h % STATS_RING_HOURS);
             uint64_t tag = (uint64_t)h & TAG_MASK;
-            slot_add(&e->hour_value[i], tag, (uint64_t)p.value);
-            slot_add(&e->hour_times[i], tag, (uint64_t)p.times);
+            slot_add(&e->hours[i].value, tag, (uint64_t)p.value);
+            slot_add(&e->hours[i].times, tag, (uint64_t)p.times);
         }
         if (through >= from)
             atomic_store_explicit(&e->folded, through, memory_order_release);
@@ -311,8 +315,8 @@ bool stats_view_json(struct stats *s, tern_bytes_t name, tern_bytes_t key, int64
     for (int64_t h = now_hour - (STATS_RING_HOURS - 1); h <= now_hour; h++) {
         size_t i = (size_t)(h % STATS_RING_HOURS);
         uint64_t tag = (uint64_t)h & TAG_MASK;
-        day_sum += slot_read(&e->hour_value[i], tag);
-        day_times += slot_read(&e->hour_times[i], tag);
+        day_sum += slot_read(&e->hours[i].value, tag);
+        day_times += slot_read(&e->hours[i].times, tag);
     }
     for (int64_t m = folded + 1; m < now_minute; m++) {
         struct stats_point p = minute_point(e, m, now_minute);
