@@ -335,10 +335,14 @@ bool stats_view_json(struct stats *s, tern_bytes_t name, tern_bytes_t key, int64
 
 /* ---- GET_STATS_MINUTES (Tern) --------------------------------------------- */
 
-static void write_minutes(struct stats *s, jw_t *w, enum stats_kind kind, int64_t since,
+/* Lists the keys of one kind; false when the body reached STATS_BODY_MAX
+ * (the remaining keys are left out). */
+static bool write_minutes(struct stats *s, jw_t *w, enum stats_kind kind, int64_t since,
                           int64_t now_minute)
 {
     for (size_t k = 0; k < STATS_TABLE_SLOTS; k++) {
+        if (w->out->len > STATS_BODY_MAX)
+            return false;
         struct stats_entry *e = atomic_load_explicit(&s->slots[k], memory_order_acquire);
         if (!e || e->kind != (int)kind)
             continue;
@@ -369,6 +373,7 @@ static void write_minutes(struct stats *s, jw_t *w, enum stats_kind kind, int64_
             jw_obj_end(w);
         }
     }
+    return true;
 }
 
 void stats_minutes_json(struct stats *s, int64_t since_minute, int64_t now_ms, buf_t *out)
@@ -382,15 +387,20 @@ void stats_minutes_json(struct stats *s, int64_t since_minute, int64_t now_ms, b
     jw_obj_begin(&w);
     jw_key(&w, "nowMinute");
     jw_i64(&w, now_minute);
+    bool complete = true;
     jw_key(&w, "topicPut");
     jw_arr_begin(&w);
     if (s->slots)
-        write_minutes(s, &w, STATS_TOPIC_PUT, since, now_minute);
+        complete = write_minutes(s, &w, STATS_TOPIC_PUT, since, now_minute);
     jw_arr_end(&w);
     jw_key(&w, "groupGet");
     jw_arr_begin(&w);
-    if (s->slots)
-        write_minutes(s, &w, STATS_GROUP_GET, since, now_minute);
+    if (s->slots && complete)
+        complete = write_minutes(s, &w, STATS_GROUP_GET, since, now_minute);
     jw_arr_end(&w);
+    if (!complete) {
+        jw_key(&w, "truncated");
+        jw_bool(&w, true);
+    }
     jw_obj_end(&w);
 }

@@ -76,7 +76,10 @@ bool stats_view_json(struct stats *s, tern_bytes_t name, tern_bytes_t key, int64
  * [since_minute, now] (at most the ring) of every key:
  * {"nowMinute":N,"topicPut":[{"topic":..,"minutes":[[m,v],..]},..],
  *  "groupGet":[{"topic":..,"group":..,"minutes":[[m,v],..]},..]}. The current
- * minute is included and still growing. */
+ * minute is included and still growing. Keys stop once the body passes
+ * STATS_BODY_MAX (far below the 16 MiB frame limit); "truncated":true then
+ * ends the object. */
+#define STATS_BODY_MAX ((size_t)8 << 20)
 void stats_minutes_json(struct stats *s, int64_t since_minute, int64_t now_ms, buf_t *out);
 
 /* Messages per second of one key in the last finished minute (RocketMQ's

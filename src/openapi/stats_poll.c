@@ -144,6 +144,8 @@ static void poll_broker(struct stats_poller *p, arena_t *ar, const char *cluster
         log_debug("openapi", "statistics poll refused broker=%s code=%d", b->name, rep.code);
         return;
     }
+    if (json_get_bool(root, "truncated", false))
+        log_warn("openapi", "statistics of broker=%s are truncated (too many keys)", b->name);
     /* Ask for the broker's current minute again: it was still growing. */
     if (store_body(p, cluster, b->name, root) == TERN_OK)
         k->since = now;

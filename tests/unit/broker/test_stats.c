@@ -198,4 +198,30 @@ TEST(full_table_drops_new_keys)
     stats_deinit(&s);
 }
 
+TEST(minutes_body_is_capped)
+{
+    struct stats s;
+    stats_init(&s, T0);
+    char topic[32];
+    int64_t now = T0 + (STATS_RING_MINUTES - 1) * MIN_MS;
+    for (int i = 0; i < STATS_TABLE_SLOTS / 4 * 3; i++) {
+        snprintf(topic, sizeof topic, "T_%d", i);
+        for (int m = 0; m < STATS_RING_MINUTES; m++)
+            stats_add(&s, STATS_TOPIC_PUT, tern_cstr(topic), NOGROUP, 100000, T0 + m * MIN_MS);
+    }
+    buf_t out;
+    buf_init(&out);
+    stats_minutes_json(&s, 0, now, &out);
+    ASSERT(out.len > STATS_BODY_MAX);
+    ASSERT(out.len < STATS_BODY_MAX + 4096);
+    arena_t ar;
+    arena_init(&ar);
+    struct json_val *root;
+    ASSERT_EQ(json_parse(buf_view(&out), &ar, &root), TERN_OK);
+    ASSERT(json_get_bool(root, "truncated", false));
+    arena_deinit(&ar);
+    buf_deinit(&out);
+    stats_deinit(&s);
+}
+
 TEST_MAIN()
