@@ -115,6 +115,10 @@ struct ons_message {
 #define CL_MAX_DELIVER_AHEAD_MS (40LL * 86400000LL)
 #define CL_COMPRESS_OVER        4096
 
+/* A read-only copy of m in one allocation (packed; freed by
+ * ons_message_free): what an async send keeps for its retry. NULL when out
+ * of memory. */
+ons_message_t *cl_message_copy_packed(const ons_message_t *m);
 /* Checks what spec §7.5 lists (not the producer kind). */
 int cl_message_validate(const ons_message_t *m, int64_t now_ms, ons_exception_t **ex);
 /* Appends user properties (and nothing else) to out. */
@@ -161,6 +165,7 @@ struct cl_config {
     char *group;                             /* owned: plain group */
     char *wire_group;                        /* owned: namespaced group */
     char *access_key, *secret_key, *channel; /* owned */
+    struct cl_hmac_key *hmac;                /* owned: secret_key prepared; NULL without keys */
     char *sharding_key;                      /* owned; NULL = none */
     char *offset_dir;                        /* owned */
     int send_timeout_ms;
@@ -187,6 +192,14 @@ const char *cl_ns_strip(const struct cl_config *cfg, const char *wire);
 /* ---- request signing (spec §3.3) ---------------------------------------- */
 
 void cl_sha1(const uint8_t *p, size_t n, uint8_t out[20]);
+/* A secret prepared for signing (sign.c); NULL when out of memory. */
+struct cl_hmac_key;
+struct cl_hmac_key *cl_hmac_key_new(const char *secret);
+/* NULL is a no-op; the key state is wiped. */
+void cl_hmac_key_free(struct cl_hmac_key *k);
+/* HMAC-SHA1 of the concatenation of n parts, without copying them. */
+void cl_hmac_sha1_parts(const struct cl_hmac_key *k, const tern_bytes_t *parts, size_t n,
+                        uint8_t out[20]);
 void cl_hmac_sha1(const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen,
                   uint8_t out[20]);
 /* Base64 of n bytes into out (>= 4*((n+2)/3)+1 bytes), NUL-terminated. */
@@ -229,6 +242,9 @@ struct cl_core_hooks {
     /* CHECK_TRANSACTION_STATE arrived (loop thread: must not block). Takes
      * req (frees or answers it). NULL: the request is refused. */
     void (*check_txn)(void *owner, struct rreq *req);
+    /* GET_CONSUMER_RUNNING_INFO arrived (loop thread: short locks only):
+     * appends the ConsumerRunningInfo JSON of req to out. NULL: refused. */
+    void (*running_info)(void *owner, const struct rcmd *req, buf_t *out);
     bool heartbeat_all_brokers; /* consumers: every address; producers: masters */
     bool is_consumer;
 };

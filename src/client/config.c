@@ -293,6 +293,10 @@ int cl_config_parse(struct cl_config *cfg, const ons_properties_t *p, enum cl_ki
     if (dup_to(&cfg->access_key, ak, ex) || dup_to(&cfg->secret_key, sk, ex) ||
         dup_to(&cfg->channel, ch, ex) || dup_to(&cfg->group, group, ex))
         goto fail;
+    if (cfg->secret_key && (cfg->hmac = cl_hmac_key_new(cfg->secret_key)) == NULL) {
+        cl_raise_oom(ex);
+        goto fail;
+    }
     const char *inst = ons_properties_get(p, ONS_INSTANCE_ID);
     if (inst && *inst && dup_to(&cfg->name_space, inst, ex))
         goto fail;
@@ -367,6 +371,7 @@ void cl_config_deinit(struct cl_config *cfg)
     free(cfg->wire_group);
     free(cfg->access_key);
     free(cfg->secret_key);
+    cl_hmac_key_free(cfg->hmac);
     free(cfg->channel);
     free(cfg->sharding_key);
     free(cfg->offset_dir);

@@ -139,8 +139,8 @@ static bool sub_match(const struct sub *s, const char *tag)
     return false;
 }
 
-static void hb_sub(jw_t *w, const char *topic, const char *expr, char **tags, size_t ntags,
-                   int64_t version)
+void cons_write_sub(jw_t *w, const char *topic, const char *expr, char *const *tags, size_t ntags,
+                    int64_t version)
 {
     jw_obj_begin(w);
     jw_key(w, "topic");
@@ -195,11 +195,11 @@ static void consumer_heartbeat(void *owner, buf_t *out)
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < c->nsubs; i++) {
         const struct sub *s = &c->subs[i];
-        hb_sub(&w, s->wire_topic, s->expr, s->tags, s->ntags, s->version);
+        cons_write_sub(&w, s->wire_topic, s->expr, s->tags, s->ntags, s->version);
     }
     pthread_mutex_unlock(&c->mu);
     if (!c->core.cfg.broadcasting)
-        hb_sub(&w, c->retry_topic, "*", NULL, 0, 1);
+        cons_write_sub(&w, c->retry_topic, "*", NULL, 0, 1);
     jw_arr_end(&w);
     jw_obj_end(&w);
     jw_arr_end(&w);
@@ -292,6 +292,7 @@ static void consumer_tick(void *owner, int64_t now)
         cons_order_tick(c, now);
     else
         cons_check_timeouts(c, now);
+    cons_stats_roll(c, now);
 }
 
 static void consumer_notify(void *owner)
@@ -311,7 +312,8 @@ struct ons_consumer *consumer_new(const ons_properties_t *p, enum cl_kind kind, 
         cl_raise_oom(ex);
         return NULL;
     }
-    struct cl_core_hooks h = {consumer_heartbeat, consumer_tick, consumer_notify, NULL, true, true};
+    struct cl_core_hooks h = {
+        consumer_heartbeat, consumer_tick, consumer_notify, NULL, cons_running_info, true, true};
     if (cl_core_init(&c->core, p, kind, &h, c, ex) != 0) {
         free(c);
         return NULL;
@@ -522,6 +524,7 @@ int consumer_start(struct ons_consumer *c, ons_exception_t **ex)
     int64_t now = clock_mono_ms();
     c->next_rebalance = now + REBALANCE_MS;
     c->next_commit = now + COMMIT_MS;
+    atomic_store(&c->start_wall_ms, clock_wall_ms());
     atomic_store(&c->core.state, CL_STARTED);
     if (!cons_rebalance(c))
         c->next_rebalance = now + 1000;

@@ -254,8 +254,11 @@ static void run_cjob(struct ons_consumer *c, struct cjob *j)
         }
         int64_t t0 = clock_mono_ns();
         int action = call_listener(c, &s, subscribed, &view);
-        int64_t per_msg = (clock_mono_ns() - t0) / (int64_t)k, avg = atomic_load(&c->listen_ns);
+        int64_t took = clock_mono_ns() - t0;
+        int64_t per_msg = took / (int64_t)k, avg = atomic_load(&c->listen_ns);
         atomic_store(&c->listen_ns, avg + (per_msg - avg) / 8);
+        bool ok = action == ONS_ACTION_COMMIT_MESSAGE;
+        cons_stats_consumed(q, ok ? k : 0, ok ? 0 : k, took);
         for (size_t x = 0; x < k; x++) {
             ons_message_t *m = view.msgs[x];
             bool done = true;

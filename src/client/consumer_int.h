@@ -19,11 +19,13 @@
 #define TERN_CLIENT_CONSUMER_INT_H
 
 #include "client/client_int.h"
+#include "protocol/json.h"
 
 #define REBALANCE_MS     20000
 #define COMMIT_MS        5000
 #define PULL_ERROR_DELAY 3000
 #define CALL_TIMEOUT_MS  3000
+#define PULL_BATCH       32 /* maxMsgNums of a pull */
 
 struct sub {
     char *topic;      /* owned: plain topic */
@@ -39,6 +41,17 @@ struct sub {
 
 /* Process queue: one per assigned message queue; refcounted (the consumer's
  * array, pull tasks, pull calls and consume jobs each hold a reference). */
+/* Totals of one queue since it was taken (consumer_info.c). */
+struct pq_stats {
+    _Atomic uint64_t pulls, pull_ns, pulled, ok, failed, consume_ns;
+};
+
+/* A copy of pq_stats at one instant (mono ms; at = 0: none taken yet). */
+struct pq_sample {
+    uint64_t pulls, pull_ns, pulled, ok, failed, consume_ns;
+    int64_t at;
+};
+
 struct pq {
     _Atomic int refs;
     char *wire_topic; /* owned */
@@ -57,6 +70,10 @@ struct pq {
     size_t nbuf, capbuf;        /* guarded by mu */
     bool scheduled;             /* guarded by mu: a consume job for this queue exists */
     pthread_mutex_t consume_mu; /* held while a message of this queue is consumed */
+    /* Running statistics (GET_CONSUMER_RUNNING_INFO). */
+    struct pq_stats st;
+    _Atomic int64_t last_pull_ms, last_consume_ms; /* wall ms; 0 = never */
+    struct pq_sample win[2], hour; /* guarded by mu: rate windows, see cons_stats_roll */
 };
 
 struct pull_task {
@@ -119,6 +136,7 @@ struct ons_consumer {
     pthread_cond_t run_cv;
     struct run_slot *slots; /* guarded by run_mu; ConsumeThreadNums entries */
     int nslots;
+    _Atomic int64_t start_wall_ms; /* when start() succeeded */
 };
 
 struct ons_consume_context {
@@ -199,6 +217,22 @@ void cons_check_timeouts(struct ons_consumer *c, int64_t now);
 /* Appends fetched messages (ownership moves; msgs[] itself stays the
  * caller's) to q's buffer and schedules a drain job when none exists.
  * Loop thread. */
+/* ---- consumer_info.c ---- */
+
+/* Counts one pull answer of n messages that took ns. Any thread. */
+void cons_stats_pulled(struct pq *q, size_t n, int64_t ns);
+/* Counts consumed messages and the listener time they took. Any thread. */
+void cons_stats_consumed(struct pq *q, size_t ok, size_t failed, int64_t ns);
+/* Service thread, about once a second: starts a new rate window every
+ * minute (and a new failure count every hour). */
+void cons_stats_roll(struct ons_consumer *c, int64_t now_ms);
+/* The cl_core running_info hook: ConsumerRunningInfo JSON (properties,
+ * subscriptionSet, mqTable, statusTable, jstack when asked). */
+void cons_running_info(void *owner, const struct rcmd *req, buf_t *out);
+/* Writes one SubscriptionData object (heartbeat and running info). */
+void cons_write_sub(jw_t *w, const char *topic, const char *expr, char *const *tags, size_t ntags,
+                    int64_t version);
+
 void cons_order_enqueue(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, size_t n);
 /* Runs a drain job on a consume thread (takes j). */
 void cons_order_run(struct ons_consumer *c, struct cjob *j);

@@ -363,7 +363,10 @@ void cons_order_run(struct ons_consumer *c, struct cjob *j)
         if (subscribed && s.fn) {
             struct ons_consume_order_context ctx = {0};
             ons_message_order_listener_fn fn = (ons_message_order_listener_fn)s.fn;
+            int64_t t0 = clock_mono_ns();
             action = fn(m, &ctx, s.user);
+            bool ok = action == ONS_ORDER_ACTION_SUCCESS;
+            cons_stats_consumed(q, ok, !ok, clock_mono_ns() - t0);
         }
         if (action == ONS_ORDER_ACTION_SUCCESS || give_up(c, q, m)) {
             pop_head(q, m);

@@ -15,7 +15,6 @@
 #include "protocol/codes.h"
 #include "protocol/message.h"
 
-#define PULL_BATCH      32
 #define PULL_SUSPEND_MS 15000
 #define PULL_TIMEOUT_MS 30000
 #define PULL_FULL_DELAY 50
@@ -55,6 +54,7 @@ struct pull_ctx {
     struct ons_consumer *c;
     struct pq *q;    /* one reference */
     int64_t version; /* subscription version the pull was filtered with */
+    int64_t sent_ns; /* mono ns when the pull was sent */
 };
 
 /* Version of the subscription of a wire topic (0 when not subscribed). */
@@ -135,7 +135,7 @@ static void deliver(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, 
  * one is built), then builds and delivers the messages. Returns true when
  * the next pull was issued. */
 static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp, bool has_next,
-                         int64_t next)
+                         int64_t next, int64_t took_ns)
 {
     struct msg_record stack[PULL_BATCH], *recs = stack;
     size_t cap = PULL_BATCH, n = 0;
@@ -162,6 +162,7 @@ static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp
         has_next = false; /* undecodable or unrecorded tail: resume after the last record */
     size_t buffered = 0;
     n = note_in_flight(q, recs, n, has_next, next, &buffered);
+    cons_stats_pulled(q, n, took_ns);
     bool issued = false;
     if (buffered <= PQ_MAX_BUFFERED && !atomic_load(&q->dropped)) {
         issue_pull(c, q, true);
@@ -207,7 +208,7 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
     struct pull_ctx *pc = arg;
     struct ons_consumer *c = pc->c;
     struct pq *q = pc->q;
-    int64_t version = pc->version;
+    int64_t version = pc->version, took_ns = clock_mono_ns() - pc->sent_ns;
     free(pc);
     int64_t cur = q->retry ? version : cons_sub_version(c, q->wire_topic);
     if (err == TERN_OK && !atomic_load(&q->dropped) && cur != version) {
@@ -231,7 +232,7 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
     bool has_next = rcmd_get_i64(resp, "nextBeginOffset", &next) == TERN_OK;
     switch (resp->code) {
     case RESP_SUCCESS:
-        if (!handle_found(c, q, resp, has_next, next))
+        if (!handle_found(c, q, resp, has_next, next, took_ns))
             cons_pull_schedule(c, q, PULL_FULL_DELAY);
         break;
     case RESP_PULL_NOT_FOUND:
@@ -323,6 +324,7 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
     pc->c = c;
     pc->q = q;
     pc->version = version;
+    pc->sent_ns = clock_mono_ns();
     atomic_fetch_add(&q->refs, 1);
     if (cl_core_call_async(&c->core, addr_copy, &cmd, PULL_TIMEOUT_MS, handle_pull, pc) !=
         TERN_OK) {

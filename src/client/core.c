@@ -242,43 +242,56 @@ struct kv {
     tern_bytes_t k, v;
 };
 
-static int kv_cmp(const void *a, const void *b)
+static bool kv_less(const struct kv *x, const struct kv *y)
 {
-    const struct kv *x = a, *y = b;
     size_t n = x->k.len < y->k.len ? x->k.len : y->k.len;
     int c = n ? memcmp(x->k.ptr, y->k.ptr, n) : 0;
-    return c ? c : (x->k.len > y->k.len) - (x->k.len < y->k.len);
+    return c ? c < 0 : x->k.len < y->k.len;
 }
 
+/* Signs req (spec §3.3): AccessKey and OnsChannel are added, then the values
+ * of every field but Signature, in byte order of their names, and the body
+ * are MACed in place. Insertion sort: a request has a dozen or two fields,
+ * mostly added in near order, and this runs once per request. */
 void cl_core_sign(struct cl_core *c, struct rcmd *req)
 {
-    if (c->cfg.access_key == NULL || c->cfg.secret_key == NULL)
+    if (c->cfg.access_key == NULL || c->cfg.hmac == NULL)
         return;
     rcmd_add_cstr(req, "AccessKey", c->cfg.access_key);
     rcmd_add_cstr(req, "OnsChannel", c->cfg.channel);
-    struct kv stack[32];
-    struct kv *kvs = req->nfields <= 32 ? stack : cl_calloc(req->nfields, sizeof *kvs);
-    if (kvs == NULL)
+    struct kv stack[40];
+    struct kv *kvs = req->nfields <= 40 ? stack : cl_calloc(req->nfields, sizeof *kvs);
+    tern_bytes_t pstack[41],
+        *parts = req->nfields <= 40 ? pstack : cl_calloc(req->nfields + 1, sizeof *parts);
+    if (kvs == NULL || parts == NULL) {
+        if (kvs != stack)
+            free(kvs);
+        if (parts != pstack)
+            free(parts);
         return; /* unsigned: the broker rejects it if it checks */
+    }
     size_t n = 0;
-    for (size_t i = 0; i < req->nfields; i++)
-        if (!tern_bytes_eq_cstr(req->fields[i].key, "Signature"))
-            kvs[n++] = (struct kv){req->fields[i].key, req->fields[i].val};
-    qsort(kvs, n, sizeof *kvs, kv_cmp);
-    buf_t data;
-    buf_init(&data);
+    for (size_t i = 0; i < req->nfields; i++) {
+        if (tern_bytes_eq_cstr(req->fields[i].key, "Signature"))
+            continue;
+        struct kv e = {req->fields[i].key, req->fields[i].val};
+        size_t j = n++;
+        for (; j > 0 && kv_less(&e, &kvs[j - 1]); j--)
+            kvs[j] = kvs[j - 1];
+        kvs[j] = e;
+    }
     for (size_t i = 0; i < n; i++)
-        buf_append_bytes(&data, kvs[i].v);
-    buf_append_bytes(&data, req->body);
+        parts[i] = kvs[i].v;
+    parts[n] = req->body;
     uint8_t mac[20];
-    cl_hmac_sha1((const uint8_t *)c->cfg.secret_key, strlen(c->cfg.secret_key), data.data, data.len,
-                 mac);
+    cl_hmac_sha1_parts(c->cfg.hmac, parts, n + 1, mac);
     char b64[32];
     cl_base64(mac, 20, b64);
     rcmd_add_cstr(req, "Signature", b64);
-    buf_deinit(&data);
     if (kvs != stack)
         free(kvs);
+    if (parts != pstack)
+        free(parts);
 }
 
 int cl_core_call(struct cl_core *c, const char *addr, struct rcmd *req, int timeout_ms,
@@ -430,12 +443,40 @@ static void on_check_txn(void *ctx, struct rreq *req)
         on_unsupported(ctx, req);
 }
 
+static void on_running_info(void *ctx, struct rreq *req)
+{
+    struct cl_core *c = ctx;
+    if (c->hooks.running_info == NULL) {
+        on_unsupported(ctx, req);
+        return;
+    }
+    tern_bytes_t group = rcmd_get(&req->cmd, "consumerGroup");
+    if (group.ptr && !tern_bytes_eq_cstr(group, c->cfg.wire_group)) {
+        rreq_respond_code(req, RESP_SYSTEM_ERROR, "this client does not consume for that group");
+        return;
+    }
+    buf_t body;
+    buf_init(&body);
+    c->hooks.running_info(c->owner, &req->cmd, &body);
+    if (buf_failed(&body)) {
+        buf_deinit(&body);
+        rreq_respond_code(req, RESP_SYSTEM_ERROR, "no memory for the running info");
+        return;
+    }
+    struct rcmd resp;
+    rcmd_init_response(&resp, &req->cmd, RESP_SUCCESS);
+    resp.body = buf_view(&body);
+    rreq_respond(req, &resp);
+    rcmd_deinit(&resp);
+    buf_deinit(&body);
+}
+
 static const struct rprocessor CLIENT_TABLE[] = {
     {RC_NOTIFY_CONSUMER_IDS_CHANGED, "NOTIFY_CONSUMER_IDS_CHANGED", on_notify_ids_changed, 0},
     {RC_CHECK_TRANSACTION_STATE, "CHECK_TRANSACTION_STATE", on_check_txn, 0},
     {RC_RESET_CONSUMER_CLIENT_OFFSET, "RESET_CONSUMER_CLIENT_OFFSET", on_unsupported, 0},
     {RC_GET_CONSUMER_STATUS_FROM_CLIENT, "GET_CONSUMER_STATUS_FROM_CLIENT", on_unsupported, 0},
-    {RC_GET_CONSUMER_RUNNING_INFO, "GET_CONSUMER_RUNNING_INFO", on_unsupported, 0},
+    {RC_GET_CONSUMER_RUNNING_INFO, "GET_CONSUMER_RUNNING_INFO", on_running_info, 0},
     {RC_CONSUME_MESSAGE_DIRECTLY, "CONSUME_MESSAGE_DIRECTLY", on_unsupported, 0},
 };
 

@@ -75,6 +75,75 @@ void ons_message_free(ons_message_t *m)
     free(m);
 }
 
+/* Bytes of s with its NUL (0 for NULL). */
+static size_t str_size(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+/* Copies s into *at (advancing it); NULL stays NULL. */
+static char *carve_str(char **at, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = memcpy(*at, s, n);
+    *at += n;
+    return d;
+}
+
+/* client_int.h. The struct first, then the property arrays (pointer
+ * aligned), then strings and the body. */
+ons_message_t *cl_message_copy_packed(const ons_message_t *m)
+{
+    size_t strs = str_size(m->topic) + str_size(m->tag) + str_size(m->key) + str_size(m->msg_id) +
+                  str_size(m->born_host) + str_size(m->sharding_key) + str_size(m->wire_topic) +
+                  m->body_len + (m->raw_props ? m->raw_props_len + 1 : 0);
+    for (size_t i = 0; i < m->nprops; i++)
+        strs += str_size(m->pkeys[i]) + str_size(m->pvals[i]);
+    size_t arrays = 2 * m->nprops * sizeof(char *);
+    ons_message_t *c = cl_malloc(sizeof *c + arrays + strs);
+    if (c == NULL)
+        return NULL;
+    *c = (ons_message_t){0};
+    c->reconsume_times = m->reconsume_times;
+    c->born_ts = m->born_ts;
+    c->start_deliver = m->start_deliver;
+    c->queue_offset = m->queue_offset;
+    c->phy_offset = m->phy_offset;
+    c->flag = m->flag;
+    c->packed = true;
+    char **arr = (char **)(c + 1);
+    char *at = (char *)(arr + 2 * m->nprops);
+    c->topic = carve_str(&at, m->topic);
+    c->tag = carve_str(&at, m->tag);
+    c->key = carve_str(&at, m->key);
+    c->msg_id = carve_str(&at, m->msg_id);
+    c->born_host = carve_str(&at, m->born_host);
+    c->sharding_key = carve_str(&at, m->sharding_key);
+    c->wire_topic = carve_str(&at, m->wire_topic);
+    if (m->nprops) {
+        c->pkeys = arr;
+        c->pvals = arr + m->nprops;
+        c->nprops = c->cap_props = m->nprops;
+        for (size_t i = 0; i < m->nprops; i++) {
+            c->pkeys[i] = carve_str(&at, m->pkeys[i]);
+            c->pvals[i] = carve_str(&at, m->pvals[i]);
+        }
+    }
+    if (m->raw_props) {
+        c->raw_props = memcpy(at, m->raw_props, m->raw_props_len);
+        c->raw_props[m->raw_props_len] = '\0';
+        c->raw_props_len = m->raw_props_len;
+        at += m->raw_props_len + 1;
+    }
+    if (m->body_len) {
+        c->body = memcpy(at, m->body, m->body_len);
+        c->body_len = m->body_len;
+    }
+    return c;
+}
+
 static int dup_field(char **dst, const char *src)
 {
     if (src == NULL)

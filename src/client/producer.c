@@ -485,7 +485,7 @@ struct ons_producer *producer_new(const ons_properties_t *p, enum cl_kind kind, 
         cl_raise_oom(ex);
         return NULL;
     }
-    struct cl_core_hooks h = {producer_heartbeat, NULL, NULL, check_txn, false, false};
+    struct cl_core_hooks h = {producer_heartbeat, NULL, NULL, check_txn, NULL, false, false};
     if (cl_core_init(&pr->core, p, kind, &h, pr, ex) != 0) {
         free(pr);
         return NULL;
@@ -637,7 +637,7 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
     if (producer_enter(pr, m, ex) != 0)
         return -1;
     struct async_job *j = cl_calloc(1, sizeof *j);
-    if (j == NULL || (j->msg = ons_message_clone(m)) == NULL) {
+    if (j == NULL || (j->msg = cl_message_copy_packed(m)) == NULL) {
         free(j);
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise_oom(ex);

@@ -1,66 +1,87 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sign.c: HMAC-SHA1 (OpenSSL's SHA-1) and Base64 for request signing (spec §3.3,
  * remoting-protocol §7.2): Signature = Base64(HMAC-SHA1(SecretKey, values of
- * all ext fields sorted by name, then the body)). Pure functions. */
-#include <openssl/evp.h>
-#include <pthread.h>
+ * all ext fields sorted by name, then the body)). Pure functions.
+ *
+ * A client signs every request with one secret, so the key is prepared once
+ * (struct cl_hmac_key: the SHA-1 states after the inner and outer pads) and
+ * a signature then costs the message's own blocks plus one outer block, with
+ * no allocation. That needs a SHA-1 state that can be copied by value, which
+ * only OpenSSL's SHA1_* functions offer (EVP contexts are heap objects whose
+ * copy allocates); they are deprecated in OpenSSL 3 but present, and use the
+ * same SHA-NI/AVX2 block code as EVP. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/client_int.h"
 
-/* The SHA-1 of OpenSSL's default provider, fetched once: an implicit fetch
- * (EVP_sha1()) on every signature would look the provider up each time.
- * Process-wide and immutable after the once-init. */
-static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha1_md; /* owned for the process lifetime; NULL if the fetch failed */
-
-static void sha1_fetch(void)
-{
-    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
-}
-
-static const EVP_MD *sha1(void)
-{
-    pthread_once(&sha1_once, sha1_fetch);
-    return sha1_md ? sha1_md : EVP_sha1();
-}
+struct cl_hmac_key {
+    SHA_CTX in, out; /* after absorbing key^ipad / key^opad */
+};
 
 void cl_sha1(const uint8_t *p, size_t n, uint8_t out[20])
 {
-    unsigned int len = 0;
-    if (!EVP_Digest(p, n, out, &len, sha1(), NULL))
-        memset(out, 0, 20);
+    SHA1(p, n, out);
+}
+
+static void key_init(struct cl_hmac_key *k, const uint8_t *key, size_t klen)
+{
+    uint8_t kb[64] = {0};
+    if (klen > 64)
+        SHA1(key, klen, kb);
+    else if (klen)
+        memcpy(kb, key, klen);
+    uint8_t ipad[64], opad[64];
+    for (int i = 0; i < 64; i++) {
+        ipad[i] = kb[i] ^ 0x36;
+        opad[i] = kb[i] ^ 0x5c;
+    }
+    SHA1_Init(&k->in);
+    SHA1_Update(&k->in, ipad, 64);
+    SHA1_Init(&k->out);
+    SHA1_Update(&k->out, opad, 64);
+}
+
+struct cl_hmac_key *cl_hmac_key_new(const char *secret)
+{
+    struct cl_hmac_key *k = cl_malloc(sizeof *k);
+    if (k)
+        key_init(k, (const uint8_t *)secret, strlen(secret));
+    return k;
+}
+
+void cl_hmac_key_free(struct cl_hmac_key *k)
+{
+    if (k)
+        OPENSSL_cleanse(k, sizeof *k);
+    free(k);
+}
+
+void cl_hmac_sha1_parts(const struct cl_hmac_key *k, const tern_bytes_t *parts, size_t n,
+                        uint8_t out[20])
+{
+    SHA_CTX c = k->in;
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].len)
+            SHA1_Update(&c, parts[i].ptr, parts[i].len);
+    uint8_t inner[20];
+    SHA1_Final(inner, &c);
+    c = k->out;
+    SHA1_Update(&c, inner, sizeof inner);
+    SHA1_Final(out, &c);
 }
 
 void cl_hmac_sha1(const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen, uint8_t out[20])
 {
-    /* RFC 2104 over OpenSSL's SHA-1 (SHA-NI/AVX2 where the CPU has them): the
-     * hand-written SHA-1 this replaces took a third of a signing client's
-     * CPU at 1 KiB bodies. Out of memory gives an all-zero MAC, which the
-     * broker refuses like any wrong signature. */
-    uint8_t k[64] = {0};
-    if (klen > 64)
-        cl_sha1(key, klen, k);
-    else if (klen)
-        memcpy(k, key, klen);
-    uint8_t ipad[64], opad[64];
-    for (int i = 0; i < 64; i++) {
-        ipad[i] = k[i] ^ 0x36;
-        opad[i] = k[i] ^ 0x5c;
-    }
-    uint8_t inner[EVP_MAX_MD_SIZE];
-    unsigned int ilen = 0, olen = 0;
-    const EVP_MD *md = sha1();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, ipad, 64) &&
-              EVP_DigestUpdate(ctx, msg, mlen) && EVP_DigestFinal_ex(ctx, inner, &ilen) &&
-              EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, opad, 64) &&
-              EVP_DigestUpdate(ctx, inner, ilen) && EVP_DigestFinal_ex(ctx, out, &olen) &&
-              olen == 20;
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        memset(out, 0, 20);
+    struct cl_hmac_key k;
+    key_init(&k, key, klen);
+    tern_bytes_t part = tern_bytes(msg, mlen);
+    cl_hmac_sha1_parts(&k, &part, 1, out);
+    OPENSSL_cleanse(&k, sizeof k);
 }
 
 void cl_base64(const uint8_t *p, size_t n, char *out)

@@ -130,12 +130,15 @@ void api_refresh_clusters(struct api_req *r);
 /* The TCP endpoint of an instance (§4.3, sdk.md §4.2). Arena copy. */
 const char *api_tcp_endpoint(struct api_req *r, const struct api_instance *in);
 
-/* Resolves the instance (Cond.) and a Group ID the caller may use (§4.5):
+/* Resolves the instance (Cond., also one seen by a grant) and a Group ID
+ * the caller may use (§4.5):
  * BIZ_SUBSCRIPTION_NOT_FOUND when absent, ONS_PERMISSION_DENIED when not
  * usable (h_group.c). */
 int api_existing_group(struct api_req *r, const char *g, struct api_instance *in);
-/* Resolves the instance (Cond.) and a topic in it: BIZ_TOPIC_NOT_FOUND when
- * absent (h_topic.c). */
+/* Resolves the instance (Cond.) and a topic in it whose messages the caller
+ * may read: BIZ_TOPIC_NOT_FOUND when absent or not visible,
+ * ONS_PERMISSION_DENIED for a grantee without the subscribe relation
+ * (h_topic.c, rules in access.h). */
 int api_existing_topic(struct api_req *r, const char *topic, struct api_instance *in);
 /* The name without the instance's namespace prefix (a view into phys). */
 const char *api_logical_name(const struct api_instance *in, const char *phys);
@@ -174,5 +177,9 @@ int h_trend_topic_input_tps(struct api_req *r);
 int h_trend_group_output_tps(struct api_req *r);
 int h_topic_sub_detail(struct api_req *r);
 int h_group_sub_detail(struct api_req *r);
+int h_empower_create(struct api_req *r);
+int h_empower_create_by_sub(struct api_req *r);
+int h_empower_delete(struct api_req *r);
+int h_empower_list(struct api_req *r);
 
 #endif

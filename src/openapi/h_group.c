@@ -3,13 +3,15 @@
  * Use rights (§4.5): a Group ID created by a sub-account may be used by it
  * and its main account; one created by a main account only by that main
  * account. Changes reach the brokers as in h_topic.c (transaction, admin
- * call, commit). */
+ * call, commit). A grantee of a topic creates and uses its own Group IDs in
+ * the instance holding the topic (§4.7, access.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/limits.h"
+#include "openapi/access.h"
 #include "openapi/admin.h"
 #include "openapi/api.h"
 
@@ -56,22 +58,13 @@ static int load_group(struct api_req *r, const char *instance_id, const char *g,
     return found;
 }
 
-/* May the caller use a group created by owner? */
-static bool may_use(struct api_req *r, int64_t owner)
-{
-    if (owner == r->caller.user_id)
-        return true;
-    struct account creator;
-    return r->caller.is_main && db_find_account(r->o->db, owner, &creator) == TERN_OK &&
-           !creator.is_main && creator.main_id == r->caller.user_id;
-}
-
 /* Resolves instance and group for delete/consumerUpdate: exists (else
- * BIZ_SUBSCRIPTION_NOT_FOUND) and usable (else ONS_PERMISSION_DENIED). */
-static int existing_group(struct api_req *r, const char *g, struct api_instance *in,
+ * BIZ_SUBSCRIPTION_NOT_FOUND) and usable, or deletable when deleting (else
+ * ONS_PERMISSION_DENIED). */
+static int existing_group(struct api_req *r, const char *g, bool deleting, struct api_instance *in,
                           struct group_row *row)
 {
-    if (api_instance(r, false, in) < 0)
+    if (api_instance_seen(r, false, in) < 0)
         return -1;
     int found = load_group(r, in->id, g, row);
     if (found < 0)
@@ -79,7 +72,7 @@ static int existing_group(struct api_req *r, const char *g, struct api_instance 
     if (!found)
         return api_fail(r, API_BIZ_SUBSCRIPTION_NOT_FOUND, "Group ID %s does not exist in %s", g,
                         in->id);
-    if (!may_use(r, row->owner))
+    if (deleting ? !api_group_deletable(r, in, row->owner) : !api_group_usable(r, row->owner))
         return api_fail(r, API_ONS_PERMISSION_DENIED,
                         "Group ID %s was created by account %lld; account %lld may not use it", g,
                         (long long)row->owner, (long long)r->caller.user_id);
@@ -133,7 +126,7 @@ static int clash(struct api_req *r, const char *g, int64_t owner)
 int api_existing_group(struct api_req *r, const char *g, struct api_instance *in)
 {
     struct group_row row;
-    return existing_group(r, g, in, &row);
+    return existing_group(r, g, false, in, &row);
 }
 
 int h_group_create(struct api_req *r)
@@ -143,7 +136,7 @@ int h_group_create(struct api_req *r)
         check_new_group(r, g) < 0 || api_str(r, "remark", false, 0, REMARK_MAX_CHARS, &remark) < 0)
         return -1;
     struct api_instance in;
-    if (api_instance(r, false, &in) < 0)
+    if (api_instance_seen(r, false, &in) < 0)
         return -1;
     const char *phys = api_phys_name(r, &in, g);
     if (strlen(phys) > TERN_MAX_GROUP_BYTES)
@@ -213,7 +206,7 @@ int h_group_delete(struct api_req *r)
         return -1;
     struct api_instance in;
     struct group_row row;
-    if (existing_group(r, g, &in, &row) < 0)
+    if (existing_group(r, g, true, &in, &row) < 0)
         return -1;
     if (db_begin(r->o->db) != TERN_OK)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
@@ -233,7 +226,7 @@ int h_group_consumer_update(struct api_req *r)
         return -1;
     struct api_instance in;
     struct group_row row;
-    if (existing_group(r, g, &in, &row) < 0)
+    if (existing_group(r, g, false, &in, &row) < 0)
         return -1;
     if (db_begin(r->o->db) != TERN_OK)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
@@ -252,7 +245,7 @@ int h_group_list(struct api_req *r)
     if (api_str(r, "groupId", false, 1, 255, &filter) < 0)
         return -1;
     struct api_instance in;
-    if (api_instance(r, false, &in) < 0)
+    if (api_instance_seen(r, false, &in) < 0)
         return -1;
     /* A sub-account sees the groups it created; a main account its own and
      * its sub-accounts' (§4.5). */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* h_instance.c: /json/instance/create|list|baseInfo|update|delete (spec
  * §6.3). Instances belong to a main account; sub-accounts see their main
- * account's instances and change them only with the privileged grant. */
+ * account's instances and change them only with the privileged grant. A
+ * grantee of a topic (access.h) also lists and reads the instance holding
+ * it, and changes nothing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "openapi/access.h"
 #include "openapi/api.h"
 
 /* §4.3: a region holds at most 500 instances. */
@@ -217,7 +220,7 @@ int h_instance_create(struct api_req *r)
 int h_instance_base_info(struct api_req *r)
 {
     struct api_instance in;
-    if (api_instance(r, true, &in) < 0)
+    if (api_instance_seen(r, true, &in) < 0)
         return -1;
     write_base_info(r, &in);
     return 0;
@@ -227,12 +230,14 @@ int h_instance_list(struct api_req *r)
 {
     sqlite3_stmt *st;
     if (api_prepare(r,
-                    "SELECT instance_id, name, independent_naming, remark, cluster FROM instances"
-                    " WHERE owner=? AND region_id=? ORDER BY create_time, instance_id",
+                    "SELECT instance_id, name, independent_naming, remark, cluster FROM instances i"
+                    " WHERE region_id=?1 AND (owner=?3 OR EXISTS (SELECT 1 FROM empower e"
+                    " WHERE e.instance_id=i.instance_id AND e.empower_user IN (?3, ?4)))"
+                    " ORDER BY create_time, instance_id",
                     &st) < 0)
         return -1;
-    sqlite3_bind_int64(st, 1, r->caller.main_id);
-    sqlite3_bind_text(st, 2, r->region_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, r->region_id, -1, SQLITE_TRANSIENT);
+    api_bind_caller(r, st);
     jw_t w;
     api_data_begin(r, &w);
     jw_arr_begin(&w);
@@ -269,7 +274,7 @@ int h_instance_update(struct api_req *r)
     if (api_need_privileged(r) < 0)
         return -1;
     struct api_instance in;
-    if (api_instance(r, true, &in) < 0)
+    if (api_instance_owned(r, true, &in) < 0)
         return -1;
     if (name && name_taken(r, name, in.id) < 0)
         return -1;
@@ -295,7 +300,7 @@ int h_instance_delete(struct api_req *r)
     if (api_need_privileged(r) < 0)
         return -1;
     struct api_instance in;
-    if (api_instance(r, true, &in) < 0)
+    if (api_instance_owned(r, true, &in) < 0)
         return -1;
     int64_t topics = api_count(r, "SELECT count(*) FROM topics WHERE instance_id=?", in.id, NULL);
     int64_t groups =

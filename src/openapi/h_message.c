@@ -3,12 +3,15 @@
  * admin.c: QUERY_MESSAGE (12) by key or by UNIQ_KEY on every master of the
  * instance's cluster, VIEW_MESSAGE_BY_ID (33) for offset Message IDs, and
  * GET_CONSUME_STATS (208) + GET_CONSUMER_CONNECTION_LIST (203) per group for
- * the trace. Records are rendered as OnsRestMessageDo (§7.2). */
+ * the trace. Records are rendered as OnsRestMessageDo (§7.2). A grantee
+ * needs the subscribe relation (api_existing_topic) and its trace lists only
+ * the Group IDs it may use; the owner side sees every group. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
+#include "openapi/access.h"
 #include "openapi/admin.h"
 #include "openapi/api.h"
 #include "openapi/msgview.h"
@@ -192,13 +195,17 @@ int h_message_trace(struct api_req *r)
     if (rc == 0)
         return api_fail(r, API_BIZ_NO_MESSAGE, "no message %s in topic %s", id, topic);
     sqlite3_stmt *st;
-    if (api_prepare(r, "SELECT name FROM group_ids WHERE instance_id=? ORDER BY name", &st) < 0)
+    if (api_prepare(r, "SELECT name, owner FROM group_ids WHERE instance_id=? ORDER BY name", &st) <
+        0)
         return -1;
     sqlite3_bind_text(st, 1, in.id, -1, SQLITE_TRANSIENT);
+    bool owner_side = api_owner_side(r, &in);
     jw_t w;
     api_data_begin(r, &w);
     jw_arr_begin(&w);
     while (sqlite3_step(st) == SQLITE_ROW) {
+        if (!owner_side && !api_group_usable(r, sqlite3_column_int64(st, 1)))
+            continue;
         const char *g = arena_strdup(&r->arena, api_col(st, 0));
         const char *why;
         const char *track = track_of(r, f.addr, api_phys_name(r, &in, g), phys, &f.m, &why);

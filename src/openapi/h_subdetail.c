@@ -3,11 +3,13 @@
  * (§6.5.4) from live broker state: GET_CONSUMER_CONNECTION_LIST (203) of a
  * group, asked of each master until one knows the group online, gives the
  * online clients, the message model and the subscription table the broker
- * keeps from their heartbeats. A topic's subscribers are the caller's Group
- * IDs of the instance that are online and subscribe to it. */
+ * keeps from their heartbeats. A topic's subscribers are the Group IDs of
+ * the instance the caller may see (a grantee: those it may use) that are
+ * online and subscribe to it. */
 #include <string.h>
 
 #include "common/error.h"
+#include "openapi/access.h"
 #include "openapi/admin.h"
 #include "openapi/api.h"
 #include "protocol/cmd.h"
@@ -81,12 +83,17 @@ int h_topic_sub_detail(struct api_req *r)
     if (brokers_of(r, &in, &b, &nb) < 0)
         return -1;
     sqlite3_stmt *st;
-    if (api_prepare(r, "SELECT name FROM group_ids WHERE instance_id=? ORDER BY name", &st) < 0)
+    if (api_prepare(r, "SELECT name, owner FROM group_ids WHERE instance_id=? ORDER BY name", &st) <
+        0)
         return -1;
     sqlite3_bind_text(st, 1, in.id, -1, SQLITE_TRANSIENT);
+    bool owner_side = api_owner_side(r, &in);
     size_t ng = 0, cap = 16;
     const char **groups = arena_alloc(&r->arena, cap * sizeof *groups);
     while (sqlite3_step(st) == SQLITE_ROW) {
+        /* A grantee sees only the Group IDs it may use (as message/trace). */
+        if (!owner_side && !api_group_usable(r, sqlite3_column_int64(st, 1)))
+            continue;
         if (ng == cap) {
             const char **more = arena_alloc(&r->arena, 2 * cap * sizeof *more);
             memcpy(more, groups, ng * sizeof *groups);

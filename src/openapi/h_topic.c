@@ -2,13 +2,16 @@
 /* h_topic.c: /json/topic/create|delete|get|listInPage|update|listNames (spec
  * §6.4). A change is written in a transaction, applied to the brokers of the
  * instance's cluster through admin.c, and committed only if every broker
- * accepted it, so the database never claims a topic the brokers refused. */
+ * accepted it, so the database never claims a topic the brokers refused.
+ * A grantee (access.h) sees its granted topics with their relation and may
+ * change none. */
 #include <stdio.h>
 #include <string.h>
 
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/limits.h"
+#include "openapi/access.h"
 #include "openapi/admin.h"
 #include "openapi/api.h"
 
@@ -78,18 +81,12 @@ static int not_found(struct api_req *r, const struct api_instance *in, const cha
 
 int api_existing_topic(struct api_req *r, const char *topic, struct api_instance *in)
 {
-    if (api_instance(r, false, in) < 0)
-        return -1;
-    struct topic_row row;
-    int found = load_topic(r, in->id, topic, &row);
-    if (found < 0)
-        return -1;
-    return found ? 0 : not_found(r, in, topic);
+    return api_topic_access(r, topic, API_REL_SUB, in, NULL);
 }
 
 /* Writes one TopicInfoDo (§7.1). */
 static void write_topic(jw_t *w, const struct api_instance *in, const char *name,
-                        const struct topic_row *t)
+                        const struct topic_row *t, int relation)
 {
     jw_obj_begin(w);
     jw_key(w, "topic");
@@ -101,7 +98,7 @@ static void write_topic(jw_t *w, const struct api_instance *in, const char *name
     snprintf(owner, sizeof owner, "%lld", (long long)t->owner);
     jw_cstr(w, owner);
     jw_key(w, "relation");
-    jw_i64(w, 1);
+    jw_i64(w, relation);
     jw_key(w, "orderType");
     jw_i64(w, t->order_type);
     jw_key(w, "perm");
@@ -145,7 +142,7 @@ int h_topic_create(struct api_req *r)
     if (api_need_privileged(r) < 0)
         return -1;
     struct api_instance in;
-    if (api_instance(r, false, &in) < 0)
+    if (api_instance_owned(r, false, &in) < 0)
         return -1;
     const char *phys = api_phys_name(r, &in, topic);
     if (strlen(phys) > TERN_MAX_TOPIC_BYTES)
@@ -214,7 +211,7 @@ int h_topic_delete(struct api_req *r)
     if (api_need_privileged(r) < 0)
         return -1;
     struct api_instance in;
-    if (api_instance(r, false, &in) < 0)
+    if (api_instance_owned(r, false, &in) < 0)
         return -1;
     struct topic_row t;
     int found = load_topic(r, in.id, topic, &t);
@@ -251,7 +248,8 @@ int h_topic_get(struct api_req *r)
     if (api_str(r, "topic", true, 1, TOPIC_NAME_MAX, &topic) < 0)
         return -1;
     struct api_instance in;
-    if (api_instance(r, false, &in) < 0)
+    int rel;
+    if (api_topic_access(r, topic, 0, &in, &rel) < 0)
         return -1;
     struct topic_row t;
     int found = load_topic(r, in.id, topic, &t);
@@ -259,8 +257,26 @@ int h_topic_get(struct api_req *r)
         return found < 0 ? -1 : not_found(r, &in, topic);
     jw_t w;
     api_data_begin(r, &w);
-    write_topic(&w, &in, topic, &t);
+    write_topic(&w, &in, topic, &t, rel);
     return 0;
+}
+
+/* The topics of instance ?1 whose name contains ?2 and that the caller sees
+ * (?3, ?4: api_bind_caller). */
+#define VISIBLE_TOPICS                                                \
+    " FROM topics t WHERE t.instance_id=?1 AND instr(t.name, ?2) > 0" \
+    " AND " API_SQL_TOPIC_RELATION " IS NOT NULL"
+
+static sqlite3_stmt *visible_topics(struct api_req *r, const char *sql, const char *instance_id,
+                                    const char *filter)
+{
+    sqlite3_stmt *st;
+    if (api_prepare(r, sql, &st) < 0)
+        return NULL;
+    sqlite3_bind_text(st, 1, instance_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, filter, -1, SQLITE_TRANSIENT);
+    api_bind_caller(r, st);
+    return st;
 }
 
 int h_topic_list_in_page(struct api_req *r)
@@ -272,26 +288,25 @@ int h_topic_list_in_page(struct api_req *r)
         api_i64(r, "pageSize", false, 20, 1, INT32_MAX, &size) < 0)
         return -1;
     struct api_instance in;
-    if (api_instance(r, false, &in) < 0)
+    if (api_instance_seen(r, false, &in) < 0)
         return -1;
     const char *f = filter ? filter : "";
-    int64_t total = api_count(r,
-                              "SELECT count(*) FROM topics WHERE instance_id=?"
-                              " AND instr(name, ?) > 0",
-                              in.id, f);
+    sqlite3_stmt *st = visible_topics(r, "SELECT count(*)" VISIBLE_TOPICS, in.id, f);
+    if (!st)
+        return -1;
+    int64_t total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
     if (total < 0)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
+    st = visible_topics(r,
+                        "SELECT t.name, t.owner, t.order_type, t.perm, t.status, t.remark,"
+                        " t.create_time, " API_SQL_TOPIC_RELATION VISIBLE_TOPICS
+                        " ORDER BY t.create_time, t.name LIMIT ?5 OFFSET ?6",
+                        in.id, f);
+    if (!st)
         return -1;
-    sqlite3_stmt *st;
-    if (api_prepare(r,
-                    "SELECT name, owner, order_type, perm, status, remark, create_time FROM topics"
-                    " WHERE instance_id=? AND instr(name, ?) > 0 ORDER BY create_time, name"
-                    " LIMIT ? OFFSET ?",
-                    &st) < 0)
-        return -1;
-    sqlite3_bind_text(st, 1, in.id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, f, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, size);
-    sqlite3_bind_int64(st, 4, (page - 1) * size);
+    sqlite3_bind_int64(st, 5, size);
+    sqlite3_bind_int64(st, 6, (page - 1) * size);
     jw_t w;
     api_data_begin(r, &w);
     jw_arr_begin(&w);
@@ -303,7 +318,7 @@ int h_topic_list_in_page(struct api_req *r)
         t.status = sqlite3_column_int(st, 4);
         snprintf(t.remark, sizeof t.remark, "%s", api_col(st, 5));
         t.create_time = sqlite3_column_int64(st, 6);
-        write_topic(&w, &in, api_col(st, 0), &t);
+        write_topic(&w, &in, api_col(st, 0), &t, sqlite3_column_int(st, 7));
     }
     jw_arr_end(&w);
     sqlite3_finalize(st);
@@ -326,7 +341,7 @@ int h_topic_update(struct api_req *r)
     if (api_need_privileged(r) < 0)
         return -1;
     struct api_instance in;
-    if (api_instance(r, false, &in) < 0)
+    if (api_instance_owned(r, false, &in) < 0)
         return -1;
     struct topic_row t;
     int found = load_topic(r, in.id, topic, &t);
@@ -355,12 +370,12 @@ int h_topic_update(struct api_req *r)
 int h_topic_list_names(struct api_req *r)
 {
     struct api_instance in;
-    if (api_instance(r, false, &in) < 0)
+    if (api_instance_seen(r, false, &in) < 0)
         return -1;
-    sqlite3_stmt *st;
-    if (api_prepare(r, "SELECT name FROM topics WHERE instance_id=? ORDER BY name", &st) < 0)
+    sqlite3_stmt *st =
+        visible_topics(r, "SELECT t.name" VISIBLE_TOPICS " ORDER BY t.name", in.id, "");
+    if (!st)
         return -1;
-    sqlite3_bind_text(st, 1, in.id, -1, SQLITE_TRANSIENT);
     jw_t w;
     api_data_begin(r, &w);
     jw_arr_begin(&w);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "openapi/access.h"
 #include "openapi/api.h"
 
 #define MS_PER_MINUTE 60000LL
@@ -95,7 +96,9 @@ int h_trend_topic_input_tps(struct api_req *r)
 {
     struct trend_q q;
     struct api_instance in;
-    if (trend_params(r, false, &q) < 0 || api_existing_topic(r, q.topic, &in) < 0)
+    /* Write statistics are metadata of the topic: any visible relation may
+     * read them (a publish-only grantee too). */
+    if (trend_params(r, false, &q) < 0 || api_topic_access(r, q.topic, 0, &in, NULL) < 0)
         return -1;
     char title[600];
     snprintf(title, sizeof title, "%s input %s", q.topic, q.type == 0 ? "total" : "TPS");

@@ -105,6 +105,15 @@ test('accumulate, status, getConnection, timespan and resetOffset follow real tr
   assert.equal(info.clientId, conns[0].clientId);
   assert.equal(info.consumeType, 'PUSH');
   assert.deepEqual(info.subscriptionSet.map(s => [s.topic, s.subString, s.tagsSet]), [[TOPIC, 'TagA', ['TagA']]]);
+  // libons answers GET_CONSUMER_RUNNING_INFO: threads, start time, per-topic rates, thread dump.
+  assert.ok(info.threadCount >= 1, JSON.stringify(info));
+  assert.ok(info.startTimeStamp >= t0 && info.startTimeStamp <= Date.now(), JSON.stringify(info));
+  const rd = info.runningDataList.find(d => d.topic === TOPIC);
+  assert.ok(rd, JSON.stringify(info.runningDataList));
+  assert.equal(rd.groupId, GROUP);
+  assert.ok(rd.okTps > 0 && rd.failedTps === 0 && rd.failedCountPerHour === 0, JSON.stringify(rd));
+  assert.equal(info.jstack.length, 1);
+  assert.match(info.jstack[0].trackList[0], /consume-0: /);
   const brief = ok(await call(c, '/json/consumer/status', { groupId: GROUP }));
   assert.deepEqual(brief.detailInTopicList, []);
   assert.deepEqual(brief.consumerConnectionInfoList, []);

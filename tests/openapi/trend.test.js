@@ -252,6 +252,21 @@ test('a namespaced instance counts its own resources under their logical names',
   assert.equal(await cons.exited, 0);
 });
 
+test('a grantee reads write statistics with any relation, delivery statistics with subscribe', async () => {
+  const T = 'T_trend_granted';
+  ok(await call(c, '/json/topic/create', { instanceId: inst, topic: T, orderType: '0' }));
+  ok(await call(c, '/json/empower/create', { instanceId: inst, topic: T, empowerUser: OTHER.user, relation: '2' }));
+  const now = Date.now();
+  const q = { instanceId: inst, topic: T, beginTime: String(now - MIN), endTime: String(now), period: '1', type: '0' };
+  const d = ok(await call(c, '/json/trend/topicInputTps', q, OTHER));
+  assert.equal(sum(d.records), 0);
+  fail(await call(c, '/json/topic/subDetail', { instanceId: inst, topic: T }, OTHER), 'ONS_PERMISSION_DENIED');
+  // Topics of the instance without a grant stay invisible.
+  fail(await call(c, '/json/trend/topicInputTps', { ...q, topic: TOPIC }, OTHER), 'BIZ_TOPIC_NOT_FOUND');
+  // The owner's Group ID is not the grantee's to use.
+  fail(await call(c, '/json/group/subDetail', { instanceId: inst, groupId: GROUP }, OTHER), 'ONS_PERMISSION_DENIED');
+});
+
 test('the stored statistics survive a console restart', async () => {
   const now = Date.now();
   const range = { beginTime: String(now - 10 * MIN), endTime: String(now + MIN) };
