@@ -60,6 +60,9 @@ static const struct rprocessor PROCESSORS[] = {
     P(RC_CONSUME_MESSAGE_DIRECTLY, proc_relay_to_consumer),
     /* Tern-specific: the console's access-control table (proc_acl.c) */
     P_ADMIN(RC_TERN_PUT_ACL_TABLE, proc_put_acl_table),
+    /* statistics (stats.h; 10315 is Tern's own) */
+    P(RC_VIEW_BROKER_STATS_DATA, proc_view_stats),
+    P(RC_TERN_GET_STATS_MINUTES, proc_stats_minutes),
 };
 
 const struct rprocessor *broker_processors(size_t *n)

@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "openapi/acl_push.h"
+#include "openapi/dbpool.h"
 #include "openapi/sign.h"
 #include "protocol/cmd.h"
 
@@ -32,7 +33,7 @@ struct endpoint {
 static const struct endpoint ENDPOINTS[] = {
     {"/json/region/list", h_region_list, EP_NO_REGION},
     {"/json/cluster/list", h_cluster_list, 0},
-    {"/json/vpcTunnel/tunnelSwitch", NULL, 0},
+    {"/json/vpcTunnel/tunnelSwitch", h_tunnel_switch, 0},
     {"/json/instance/baseInfo", h_instance_base_info, 0},
     {"/json/instance/create", h_instance_create, 0},
     {"/json/instance/delete", h_instance_delete, 0},
@@ -44,11 +45,11 @@ static const struct endpoint ENDPOINTS[] = {
     {"/json/topic/listInPage", h_topic_list_in_page, 0},
     {"/json/topic/update", h_topic_update, 0},
     {"/json/topic/listNames", h_topic_list_names, 0},
-    {"/json/topic/subDetail", NULL, 0},
+    {"/json/topic/subDetail", h_topic_sub_detail, 0},
     {"/json/group/create", h_group_create, 0},
     {"/json/group/delete", h_group_delete, 0},
     {"/json/group/list", h_group_list, 0},
-    {"/json/group/subDetail", NULL, 0},
+    {"/json/group/subDetail", h_group_sub_detail, 0},
     {"/json/group/consumerUpdate", h_group_consumer_update, 0},
     {"/json/consumer/accumulate", h_consumer_accumulate, 0},
     {"/json/consumer/status", h_consumer_status, 0},
@@ -59,8 +60,8 @@ static const struct endpoint ENDPOINTS[] = {
     {"/json/message/getById", h_message_get_by_id, 0},
     {"/json/message/getByKey", h_message_get_by_key, 0},
     {"/json/message/getByPagedTopic", h_message_get_by_paged_topic, 0},
-    {"/json/trend/topicInputTps", NULL, 0},
-    {"/json/trend/groupOutputTps", NULL, 0},
+    {"/json/trend/topicInputTps", h_trend_topic_input_tps, 0},
+    {"/json/trend/groupOutputTps", h_trend_group_output_tps, 0},
     {"/json/empower/create", h_empower_create, 0},
     {"/json/empower/createBySub", h_empower_create_by_sub, 0},
     {"/json/empower/delete", h_empower_delete, 0},
@@ -69,6 +70,21 @@ static const struct endpoint ENDPOINTS[] = {
     {"/json/message/getByPagedDLQ", h_dlq_get_by_paged, 0},
     {"/json/message/resendByIdInDLQ", h_dlq_resend_by_id, 0},
 };
+
+/* Handlers that only read the database (no broker call, no task store):
+ * they run on a pooled read-only connection, outside meta_lock. */
+static const api_handler_fn READ_ONLY[] = {
+    h_region_list,        h_instance_list,    h_instance_base_info, h_topic_get,
+    h_topic_list_in_page, h_topic_list_names, h_group_list,
+};
+
+static bool read_only(const struct endpoint *ep)
+{
+    for (size_t i = 0; i < sizeof READ_ONLY / sizeof READ_ONLY[0]; i++)
+        if (ep->fn && ep->fn == READ_ONLY[i])
+            return true;
+    return false;
+}
 
 #define MAX_PATH_BYTES 256
 
@@ -211,9 +227,9 @@ int api_need_privileged(struct api_req *r)
 
 int api_prepare(struct api_req *r, const char *sql, sqlite3_stmt **st)
 {
-    if (sqlite3_prepare_v2(r->o->db, sql, -1, st, NULL) == SQLITE_OK)
+    if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) == SQLITE_OK)
         return 0;
-    log_error("openapi", "prepare failed err=%s", sqlite3_errmsg(r->o->db));
+    log_error("openapi", "prepare failed err=%s", sqlite3_errmsg(r->db));
     return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
 }
 
@@ -223,7 +239,7 @@ int api_exec(struct api_req *r, sqlite3_stmt *st)
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE)
         return 0;
-    log_error("openapi", "statement failed err=%s", sqlite3_errmsg(r->o->db));
+    log_error("openapi", "statement failed err=%s", sqlite3_errmsg(r->db));
     return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
 }
 
@@ -290,7 +306,7 @@ int api_instance(struct api_req *r, bool required, struct api_instance *out)
     if (api_str(r, "instanceId", required, 1, API_ID_MAX - 1, &id) < 0)
         return -1;
     if (id) {
-        int rc = api_instance_load(r->o->db, id, out);
+        int rc = api_instance_load(r->db, id, out);
         if (rc == TERN_ECORRUPT)
             return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
         if (rc != TERN_OK || out->owner != r->caller.main_id ||
@@ -321,11 +337,14 @@ int api_instance(struct api_req *r, bool required, struct api_instance *out)
 
 const char *api_phys_name(struct api_req *r, const struct api_instance *in, const char *name)
 {
-    if (!in->independent_naming)
-        return arena_strdup(&r->arena, name);
     size_t n = strlen(in->id) + 1 + strlen(name) + 1;
-    char *s = arena_alloc(&r->arena, n);
-    snprintf(s, n, "%s%%%s", in->id, name);
+    char *s = in->independent_naming ? arena_alloc(&r->arena, n) : arena_strdup(&r->arena, name);
+    if (!s) {
+        api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+        return NULL;
+    }
+    if (in->independent_naming)
+        snprintf(s, n, "%s%%%s", in->id, name);
     return s;
 }
 
@@ -341,6 +360,22 @@ int api_invoke_failed(struct api_req *r, const char *what, const char *err)
 {
     log_warn("openapi", "admin call failed op=%s err=\"%s\"", what, err);
     return api_fail(r, API_ONS_INVOKE_ERROR, "%s failed: %s", what, err);
+}
+
+void api_write_float(jw_t *w, double d)
+{
+    char tmp[48];
+    int n = 0;
+    if (d == (double)(int64_t)d) {
+        n = snprintf(tmp, sizeof tmp, "%.1f", d);
+    } else {
+        for (int prec = 6; prec <= 17; prec++) {
+            n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
+    }
+    jw_raw(w, tern_bytes(tmp, n > 0 ? (size_t)n : 0));
 }
 
 void api_data_begin(struct api_req *r, jw_t *w)
@@ -370,6 +405,8 @@ static int parse_params(struct api_req *r, struct http_params *p, tern_bytes_t q
                             "a request body must be application/x-www-form-urlencoded");
         rc = http_params_parse(p, body);
     }
+    if (rc == TERN_ENOMEM)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     if (rc == TERN_EEXISTS)
         return api_fail(r, API_BIZ_FIELD_CHECK_INVALID, "a parameter name appears more than once");
     if (rc == TERN_ETOO_LARGE)
@@ -391,7 +428,7 @@ static int authenticate(struct api_req *r)
     if (!http_params_get(r->params, "_signature"))
         return api_fail(r, API_ONS_AUTH_FAILED, "parameter _signature is missing");
     char secret[HTTP_MAX_VALUE_BYTES + 1];
-    int rc = db_find_key(r->o->db, ak, &r->caller, secret, sizeof secret);
+    int rc = db_find_key(r->db, ak, &r->caller, secret, sizeof secret);
     if (rc == TERN_ECORRUPT)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
     if (rc != TERN_OK)
@@ -437,9 +474,23 @@ static int common_params(struct api_req *r, unsigned flags)
     return 0;
 }
 
+/* Steps 3 to 7 of §2.7, on r->db. */
+static void run_endpoint(struct api_req *r, const struct endpoint *ep)
+{
+    if (authenticate(r) < 0 || common_params(r, ep->flags) < 0)
+        return;
+    if (!ep->fn)
+        api_fail(r, API_ONS_SERVICE_UNSUPPORTED, "%s is not served by this version", ep->path);
+    else if (ep->fn(r) < 0 && r->err == API_OK)
+        api_fail(r, API_ONS_SYSTEM_ERROR, "internal error");
+}
+
 static void finish(struct api_req *r, const char *request_id, unsigned status, int code_override,
                    struct api_result *res)
 {
+    /* A data document cut short by a failed allocation must not be sent. */
+    if (r->err == API_OK && r->has_data && buf_failed(&r->data))
+        api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     struct api_envelope e = {0};
     e.err = r->err;
     e.code_override = code_override;
@@ -483,22 +534,29 @@ void api_process(struct openapi *o, const char *method, tern_bytes_t path, tern_
         api_fail(&r, API_ONS_SERVICE_UNSUPPORTED, "method %s is not allowed: use GET or POST",
                  method);
     } else if (parse_params(&r, &params, query, body, content_type) == 0) {
-        pthread_mutex_lock(&o->meta_lock);
-        if (authenticate(&r) == 0 && common_params(&r, ep->flags) == 0) {
-            if (ep->fn) {
-                sqlite3_int64 writes = sqlite3_total_changes64(o->db);
-                if (ep->fn(&r) < 0 && r.err == API_OK)
-                    api_fail(&r, API_ONS_SYSTEM_ERROR, "internal error");
-                /* Any database change may change who may do what on the
-                 * brokers: rebuild and push the access table. */
-                if (sqlite3_total_changes64(o->db) != writes)
-                    acl_push_kick(o->acl_push);
-            } else {
-                api_fail(&r, API_ONS_SERVICE_UNSUPPORTED, "%s is not served by this version",
-                         ep->path);
-            }
+        sqlite3 *reader = o->readers && read_only(ep) ? db_pool_take(o->readers) : NULL;
+        /* One read transaction: one snapshot and one round of file locks for
+         * all the request's statements. */
+        if (reader && sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+            db_pool_put(o->readers, reader);
+            reader = NULL;
         }
-        pthread_mutex_unlock(&o->meta_lock);
+        if (reader) {
+            r.db = reader;
+            run_endpoint(&r, ep);
+            sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+            db_pool_put(o->readers, reader);
+        } else {
+            pthread_mutex_lock(&o->meta_lock);
+            r.db = o->db;
+            sqlite3_int64 writes = sqlite3_total_changes64(o->db);
+            run_endpoint(&r, ep);
+            /* Any database change may change who may do what on the brokers:
+             * rebuild and push the access table. */
+            if (sqlite3_total_changes64(o->db) != writes)
+                acl_push_kick(o->acl_push);
+            pthread_mutex_unlock(&o->meta_lock);
+        }
     }
     if (r.err != API_OK)
         r.current_page = r.page_size = r.total = 0;

@@ -20,6 +20,7 @@ struct openapi_config {
     char *bind_address;        /* openApiBindAddress */
     int port;                  /* openApiPort; 0 = ephemeral */
     int threads;               /* openApiThreads */
+    int max_connections;       /* openApiMaxConnections */
     char *db_path;             /* openApiDbPath */
     char *access_key;          /* openApiAccessKey: the first main account */
     char *secret_key;          /* openApiSecretKey */
@@ -37,6 +38,9 @@ struct openapi_config {
     int acl_push_interval_ms;  /* openApiAclPushIntervalMs */
     char *tls_cert;            /* openApiTlsCertFile; empty = plain HTTP */
     char *tls_key;             /* openApiTlsKeyFile */
+    char *tunnels;             /* openApiTunnels: tunnel type -> name servers; empty = none */
+    int stats_poll_ms;         /* openApiStatsPollMs; 0 = no statistics polling */
+    int stats_retention_days;  /* openApiStatsRetentionDays */
 };
 
 extern const struct config_opt OPENAPI_CONFIG_OPTS[];

@@ -42,7 +42,8 @@ const char *rc_name(int code)
                                                                     N(PUSH_REPLY_MESSAGE_TO_CLIENT)
                                                                         N(ADD_WRITE_PERM_OF_BROKER)
                                                                             N(LITE_PULL_MESSAGE)
-                                                                                N(BROKER_HEARTBEAT) N(TERN_PUT_ACL_TABLE)
+                                                                                N(BROKER_HEARTBEAT)
+ N(VIEW_BROKER_STATS_DATA) N(TERN_GET_STATS_MINUTES) N(TERN_PUT_ACL_TABLE)
 #undef N
             /* clang-format on */
             default : return NULL;

@@ -58,6 +58,7 @@
 #define RC_GET_CONSUMER_RUNNING_INFO           307
 #define RC_CONSUME_MESSAGE_DIRECTLY            309
 #define RC_SEND_MESSAGE_V2                     310
+#define RC_VIEW_BROKER_STATS_DATA              315
 #define RC_SEND_BATCH_MESSAGE                  320
 #define RC_QUERY_DATA_VERSION                  322
 #define RC_SEND_REPLY_MESSAGE                  324
@@ -69,6 +70,10 @@
 /* Tern-specific (sdk.md §3.3: project codes from 10000; docs/design/acl.md):
  * the console's full access-control table for a broker (admin only). */
 #define RC_TERN_PUT_ACL_TABLE 10001
+
+/* Tern's own request codes (docs/design/broker.md "Statistics"), far above
+ * the range Apache RocketMQ uses. */
+#define RC_TERN_GET_STATS_MINUTES 10315
 
 /* Response codes. */
 #define RESP_SUCCESS                      0
