@@ -2,7 +2,9 @@
 /* msg_tool.c: sends and consumes real messages through libons for the Open
  * API tests (tests/openapi/messages.test.js).
  *   msg_tool send NAMESRV TOPIC TAG KEY COUNT
- *       sends COUNT messages (body "body-<i>"), prints one Message ID a line
+ *       sends COUNT messages (body "body-<i>"), prints one Message ID a line;
+ *       SEND_KIND=order|txn|delay picks the OrderProducer (sharding key =
+ *       KEY), a committed transaction, or a delivery time DELAY_MS ahead
  *   msg_tool consume NAMESRV GROUP TOPIC EXPR COUNT SECONDS [fail]
  *       consumes as GROUP until COUNT messages were seen, then stays online
  *       for SECONDS; prints "consumed <msgId>" a line. With "fail" every
@@ -59,27 +61,90 @@ static ons_action_t on_message(const ons_message_t *m, ons_consume_context_t *ct
     return g_fail ? ONS_ACTION_RECONSUME_LATER : ONS_ACTION_COMMIT_MESSAGE;
 }
 
-static int do_send(char **argv)
+static ons_transaction_status_t txn_commit(const ons_message_t *m, void *arg)
+{
+    (void)m;
+    (void)arg;
+    return ONS_COMMIT_TRANSACTION;
+}
+
+/* One producer of the kind SEND_KIND names: "normal" (default), "order"
+ * (OrderProducer, sharding key = the message key), "txn" (a transaction
+ * committed by its executer) or "delay" (normal producer, delivery time now
+ * + DELAY_MS, default 2000). */
+struct sender {
+    const char *kind;
+    ons_producer_t *pr;
+    ons_order_producer_t *op;
+    ons_transaction_producer_t *tp;
+};
+
+static void sender_start(struct sender *s, const char *ns)
 {
     ons_exception_t *ex = NULL;
-    ons_properties_t *p = props(argv[2], "GID_msg_tool_producer");
-    ons_producer_t *pr = ons_factory_create_producer(p, &ex);
+    s->kind = getenv("SEND_KIND") ? getenv("SEND_KIND") : "normal";
+    ons_properties_t *p = props(ns, "GID_msg_tool_producer");
+    int rc = -1;
+    if (strcmp(s->kind, "order") == 0) {
+        s->op = ons_factory_create_order_producer(p, &ex);
+        rc = s->op ? ons_order_producer_start(s->op, &ex) : -1;
+    } else if (strcmp(s->kind, "txn") == 0) {
+        s->tp = ons_factory_create_transaction_producer(p, txn_commit, NULL, &ex);
+        rc = s->tp ? ons_transaction_producer_start(s->tp, &ex) : -1;
+    } else {
+        s->pr = ons_factory_create_producer(p, &ex);
+        rc = s->pr ? ons_producer_start(s->pr, &ex) : -1;
+    }
     ons_properties_free(p);
-    if (!pr || ons_producer_start(pr, &ex) != 0)
+    if (rc != 0)
         die("producer start", ex);
+}
+
+static void sender_send(struct sender *s, ons_message_t *m, const char *key)
+{
+    ons_exception_t *ex = NULL;
+    ons_send_result_t *r = NULL;
+    int rc;
+    if (s->op) {
+        rc = ons_order_producer_send(s->op, m, key, &r, &ex);
+    } else if (s->tp) {
+        rc = ons_transaction_producer_send(s->tp, m, txn_commit, NULL, &r, &ex);
+    } else {
+        if (strcmp(s->kind, "delay") == 0) {
+            const char *d = getenv("DELAY_MS");
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+            ons_message_set_start_deliver_time(m, now + (d ? atol(d) : 2000));
+        }
+        rc = ons_producer_send(s->pr, m, &r, &ex);
+    }
+    if (rc != 0)
+        die("send", ex);
+    printf("%s\n", ons_send_result_get_message_id(r));
+    ons_send_result_free(r);
+}
+
+static void sender_stop(struct sender *s)
+{
+    ons_producer_destroy(s->pr);
+    ons_order_producer_destroy(s->op);
+    ons_transaction_producer_destroy(s->tp);
+}
+
+static int do_send(char **argv)
+{
+    struct sender s = {0};
+    sender_start(&s, argv[2]);
     int count = atoi(argv[6]);
     for (int i = 0; i < count; i++) {
         char body[32];
         snprintf(body, sizeof body, "body-%d", i);
         ons_message_t *m = ons_message_new_with_key(argv[3], argv[4], argv[5], body, strlen(body));
-        ons_send_result_t *r = NULL;
-        if (ons_producer_send(pr, m, &r, &ex) != 0)
-            die("send", ex);
-        printf("%s\n", ons_send_result_get_message_id(r));
-        ons_send_result_free(r);
+        sender_send(&s, m, argv[5]);
         ons_message_free(m);
     }
-    ons_producer_destroy(pr);
+    sender_stop(&s);
     return 0;
 }
 
