@@ -145,6 +145,7 @@ TEST(console_starts)
     set(&c, "namesrvAddr", g_ns);
     set(&c, "openApiAdminTimeoutMs", "3000");
     set(&c, "openApiTunnels", "anyTunnel=10.0.0.1:9876;10.0.0.2:9876");
+    set(&c, "openApiExtraAccounts", "2000000000000002:0:OomAK2:OomSK2");
     char err[256];
     ASSERT_EQ(openapi_start(&c, &g_o, err, sizeof err), TERN_OK);
     config_free_strings(OPENAPI_CONFIG_OPTS, OPENAPI_CONFIG_NOPTS, &c);
@@ -371,6 +372,22 @@ TEST(write_endpoints)
                        {"maxSendTps", "10"},
                        {"maxReceiveTps", "10"}},
          5, WANT_SUCCESS);
+}
+
+TEST(empower_endpoints)
+{
+    const struct kv grant[] = {{"instanceId", INST},
+                               {"topic", "OomTopic"},
+                               {"empowerUser", "2000000000000002"},
+                               {"relation", "6"}};
+    char query[2048];
+    next_query(grant, 4, query, sizeof query);
+    ASSERT_EQ(run_once("/json/empower/create", query), 1);
+    /* Every later create finds the grant (EMPOWER_EXIST_ERROR) after the
+     * whole check path. */
+    walk("/json/empower/create", grant, 4, WANT_ERROR);
+    walk("/json/empower/list", (struct kv[]){{"instanceId", INST}, {"topic", "OomTopic"}}, 2,
+         WANT_SUCCESS);
 }
 
 TEST(failures_were_injected_and_reported)
