@@ -5,7 +5,8 @@
  * runs any more), then the txn, timer, housekeeping and registration
  * threads, then persists and closes the store (flush + checkpoint). The
  * housekeeping thread persists dirty configs (1 s), offsets
- * (flushConsumerOffsetInterval) and expires silent clients (10 s). */
+ * (flushConsumerOffsetInterval), expires silent clients (10 s) and folds
+ * finished minutes of the statistics into hours (1 s, stats.h). */
 #include "broker/broker.h"
 
 #include <arpa/inet.h>
@@ -156,6 +157,7 @@ static void *housekeeping_main(void *arg)
             offsets_persist(&b->offsets, false);
             next_offsets = now + b->cfg.offset_flush_ms;
         }
+        stats_fold(&b->stats, clock_wall_coarse_ms());
         if (now >= next_expire) {
             int n = cm_scan_expired(&b->clients, now, b->cfg.channel_expired_ms);
             if (n > 0)
@@ -356,6 +358,7 @@ int broker_start(const struct broker_config *cfg, struct broker **out)
         free(b);
         return rc;
     }
+    stats_init(&b->stats, b->boot_ms);
     if ((rc = open_tables(b)) != TERN_OK) {
         log_error("broker", "cannot load broker configs: %s", tern_strerror(rc));
         goto fail;
@@ -446,6 +449,7 @@ void broker_stop(struct broker *b)
     cm_deinit(&b->clients);
     lock_table_deinit(&b->locks);
     reset_table_free(b->resets);
+    stats_deinit(&b->stats);
     acl_free(b->acl);
     rtls_free(b->tls); /* after the servers that used it */
     log_info("broker", "broker %s stopped", b->cfg.broker_name);

@@ -21,6 +21,7 @@
 #include "broker/hold.h"
 #include "broker/lock_table.h"
 #include "broker/offsets.h"
+#include "broker/stats.h"
 #include "broker/timer.h"
 #include "broker/topic_config.h"
 #include "common/bytes.h"
@@ -56,6 +57,7 @@ struct broker {
     struct timer_service timer; /* scheduled delivery (timer.h) */
     struct txn_service *txn;    /* owned (txn.c): half messages and checks */
     struct reset_table *resets; /* owned (reset_table.c): pending server-side resets */
+    struct stats stats;         /* per-minute put/get counters (stats.h) */
     struct acl *acl;            /* owned (acl.c); NULL unless aclEnable */
     struct rtls *tls;           /* owned; NULL unless tlsMode is permissive/enforcing */
     int tls_mode;               /* enum rtls_mode in effect */
@@ -116,6 +118,8 @@ void proc_reset_offset(void *ctx, struct rreq *req);
 void proc_update_offset_guarded(void *ctx, struct rreq *req);
 void proc_relay_to_consumer(void *ctx, struct rreq *req);
 void proc_send_reply(void *ctx, struct rreq *req);
+void proc_view_stats(void *ctx, struct rreq *req);
+void proc_stats_minutes(void *ctx, struct rreq *req);
 
 /* The dispatch table (processors.c). */
 const struct rprocessor *broker_processors(size_t *n);

@@ -275,7 +275,10 @@ void proc_topic_stats(void *ctx, struct rreq *req)
         buf_printf(&body, ":{\"lastUpdateTimestamp\":%lld,\"maxOffset\":%lld,\"minOffset\":%lld}",
                    (long long)(last > 0 ? last : 0), (long long)maxo, (long long)mino);
     }
-    buf_append_cstr(&body, "},\"topicPutTps\":0.0}");
+    char tps[STATS_DOUBLE_MAX];
+    stats_fmt_double(tps, stats_minute_tps(&b->stats, STATS_TOPIC_PUT, tern_cstr(tc.name),
+                                           TERN_BYTES_NULL, clock_wall_coarse_ms()));
+    buf_printf(&body, "},\"topicPutTps\":%s}", tps);
     answer_body(req, &body);
     buf_deinit(&body);
 }
@@ -344,7 +347,14 @@ void proc_consume_stats(void *ctx, struct rreq *req)
         cm_each_subscribed_topic(&b->clients, group, stats_topic, s);
         offsets_each_topic_of_group(&b->offsets, group, stats_topic, s);
     }
-    buf_append_cstr(&body, "{\"consumeTps\":0.0,\"offsetTable\":{");
+    /* RocketMQ's consumeTps: GROUP_GET_NUMS minute TPS over the listed topics. */
+    double tps = 0;
+    for (int i = 0; i < s->nseen; i++)
+        tps += stats_minute_tps(&b->stats, STATS_GROUP_GET, tern_cstr(s->seen[i]), group,
+                                clock_wall_coarse_ms());
+    char tps_text[STATS_DOUBLE_MAX];
+    stats_fmt_double(tps_text, tps);
+    buf_printf(&body, "{\"consumeTps\":%s,\"offsetTable\":{", tps_text);
     for (int i = 0; i < s->nseen; i++)
         stats_emit(s, s->seen[i]);
     buf_append_cstr(&body, "}}");

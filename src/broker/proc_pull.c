@@ -12,6 +12,7 @@
 
 #include "broker/broker_int.h"
 #include "broker/reset_table.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "protocol/codes.h"
 #include "store/store.h"
@@ -184,8 +185,11 @@ static void pull_run(struct broker *b, struct rreq *req, bool replay)
         code = RESP_PULL_NOT_FOUND;
         break;
     }
-    if (code == RESP_SUCCESS)
+    if (code == RESP_SUCCESS) {
         atomic_fetch_add_explicit(&b->msgs_got, gr.count, memory_order_relaxed);
+        stats_add(&b->stats, STATS_GROUP_GET, topic, group, (int64_t)gr.count,
+                  clock_wall_coarse_ms());
+    }
 
     if (code == RESP_PULL_NOT_FOUND && !replay && (sys_flag & PULL_FLAG_SUSPEND)) {
         int64_t hold_ms = b->cfg.long_polling ? suspend_ms : b->cfg.short_polling_ms;

@@ -486,9 +486,11 @@ void proc_send(void *ctx, struct rreq *req)
     buf_t tbuf; /* a delayed message is rewritten to TIMER_TOPIC (timer.h) */
     buf_init(&tbuf);
     char terr[192];
+    tern_bytes_t counted = m.topic; /* the statistics' topic, before any rewrite */
     int rc = timer_on_send(&b->timer, &m, &tbuf, terr, sizeof terr);
     uint8_t *half =
         rc == TERN_OK && txn_is_half(h.sys_flag, h.props) ? txn_make_half(b, &m) : NULL; /* txn.h */
+    bool is_half = half != NULL;
     if (rc == TERN_OK)
         rc = store_put(b->store, &m, 1, &res, NULL);
     buf_deinit(&tbuf);
@@ -506,6 +508,8 @@ void proc_send(void *ctx, struct rreq *req)
         return;
     }
     atomic_fetch_add_explicit(&b->msgs_put, 1, memory_order_relaxed);
+    if (!is_half) /* a half message counts when it is committed (proc_txn.c) */
+        stats_add(&b->stats, STATS_TOPIC_PUT, counted, TERN_BYTES_NULL, 1, clock_wall_coarse_ms());
     a.req = req;
     a.b = b;
     a.queue_id = qid;
@@ -577,6 +581,8 @@ static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr
         return;
     }
     atomic_fetch_add_explicit(&b->msgs_put, (long long)count, memory_order_relaxed);
+    stats_add(&b->stats, STATS_TOPIC_PUT, proto->topic, TERN_BYTES_NULL, (int64_t)count,
+              clock_wall_coarse_ms());
     struct send_ack a;
     memset(&a, 0, sizeof a);
     a.req = req;

@@ -142,5 +142,7 @@ void proc_send_back(void *ctx, struct rreq *req)
         return;
     }
     atomic_fetch_add_explicit(&b->msgs_put, 1, memory_order_relaxed);
+    stats_add(&b->stats, STATS_TOPIC_PUT, tern_cstr(topic), TERN_BYTES_NULL, 1,
+              clock_wall_coarse_ms());
     reply(req, RESP_SUCCESS, NULL);
 }

@@ -137,8 +137,10 @@ static int store_commit(struct broker *b, const struct msg_record *r)
     struct store_put_result res;
     int rc = store_put(b->store, &m, 1, &res, NULL);
     buf_deinit(&p);
-    if (rc == TERN_OK)
+    if (rc == TERN_OK) {
         atomic_fetch_add_explicit(&b->msgs_put, 1, memory_order_relaxed);
+        stats_add(&b->stats, STATS_TOPIC_PUT, topic, TERN_BYTES_NULL, 1, clock_wall_coarse_ms());
+    }
     return rc;
 }
 

@@ -59,6 +59,9 @@ static const struct rprocessor PROCESSORS[] = {
     P_ADMIN(RC_INVOKE_BROKER_TO_RESET_OFFSET, proc_reset_offset),
     P(RC_GET_CONSUMER_RUNNING_INFO, proc_relay_to_consumer),
     P(RC_CONSUME_MESSAGE_DIRECTLY, proc_relay_to_consumer),
+    /* statistics (stats.h; 10315 is Tern's own) */
+    P(RC_VIEW_BROKER_STATS_DATA, proc_view_stats),
+    P(RC_TERN_GET_STATS_MINUTES, proc_stats_minutes),
 };
 
 /* The remoting pre-dispatch hook with aclEnable=true: a request that fails

@@ -44,11 +44,11 @@ static const struct endpoint ENDPOINTS[] = {
     {"/json/topic/listInPage", h_topic_list_in_page, 0},
     {"/json/topic/update", h_topic_update, 0},
     {"/json/topic/listNames", h_topic_list_names, 0},
-    {"/json/topic/subDetail", NULL, 0},
+    {"/json/topic/subDetail", h_topic_sub_detail, 0},
     {"/json/group/create", h_group_create, 0},
     {"/json/group/delete", h_group_delete, 0},
     {"/json/group/list", h_group_list, 0},
-    {"/json/group/subDetail", NULL, 0},
+    {"/json/group/subDetail", h_group_sub_detail, 0},
     {"/json/group/consumerUpdate", h_group_consumer_update, 0},
     {"/json/consumer/accumulate", h_consumer_accumulate, 0},
     {"/json/consumer/status", h_consumer_status, 0},
@@ -59,8 +59,8 @@ static const struct endpoint ENDPOINTS[] = {
     {"/json/message/getById", h_message_get_by_id, 0},
     {"/json/message/getByKey", h_message_get_by_key, 0},
     {"/json/message/getByPagedTopic", h_message_get_by_paged_topic, 0},
-    {"/json/trend/topicInputTps", NULL, 0},
-    {"/json/trend/groupOutputTps", NULL, 0},
+    {"/json/trend/topicInputTps", h_trend_topic_input_tps, 0},
+    {"/json/trend/groupOutputTps", h_trend_group_output_tps, 0},
     {"/json/empower/create", h_empower_create, 0},
     {"/json/empower/createBySub", h_empower_create_by_sub, 0},
     {"/json/empower/delete", h_empower_delete, 0},
@@ -359,6 +359,22 @@ int api_invoke_failed(struct api_req *r, const char *what, const char *err)
 {
     log_warn("openapi", "admin call failed op=%s err=\"%s\"", what, err);
     return api_fail(r, API_ONS_INVOKE_ERROR, "%s failed: %s", what, err);
+}
+
+void api_write_float(jw_t *w, double d)
+{
+    char tmp[48];
+    int n = 0;
+    if (d == (double)(int64_t)d) {
+        n = snprintf(tmp, sizeof tmp, "%.1f", d);
+    } else {
+        for (int prec = 6; prec <= 17; prec++) {
+            n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
+    }
+    jw_raw(w, tern_bytes(tmp, n > 0 ? (size_t)n : 0));
 }
 
 void api_data_begin(struct api_req *r, jw_t *w)

@@ -28,6 +28,7 @@
 struct admin;
 struct db_pool;
 struct page_tasks;
+struct stats_poller;
 struct MHD_Daemon;
 
 struct openapi {
@@ -38,6 +39,7 @@ struct openapi {
     int64_t clusters_seen_ms;  /* last cluster discovery; guarded by meta_lock */
     struct admin *admin;       /* owned; thread-safe */
     struct page_tasks *tasks;  /* owned; guarded by meta_lock (pagetask.h) */
+    struct stats_poller *sp;   /* owned statistics poller (stats_poll.h); may be NULL */
     struct MHD_Daemon *httpd;  /* owned */
     char *tls_cert_pem;        /* owned; NULL without TLS */
     char *tls_key_pem;         /* owned */
@@ -123,6 +125,8 @@ int api_instance_load(sqlite3 *db, const char *instance_id, struct api_instance 
 const char *api_phys_name(struct api_req *r, const struct api_instance *in, const char *name);
 /* Maps a failed admin call to ONS_INVOKE_ERROR with its sentence. */
 int api_invoke_failed(struct api_req *r, const char *what, const char *err);
+/* Writes a Float/Double as Java prints it ("2.0", "0.05"). */
+void api_write_float(jw_t *w, double d);
 /* Starts the data JSON. */
 void api_data_begin(struct api_req *r, jw_t *w);
 /* Runs a statement that must finish (DONE). */
@@ -193,6 +197,10 @@ int h_message_get_by_paged_topic(struct api_req *r);
 int h_dlq_get_by_id(struct api_req *r);
 int h_dlq_get_by_paged(struct api_req *r);
 int h_dlq_resend_by_id(struct api_req *r);
+int h_trend_topic_input_tps(struct api_req *r);
+int h_trend_group_output_tps(struct api_req *r);
+int h_topic_sub_detail(struct api_req *r);
+int h_group_sub_detail(struct api_req *r);
 int h_empower_create(struct api_req *r);
 int h_empower_create_by_sub(struct api_req *r);
 int h_empower_delete(struct api_req *r);

@@ -45,6 +45,13 @@ static const char *const MIGRATIONS[] = {
     " tunnel_type TEXT NOT NULL, vswitch_id TEXT NOT NULL DEFAULT '',"
     " slb_url TEXT NOT NULL DEFAULT '', namesrv_addr TEXT NOT NULL,"
     " modify_time INTEGER NOT NULL, PRIMARY KEY(region_id, cluster));",
+    /* 3: per-minute statistics fetched from the brokers (stats_poll.c). kind 0 =
+     * messages stored in topic, 1 = messages of topic delivered to grp. */
+    "CREATE TABLE stats_minute(kind INTEGER NOT NULL, cluster TEXT NOT NULL,"
+    " topic TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '', minute INTEGER NOT NULL,"
+    " broker TEXT NOT NULL, count INTEGER NOT NULL,"
+    " PRIMARY KEY(kind, cluster, topic, grp, minute, broker)) WITHOUT ROWID;"
+    "CREATE INDEX stats_minute_age ON stats_minute(minute);",
 };
 
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))

@@ -44,6 +44,7 @@ struct group_state {
     struct tstat t[MAX_TOPICS];
     size_t nt;
     int64_t total_diff, last_ts, delay_ms;
+    double tps;                  /* sum of the masters' consumeTps (GROUP_GET_NUMS minute TPS) */
     const struct json_val *conn; /* ConsumerConnection of the first broker that knows the
                                     group online, NULL when offline; request arena */
 };
@@ -68,6 +69,9 @@ static void add_consume_stats(struct api_req *r, struct group_state *gs, const c
     struct json_val *root;
     if (json_parse(body, &r->arena, &root) != TERN_OK)
         return;
+    tern_bytes_t tps = json_get_str(root, "consumeTps");
+    if (tps.ptr && (tps = arena_copy(&r->arena, tps)).ptr)
+        gs->tps += strtod((const char *)tps.ptr, NULL);
     const struct json_val *tab = json_get(root, "offsetTable");
     for (size_t i = 0; tab && tab->type == JSON_OBJECT && i < tab->n && gs->nq < MAX_QUEUES; i++) {
         struct json_val *key;
@@ -215,7 +219,7 @@ static void write_totals(jw_t *w, const struct group_state *gs)
     jw_key(w, "totalDiff");
     jw_i64(w, gs->total_diff);
     jw_key(w, "consumeTps");
-    jw_raw(w, tern_cstr("0.0"));
+    api_write_float(w, gs->tps);
     jw_key(w, "lastTimestamp");
     jw_i64(w, gs->last_ts);
     jw_key(w, "delayTime");

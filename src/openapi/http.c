@@ -23,6 +23,7 @@
 #include "openapi/api.h"
 #include "openapi/dbpool.h"
 #include "openapi/pagetask.h"
+#include "openapi/stats_poll.h"
 #include "protocol/cmd.h"
 
 /* State of one request, created by the URI-log callback. */
@@ -301,6 +302,13 @@ int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *
     }
     if (rc == TERN_OK && (rc = page_tasks_new(&o->tasks)) != TERN_OK)
         snprintf(err, errlen, "cannot allocate the query tasks");
+    /* The poller opens the database file a second time: an in-memory
+     * database (tests) has no second connection to share. */
+    bool in_memory = strcmp(o->cfg.db_path, ":memory:") == 0;
+    if (rc == TERN_OK && o->cfg.stats_poll_ms > 0 &&
+        (in_memory || stats_poller_start(o->cfg.db_path, o->admin, o->cfg.stats_poll_ms,
+                                         o->cfg.stats_retention_days, &o->sp) != TERN_OK))
+        log_warn("openapi", "statistics are not polled: cannot open db=%s again", o->cfg.db_path);
     if (rc == TERN_OK)
         rc = start_http(o, err, errlen);
     if (rc != TERN_OK) {
@@ -325,6 +333,7 @@ void openapi_stop(struct openapi *o)
         return;
     if (o->httpd)
         MHD_stop_daemon(o->httpd);
+    stats_poller_stop(o->sp); /* before the admin client it borrows */
     admin_free(o->admin);
     page_tasks_free(o->tasks);
     db_pool_free(o->readers);

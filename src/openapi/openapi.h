@@ -36,6 +36,8 @@ struct openapi_config {
     char *tls_cert;            /* openApiTlsCertFile; empty = plain HTTP */
     char *tls_key;             /* openApiTlsKeyFile */
     char *tunnels;             /* openApiTunnels: tunnel type -> name servers; empty = none */
+    int stats_poll_ms;         /* openApiStatsPollMs; 0 = no statistics polling */
+    int stats_retention_days;  /* openApiStatsRetentionDays */
 };
 
 extern const struct config_opt OPENAPI_CONFIG_OPTS[];

@@ -42,6 +42,10 @@ const struct config_opt OPENAPI_CONFIG_OPTS[] = {
     OPT("openApiTunnels", CFG_STR, tunnels, NULL, 0, 0,
         "VPC tunnel addresses for /json/vpcTunnel/tunnelSwitch: "
         "[CLUSTER:]anyTunnel|singleTunnel[/VSWITCH]=HOST:PORT;...,... (empty = not offered)"),
+    OPT("openApiStatsPollMs", CFG_INT, stats_poll_ms, "60000", 0, 3600000,
+        "how often the per-minute statistics are fetched from the brokers (0 = never)"),
+    OPT("openApiStatsRetentionDays", CFG_INT, stats_retention_days, "7", 1, 366,
+        "days of per-minute statistics kept for the trend endpoints"),
 };
 
 const size_t OPENAPI_CONFIG_NOPTS = sizeof OPENAPI_CONFIG_OPTS / sizeof OPENAPI_CONFIG_OPTS[0];

@@ -58,6 +58,7 @@
 #define RC_GET_CONSUMER_RUNNING_INFO           307
 #define RC_CONSUME_MESSAGE_DIRECTLY            309
 #define RC_SEND_MESSAGE_V2                     310
+#define RC_VIEW_BROKER_STATS_DATA              315
 #define RC_SEND_BATCH_MESSAGE                  320
 #define RC_QUERY_DATA_VERSION                  322
 #define RC_SEND_REPLY_MESSAGE                  324
@@ -66,6 +67,10 @@
 #define RC_ADD_WRITE_PERM_OF_BROKER            327
 #define RC_LITE_PULL_MESSAGE                   361
 #define RC_BROKER_HEARTBEAT                    904
+
+/* Tern's own request codes (docs/design/broker.md "Statistics"), far above
+ * the range Apache RocketMQ uses. */
+#define RC_TERN_GET_STATS_MINUTES 10315
 
 /* Response codes. */
 #define RESP_SUCCESS                      0

@@ -146,8 +146,9 @@ test('a body of another content type is refused', async () => {
 });
 
 test('endpoints of later steps answer ONS_SERVICE_UNSUPPORTED after authentication', async () => {
-  fail(await call(c, '/json/trend/topicInputTps', { topic: 'T_x' }), 'ONS_SERVICE_UNSUPPORTED', 501);
-  fail(await call(c, '/json/trend/topicInputTps', {}, MAIN, { tamper: true }), 'ONS_AUTH_FAILED', 401);
+  // tunnelSwitch is the last path without a handler (trend is served now).
+  fail(await call(c, '/json/vpcTunnel/tunnelSwitch', { instanceId: 'x' }), 'ONS_SERVICE_UNSUPPORTED', 501);
+  fail(await call(c, '/json/vpcTunnel/tunnelSwitch', {}, MAIN, { tamper: true }), 'ONS_AUTH_FAILED', 401);
 });
 
 test('a sub-account without the grant gets ONS_PERMISSION_DENIED and changes nothing', async () => {
