@@ -146,6 +146,8 @@ TEST(console_starts)
     set(&c, "openApiAdminTimeoutMs", "3000");
     set(&c, "openApiTunnels", "anyTunnel=10.0.0.1:9876;10.0.0.2:9876");
     set(&c, "openApiExtraAccounts", "2000000000000002:0:OomAK2:OomSK2");
+    /* No statistics poller: its allocations would take the injected failures. */
+    set(&c, "openApiStatsPollMs", "0");
     char err[256];
     ASSERT_EQ(openapi_start(&c, &g_o, err, sizeof err), TERN_OK);
     config_free_strings(OPENAPI_CONFIG_OPTS, OPENAPI_CONFIG_NOPTS, &c);
@@ -387,6 +389,31 @@ TEST(empower_endpoints)
      * whole check path. */
     walk("/json/empower/create", grant, 4, WANT_ERROR);
     walk("/json/empower/list", (struct kv[]){{"instanceId", INST}, {"topic", "OomTopic"}}, 2,
+         WANT_SUCCESS);
+}
+
+TEST(trend_and_subdetail)
+{
+    walk("/json/trend/topicInputTps",
+         (struct kv[]){{"instanceId", INST},
+                       {"topic", "OomTopic"},
+                       {"beginTime", "1700000000000"},
+                       {"endTime", "1700003600000"},
+                       {"period", "5"},
+                       {"type", "1"}},
+         6, WANT_SUCCESS);
+    walk("/json/trend/groupOutputTps",
+         (struct kv[]){{"instanceId", INST},
+                       {"topic", "OomTopic"},
+                       {"groupId", "GID_Oom"},
+                       {"beginTime", "1700000000000"},
+                       {"endTime", "1700003600000"},
+                       {"period", "1"},
+                       {"type", "0"}},
+         7, WANT_SUCCESS);
+    walk("/json/topic/subDetail", (struct kv[]){{"instanceId", INST}, {"topic", "OomTopic"}}, 2,
+         WANT_SUCCESS);
+    walk("/json/group/subDetail", (struct kv[]){{"instanceId", INST}, {"groupId", "GID_Oom"}}, 2,
          WANT_SUCCESS);
 }
 
