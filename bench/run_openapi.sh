@@ -82,7 +82,7 @@ if [ -z "$s" ]; then
   tail -20 "$scratch/api/bench.err" "$out" >&2
   exit 1
 fi
-echo "SUMMARY openapi conns=$conns rate=${rate:-closed} duration_s=$dur rps=$(field rps "$s") errors=$(field errors "$s")" \
+echo "SUMMARY openapi conns=$conns console_threads=$sthreads rate=${rate:-closed} duration_s=$dur rps=$(field rps "$s") errors=$(field errors "$s")" \
   "p50_us=$(field p50_us "$s") p90_us=$(field p90_us "$s") p99_us=$(field p99_us "$s")" \
   "max_us=$(field max_us "$s") nproc=$(nproc) load_before=$load0 load=$load"
 exit "$rc"
