@@ -13,7 +13,9 @@
 #   -d SECONDS         measured seconds (default 60)
 #   -w THREADS         client epoll threads (default 2)
 #   --rate R           total requests/s (open loop); default: closed loop
-#   --threads N        openApiThreads of the console (default 4)
+#   --threads N        openApiThreads of the console (default: the number of
+#                      CPUs; connections stick to their HTTP thread, so more
+#                      threads than cores lengthen the tail under saturation)
 #   --keep             keep the scratch directory afterwards
 # Environment: NSPORT (29876), BPORT (30911) and HPORT (28080) choose the
 # loopback ports. The machine load (uptime) is printed with the result.
@@ -24,7 +26,7 @@ build="build-bench"
 conns=200
 dur=60
 cthreads=2
-sthreads=4
+sthreads=$(nproc)
 keep=0
 rate=""
 while [ $# -gt 0 ]; do
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
     --threads) sthreads=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run_openapi.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
   esac
@@ -80,7 +82,7 @@ if [ -z "$s" ]; then
   tail -20 "$scratch/api/bench.err" "$out" >&2
   exit 1
 fi
-echo "SUMMARY openapi conns=$conns rate=${rate:-closed} duration_s=$dur rps=$(field rps "$s") errors=$(field errors "$s")" \
+echo "SUMMARY openapi conns=$conns console_threads=$sthreads rate=${rate:-closed} duration_s=$dur rps=$(field rps "$s") errors=$(field errors "$s")" \
   "p50_us=$(field p50_us "$s") p90_us=$(field p90_us "$s") p99_us=$(field p99_us "$s")" \
   "max_us=$(field max_us "$s") nproc=$(nproc) load_before=$load0 load=$load"
 exit "$rc"

@@ -44,7 +44,7 @@ int api_instance_seen(struct api_req *r, bool required, struct api_instance *out
         return -1;
     if (!id)
         return api_instance(r, required, out);
-    int rc = api_instance_load(r->o->db, id, out);
+    int rc = api_instance_load(r->db, id, out);
     if (rc == TERN_ECORRUPT)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
     if (rc == TERN_OK && strcmp(out->region_id, r->region_id) == 0) {
@@ -129,7 +129,7 @@ bool api_group_usable(struct api_req *r, int64_t owner)
     if (owner == r->caller.user_id)
         return true;
     struct account creator;
-    return r->caller.is_main && db_find_account(r->o->db, owner, &creator) == TERN_OK &&
+    return r->caller.is_main && db_find_account(r->db, owner, &creator) == TERN_OK &&
            !creator.is_main && creator.main_id == r->caller.user_id;
 }
 
@@ -140,5 +140,5 @@ bool api_group_deletable(struct api_req *r, const struct api_instance *in, int64
     if (!api_owner_side(r, in) || !r->caller.privileged)
         return false;
     struct account creator;
-    return db_find_account(r->o->db, owner, &creator) != TERN_OK || creator.main_id != in->owner;
+    return db_find_account(r->db, owner, &creator) != TERN_OK || creator.main_id != in->owner;
 }

@@ -74,8 +74,9 @@ static const struct endpoint ENDPOINTS[] = {
 /* Handlers that only read the database (no broker call, no task store):
  * they run on a pooled read-only connection, outside meta_lock. */
 static const api_handler_fn READ_ONLY[] = {
-    h_region_list,        h_instance_list,    h_instance_base_info, h_topic_get,
-    h_topic_list_in_page, h_topic_list_names, h_group_list,
+    h_region_list, h_instance_list,         h_instance_base_info,
+    h_topic_get,   h_topic_list_in_page,    h_topic_list_names,
+    h_group_list,  h_trend_topic_input_tps, h_trend_group_output_tps,
 };
 
 static bool read_only(const struct endpoint *ep)

@@ -63,7 +63,10 @@ struct api_instance {
 struct api_req {
     struct openapi *o;                /* borrowed */
     const struct http_params *params; /* borrowed; valid for the request */
-    sqlite3 *db;                      /* borrowed: o->db under meta_lock, or a pooled reader */
+    /* borrowed: o->db under meta_lock, or a pooled reader (READ_ONLY[] in
+     * api.c, no lock held): handlers and their helpers query r->db, never
+     * o->db, which another thread may be using. */
+    sqlite3 *db;
     struct account caller;
     const char *region_id; /* borrowed from params or o->cfg */
     arena_t arena;         /* request-scoped copies */

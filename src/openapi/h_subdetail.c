@@ -22,6 +22,8 @@ static int group_connection(struct api_req *r, const struct admin_broker *b, siz
                             const char *phys, const struct json_val **out)
 {
     *out = NULL;
+    if (!phys) /* api_phys_name ran out of memory (r->err set) */
+        return -1;
     for (size_t i = 0; i < n; i++) {
         char err[400];
         struct admin_reply rep;
@@ -78,6 +80,8 @@ int h_topic_sub_detail(struct api_req *r)
     if (api_str(r, "topic", true, 1, 255, &topic) < 0 || api_existing_topic(r, topic, &in) < 0)
         return -1;
     const char *phys_topic = api_phys_name(r, &in, topic);
+    if (!phys_topic)
+        return -1;
     struct admin_broker *b;
     size_t nb;
     if (brokers_of(r, &in, &b, &nb) < 0)
@@ -90,19 +94,26 @@ int h_topic_sub_detail(struct api_req *r)
     bool owner_side = api_owner_side(r, &in);
     size_t ng = 0, cap = 16;
     const char **groups = arena_alloc(&r->arena, cap * sizeof *groups);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (groups && sqlite3_step(st) == SQLITE_ROW) {
         /* A grantee sees only the Group IDs it may use (as message/trace). */
         if (!owner_side && !api_group_usable(r, sqlite3_column_int64(st, 1)))
             continue;
         if (ng == cap) {
             const char **more = arena_alloc(&r->arena, 2 * cap * sizeof *more);
+            if (!more) {
+                groups = NULL;
+                break;
+            }
             memcpy(more, groups, ng * sizeof *groups);
             groups = more;
             cap *= 2;
         }
-        groups[ng++] = arena_strdup(&r->arena, api_col(st, 0));
+        if (!(groups[ng++] = arena_strdup(&r->arena, api_col(st, 0))))
+            groups = NULL;
     }
     sqlite3_finalize(st);
+    if (!groups)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     jw_t w;
     buf_t items;
     buf_init(&items);
@@ -127,6 +138,10 @@ int h_topic_sub_detail(struct api_req *r)
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
+    if (buf_failed(&items)) {
+        buf_deinit(&items);
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+    }
     api_data_begin(r, &w);
     jw_obj_begin(&w);
     jw_key(&w, "topic");

@@ -51,6 +51,8 @@ static int write_series(struct api_req *r, const struct trend_q *q, int kind, co
     int64_t last = q->end / MS_PER_MINUTE / step * step;
     size_t nb = (size_t)((last - first) / step + 1);
     int64_t *sum = arena_alloc(&r->arena, nb * sizeof *sum);
+    if (!sum)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     memset(sum, 0, nb * sizeof *sum);
     sqlite3_stmt *st;
     if (api_prepare(r,
@@ -102,7 +104,10 @@ int h_trend_topic_input_tps(struct api_req *r)
         return -1;
     char title[600];
     snprintf(title, sizeof title, "%s input %s", q.topic, q.type == 0 ? "total" : "TPS");
-    return write_series(r, &q, 0, in.cluster, api_phys_name(r, &in, q.topic), NULL, title);
+    const char *pt = api_phys_name(r, &in, q.topic);
+    if (!pt)
+        return -1;
+    return write_series(r, &q, 0, in.cluster, pt, NULL, title);
 }
 
 int h_trend_group_output_tps(struct api_req *r)
@@ -115,6 +120,9 @@ int h_trend_group_output_tps(struct api_req *r)
     char title[600];
     snprintf(title, sizeof title, "%s@%s output %s", q.group, q.topic,
              q.type == 0 ? "total" : "TPS");
-    return write_series(r, &q, 1, in.cluster, api_phys_name(r, &in, q.topic),
-                        api_phys_name(r, &in, q.group), title);
+    const char *pt = api_phys_name(r, &in, q.topic);
+    const char *pg = pt ? api_phys_name(r, &in, q.group) : NULL;
+    if (!pg)
+        return -1;
+    return write_series(r, &q, 1, in.cluster, pt, pg, title);
 }

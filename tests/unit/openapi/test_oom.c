@@ -145,6 +145,9 @@ TEST(console_starts)
     set(&c, "namesrvAddr", g_ns);
     set(&c, "openApiAdminTimeoutMs", "3000");
     set(&c, "openApiTunnels", "anyTunnel=10.0.0.1:9876;10.0.0.2:9876");
+    set(&c, "openApiExtraAccounts", "2000000000000002:0:OomAK2:OomSK2");
+    /* No statistics poller: its allocations would take the injected failures. */
+    set(&c, "openApiStatsPollMs", "0");
     char err[256];
     ASSERT_EQ(openapi_start(&c, &g_o, err, sizeof err), TERN_OK);
     config_free_strings(OPENAPI_CONFIG_OPTS, OPENAPI_CONFIG_NOPTS, &c);
@@ -371,6 +374,47 @@ TEST(write_endpoints)
                        {"maxSendTps", "10"},
                        {"maxReceiveTps", "10"}},
          5, WANT_SUCCESS);
+}
+
+TEST(empower_endpoints)
+{
+    const struct kv grant[] = {{"instanceId", INST},
+                               {"topic", "OomTopic"},
+                               {"empowerUser", "2000000000000002"},
+                               {"relation", "6"}};
+    char query[2048];
+    next_query(grant, 4, query, sizeof query);
+    ASSERT_EQ(run_once("/json/empower/create", query), 1);
+    /* Every later create finds the grant (EMPOWER_EXIST_ERROR) after the
+     * whole check path. */
+    walk("/json/empower/create", grant, 4, WANT_ERROR);
+    walk("/json/empower/list", (struct kv[]){{"instanceId", INST}, {"topic", "OomTopic"}}, 2,
+         WANT_SUCCESS);
+}
+
+TEST(trend_and_subdetail)
+{
+    walk("/json/trend/topicInputTps",
+         (struct kv[]){{"instanceId", INST},
+                       {"topic", "OomTopic"},
+                       {"beginTime", "1700000000000"},
+                       {"endTime", "1700003600000"},
+                       {"period", "5"},
+                       {"type", "1"}},
+         6, WANT_SUCCESS);
+    walk("/json/trend/groupOutputTps",
+         (struct kv[]){{"instanceId", INST},
+                       {"topic", "OomTopic"},
+                       {"groupId", "GID_Oom"},
+                       {"beginTime", "1700000000000"},
+                       {"endTime", "1700003600000"},
+                       {"period", "1"},
+                       {"type", "0"}},
+         7, WANT_SUCCESS);
+    walk("/json/topic/subDetail", (struct kv[]){{"instanceId", INST}, {"topic", "OomTopic"}}, 2,
+         WANT_SUCCESS);
+    walk("/json/group/subDetail", (struct kv[]){{"instanceId", INST}, {"groupId", "GID_Oom"}}, 2,
+         WANT_SUCCESS);
 }
 
 TEST(failures_were_injected_and_reported)
