@@ -3,7 +3,7 @@
  * §6.8) from the per-minute rows the statistics poller stores
  * (stats_poll.h): buckets of `period` minutes aligned on the epoch covering
  * [beginTime, endTime], every bucket present, summed over the brokers of the
- * instance's cluster. */
+ * instance's cluster. Also the removal of a deleted topic's or group's rows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +117,19 @@ int h_trend_group_output_tps(struct api_req *r)
              q.type == 0 ? "total" : "TPS");
     return write_series(r, &q, 1, in.cluster, api_phys_name(r, &in, q.topic),
                         api_phys_name(r, &in, q.group), title);
+}
+
+int api_stats_forget(struct api_req *r, const char *cluster, const char *phys_topic,
+                     const char *phys_group)
+{
+    sqlite3_stmt *st;
+    if (api_prepare(r,
+                    phys_topic ? "DELETE FROM stats_minute WHERE cluster=?1 AND topic=?2"
+                               : "DELETE FROM stats_minute WHERE cluster=?1 AND (grp=?2"
+                                 " OR topic='%RETRY%'||?2 OR topic='%DLQ%'||?2)",
+                    &st) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, phys_topic ? phys_topic : phys_group, -1, SQLITE_TRANSIENT);
+    return api_exec(r, st);
 }
