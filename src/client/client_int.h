@@ -140,6 +140,8 @@ ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const stru
  * reference; each carved message holds another. */
 struct cl_slab *cl_slab_new(size_t cap);
 void cl_slab_unref(struct cl_slab *s);
+/* n bytes (16-aligned) of s's free room, owned by s; NULL when full. */
+void *cl_slab_alloc(struct cl_slab *s, size_t n);
 /* Upper bound of the bytes cl_message_from_record_in carves for r. */
 size_t cl_record_bound(const struct msg_record *r);
 /* Generates a fresh UNIQ_KEY (32 hex chars + NUL). */

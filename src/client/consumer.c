@@ -206,6 +206,25 @@ static void consumer_heartbeat(void *owner, buf_t *out)
     jw_obj_end(&w);
 }
 
+/* Whether a queued job should wake an idle consume thread (cq_mu held).
+ * A wake-up is two context switches, dearer than a fast listener's whole
+ * batch, so a Consumer wakes another thread only when none runs or the
+ * queued work (messages x the listener's average time) is more than the
+ * running threads get through in SPLIT_NS each. Ordered queues may block
+ * in their listener (suspend) and always wake one. The service thread
+ * (cons_wake_if_waiting) wakes one each second while work waits, should
+ * every running thread be stuck in a listener. */
+static bool want_wake(struct ons_consumer *c)
+{
+    if (c->cq_idle == 0)
+        return false;
+    int running = c->nthreads - c->cq_idle;
+    if (c->orderly || running <= 0)
+        return true;
+    int64_t avg = atomic_load(&c->listen_ns);
+    return (int64_t)c->cq_msgs * (avg > 0 ? avg : 1) > (int64_t)SPLIT_NS * running;
+}
+
 void cons_push_job(struct ons_consumer *c, struct cjob *j)
 {
     pthread_mutex_lock(&c->cq_mu);
@@ -215,16 +234,25 @@ void cons_push_job(struct ons_consumer *c, struct cjob *j)
         c->head = j;
     c->tail = j;
     c->cq_msgs += j->n;
-    if (c->cq_idle > 0)
+    if (want_wake(c))
+        pthread_cond_signal(&c->cq_cv);
+    pthread_mutex_unlock(&c->cq_mu);
+}
+
+void cons_wake_if_waiting(struct ons_consumer *c)
+{
+    pthread_mutex_lock(&c->cq_mu);
+    if (c->head && c->cq_idle > 0)
         pthread_cond_signal(&c->cq_cv);
     pthread_mutex_unlock(&c->cq_mu);
 }
 
 void cons_free_job(struct cjob *j)
 {
-    for (size_t i = 0; i < j->n; i++)
+    for (size_t i = 0; j->msgs && i < j->n; i++)
         ons_message_free(j->msgs[i]);
     free(j->msgs);
+    cl_slab_unref(j->raw);
     pq_unref(j->pq);
     free(j);
 }
@@ -293,6 +321,7 @@ static void consumer_tick(void *owner, int64_t now)
     else
         cons_check_timeouts(c, now);
     cons_stats_roll(c, now);
+    cons_wake_if_waiting(c);
 }
 
 static void consumer_notify(void *owner)

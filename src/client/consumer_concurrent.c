@@ -193,12 +193,14 @@ void cons_check_timeouts(struct ons_consumer *c, int64_t now)
 /* ---- running jobs ------------------------------------------------------------ */
 
 /* One listener call over view (a slice of a job). Returns the listener's
- * action, or -1 when the call timed out and its messages were handed back. */
+ * action, or -1 when the call timed out and its messages were handed back.
+ * *took_ns: the listener's own time (the watch's locking excluded). */
 static int call_listener(struct ons_consumer *c, const struct sub *s, bool subscribed,
-                         struct cjob *view)
+                         struct cjob *view, int64_t *took_ns)
 {
     int action = ONS_ACTION_COMMIT_MESSAGE;
     int slot = slot_begin(c, view);
+    int64_t t0 = clock_mono_ns();
     if (subscribed && s->fn) {
         struct ons_consume_context ctx = {0};
         if (c->batch) {
@@ -209,6 +211,7 @@ static int call_listener(struct ons_consumer *c, const struct sub *s, bool subsc
             action = fn(view->msgs[0], &ctx, s->user);
         }
     }
+    *took_ns = clock_mono_ns() - t0;
     return slot_end(c, slot) ? -1 : action;
 }
 
@@ -236,12 +239,44 @@ static void ack_add(struct ack_batch *a, int64_t off)
  * job (BatchConsumer). Consumed messages are acked (once per job) and freed;
  * messages that could not be handed back stay in j, which is queued again
  * LOCAL_RETRY_MS later. */
+/* After a raw job was built: with a slow listener, keeps about SPLIT_NS of
+ * its messages and queues the rest for another thread (take_job splits
+ * built jobs the same way). */
+static void hand_off_rest(struct ons_consumer *c, struct cjob *j)
+{
+    int64_t avg = atomic_load(&c->listen_ns);
+    size_t share = avg >= SPLIT_NS ? 1 : (size_t)(SPLIT_NS / (avg > 0 ? avg : 1));
+    if (c->batch || j->n <= share)
+        return;
+    struct cjob *rest = cl_calloc(1, sizeof *rest);
+    ons_message_t **rm = rest ? cl_calloc(j->n - share, sizeof *rm) : NULL;
+    if (rm == NULL) {
+        free(rest); /* out of memory: this thread runs them all */
+        return;
+    }
+    memcpy(rm, j->msgs + share, (j->n - share) * sizeof *rm);
+    rest->msgs = rm;
+    rest->n = j->n - share;
+    j->n = share;
+    atomic_fetch_add(&j->pq->refs, 1);
+    rest->pq = j->pq;
+    cons_push_job(c, rest);
+}
+
 static void run_cjob(struct ons_consumer *c, struct cjob *j)
 {
     struct pq *q = j->pq;
+    if (j->raw) {
+        if (atomic_load(&q->dropped)) {
+            cons_free_job(j); /* the queue's new owner pulls these again */
+            return;
+        }
+        cons_build_job(c, j);
+        hand_off_rest(c, j);
+    }
     struct sub s = {0};
     bool subscribed = j->n > 0 && cons_sub_lookup(c, j->msgs[0]->topic, &s, NULL, NULL);
-    size_t per = c->batch ? j->n : 1, keep = 0;
+    size_t per = c->batch ? (size_t)c->core.cfg.batch_max : 1, keep = 0;
     struct ack_batch acks = {.q = q, .n = 0};
     for (size_t i = 0; i < j->n; i += per) {
         size_t k = j->n - i < per ? j->n - i : per;
@@ -252,9 +287,8 @@ static void run_cjob(struct ons_consumer *c, struct cjob *j)
                 ons_message_free(view.msgs[x]);
             continue;
         }
-        int64_t t0 = clock_mono_ns();
-        int action = call_listener(c, &s, subscribed, &view);
-        int64_t took = clock_mono_ns() - t0;
+        int64_t took = 0;
+        int action = call_listener(c, &s, subscribed, &view, &took);
         int64_t per_msg = took / (int64_t)k, avg = atomic_load(&c->listen_ns);
         atomic_store(&c->listen_ns, avg + (per_msg - avg) / 8);
         bool ok = action == ONS_ACTION_COMMIT_MESSAGE;
@@ -292,10 +326,6 @@ static void run_cjob(struct ons_consumer *c, struct cjob *j)
     cons_free_job(j);
 }
 
-/* Listener time a consume thread should get from one hand-off: waking
- * another thread for less costs more than it saves. */
-#define SPLIT_NS 50000
-
 /* Takes the first due job off the queue (cq_mu held); NULL when none is due
  * (*earliest: when the next one is). A Consumer's job is split when one
  * message's listener call (moving average) is slow enough: the thread takes
@@ -317,7 +347,7 @@ static struct cjob *take_job(struct ons_consumer *c, int64_t now, int64_t *earli
         return NULL;
     int64_t avg = atomic_load(&c->listen_ns);
     size_t share = avg >= SPLIT_NS ? 1 : (size_t)(SPLIT_NS / (avg > 0 ? avg : 1));
-    if (!c->orderly && !c->batch && j->n > share) {
+    if (!c->orderly && !c->batch && j->msgs && j->n > share) {
         struct cjob *part = cl_calloc(1, sizeof *part);
         ons_message_t **pm = part ? cl_calloc(share, sizeof *pm) : NULL;
         if (pm != NULL) {

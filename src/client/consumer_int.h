@@ -26,6 +26,9 @@
 #define PULL_ERROR_DELAY 3000
 #define CALL_TIMEOUT_MS  3000
 #define PULL_BATCH       32 /* maxMsgNums of a pull */
+/* Listener time a consume thread should get from one hand-off: waking
+ * another thread for less costs more than it saves. */
+#define SPLIT_NS 50000
 
 struct sub {
     char *topic;      /* owned: plain topic */
@@ -87,9 +90,14 @@ struct pull_task {
 struct cjob {
     struct cjob *next;
     struct pq *pq;        /* one reference */
-    ons_message_t **msgs; /* owned */
-    size_t n;
-    int64_t not_before; /* mono ms */
+    ons_message_t **msgs; /* owned; NULL while the job is raw */
+    size_t n;             /* messages, or records while raw */
+    int64_t not_before;   /* mono ms */
+    /* A raw job (concurrent consumers): the pulled records, copied into
+     * raw (one reference) with recs[] pointing into it; a consume thread
+     * builds the messages into the same slab (cons_build_job). */
+    struct cl_slab *raw;
+    struct msg_record *recs; /* in raw */
 };
 
 /* A consume thread's current job, for ConsumeTimeout. */
@@ -160,6 +168,13 @@ bool cons_sub_lookup(struct ons_consumer *c, const char *topic, struct sub *out_
  * lock for the batch. */
 void cons_sub_filter(struct ons_consumer *c, ons_message_t **msgs, size_t n);
 void cons_push_job(struct ons_consumer *c, struct cjob *j);
+/* Builds a raw job's messages on the calling consume thread: filters them by
+ * the subscription, acknowledges the skipped ones. Afterwards j->msgs holds
+ * j->n messages (possibly none). */
+void cons_build_job(struct ons_consumer *c, struct cjob *j);
+/* Service thread: wakes an idle consume thread when jobs wait (a safety net
+ * for cons_push_job's sparing wake-ups). */
+void cons_wake_if_waiting(struct ons_consumer *c);
 void cons_free_job(struct cjob *j);
 
 struct ons_consumer *consumer_new(const ons_properties_t *p, enum cl_kind kind, size_t size,

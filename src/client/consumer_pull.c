@@ -130,10 +130,98 @@ static void deliver(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, 
     }
 }
 
+/* Builds the messages of recs[0..n) (into slab when it has room), drops
+ * those the subscription filters out and acknowledges them. Returns the
+ * kept messages in *out (owned; NULL when none or out of memory) and their
+ * count. Without memory for the lists nothing is acknowledged: the records
+ * stay in flight and hold the commit offset back until the queue is
+ * dropped; nothing is lost. */
+static size_t build_batch(struct ons_consumer *c, struct pq *q, const struct msg_record *recs,
+                          size_t n, struct cl_slab *slab, ons_message_t ***out)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    ons_message_t **msgs = cl_calloc(n, sizeof *msgs);
+    int64_t *skipped = cl_malloc(n * sizeof *skipped);
+    if (msgs == NULL || skipped == NULL) {
+        free(msgs);
+        free(skipped);
+        cl_log(ONS_LOG_WARN, "no memory for %zu pulled message(s) of %s:%d", n, q->wire_topic,
+               q->qid);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        msgs[i] = cl_message_from_record_in(&c->core.cfg, &recs[i], slab);
+    if (!q->retry)
+        cons_sub_filter(c, msgs, n); /* one subscription lock for the batch */
+    size_t nm = 0, nskip = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i])
+            msgs[nm++] = msgs[i];
+        else /* filtered out, or a body that cannot be inflated */
+            skipped[nskip++] = recs[i].queue_off;
+    }
+    pq_ack_many(q, skipped, nskip);
+    free(skipped);
+    if (nm == 0) {
+        free(msgs);
+        return 0;
+    }
+    *out = msgs;
+    return nm;
+}
+
+void cons_build_job(struct ons_consumer *c, struct cjob *j)
+{
+    struct cl_slab *raw = j->raw;
+    size_t n = j->n;
+    j->n = build_batch(c, j->pq, j->recs, n, raw, &j->msgs);
+    j->recs = NULL;
+    j->raw = NULL;
+    cl_slab_unref(raw); /* the built messages hold their own references */
+}
+
+/* Queues the records of a concurrent consumer's pull as one raw job: the
+ * framed bytes and the records are copied into one slab with room for the
+ * messages a consume thread builds there. False when out of memory. */
+static bool queue_raw(struct ons_consumer *c, struct pq *q, const uint8_t *base, size_t span,
+                      const struct msg_record *recs, size_t n)
+{
+    size_t bound = span + 16 + n * sizeof *recs + 16;
+    for (size_t i = 0; i < n; i++)
+        bound += cl_record_bound(&recs[i]) + 16;
+    struct cl_slab *slab = cl_slab_new(bound);
+    struct cjob *j = slab ? cl_calloc(1, sizeof *j) : NULL;
+    uint8_t *raw = j ? cl_slab_alloc(slab, span) : NULL;
+    struct msg_record *rr = raw ? cl_slab_alloc(slab, n * sizeof *rr) : NULL;
+    if (rr == NULL) {
+        free(j);
+        cl_slab_unref(slab);
+        return false;
+    }
+    memcpy(raw, base, span);
+    for (size_t i = 0; i < n; i++) {
+        rr[i] = recs[i];
+        rr[i].body.ptr = raw + (recs[i].body.ptr - base);
+        rr[i].topic.ptr = raw + (recs[i].topic.ptr - base);
+        rr[i].props.ptr = raw + (recs[i].props.ptr - base);
+    }
+    j->raw = slab;
+    j->recs = rr;
+    j->n = n;
+    atomic_fetch_add(&q->refs, 1);
+    j->pq = q;
+    cons_push_job(c, j);
+    return true;
+}
+
 /* A found batch: frames the records, records them in flight, issues the
  * queue's next pull at once (so the broker reads the next batch while this
- * one is built), then builds and delivers the messages. Returns true when
- * the next pull was issued. */
+ * one is consumed), then hands the records on: a concurrent consumer's as
+ * one raw job built on a consume thread, an ordered queue's built here and
+ * appended to its buffer. Returns true when the next pull was issued.
+ * took_ns: the pull's round trip. */
 static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp, bool has_next,
                          int64_t next, int64_t took_ns)
 {
@@ -168,32 +256,21 @@ static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp
         issue_pull(c, q, true);
         issued = true;
     }
-    ons_message_t **msgs = n ? cl_calloc(n, sizeof *msgs) : NULL;
-    size_t nm = 0, nskip = 0, bound = 0;
-    int64_t *skipped = n ? cl_malloc(n * sizeof *skipped) : NULL;
+    size_t span = 0; /* the records are contiguous from the body's start */
+    for (size_t i = 0; i < n; i++)
+        span += (size_t)recs[i].total_size;
+    if (n && !c->orderly && queue_raw(c, q, resp->body.ptr, span, recs, n)) {
+        if (recs != stack)
+            free(recs);
+        return issued;
+    }
+    size_t bound = 0;
     for (size_t i = 0; i < n; i++)
         bound += cl_record_bound(&recs[i]) + 16;
     struct cl_slab *slab = n ? cl_slab_new(bound) : NULL; /* NULL: one allocation each */
-    for (size_t i = 0; i < n; i++)
-        if (msgs)
-            msgs[i] = cl_message_from_record_in(&c->core.cfg, &recs[i], slab);
-    if (msgs && !q->retry)
-        cons_sub_filter(c, msgs, n); /* one subscription lock for the batch */
-    for (size_t i = 0; i < n; i++) {
-        ons_message_t *m = msgs ? msgs[i] : NULL;
-        if (m) {
-            msgs[nm++] = m;
-            continue;
-        }
-        /* Filtered out, or a body that cannot be inflated: acknowledged now.
-         * Without memory for the lists it stays in flight and holds the
-         * commit offset back until the queue is dropped; nothing is lost. */
-        if (skipped && msgs)
-            skipped[nskip++] = recs[i].queue_off;
-    }
+    ons_message_t **msgs = NULL;
+    size_t nm = build_batch(c, q, recs, n, slab, &msgs);
     cl_slab_unref(slab);
-    pq_ack_many(q, skipped, nskip);
-    free(skipped);
     if (recs != stack)
         free(recs);
     deliver(c, q, msgs, nm);

@@ -230,6 +230,16 @@ void cl_slab_unref(struct cl_slab *s)
         free(s);
 }
 
+void *cl_slab_alloc(struct cl_slab *s, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (s == NULL || s->cap - s->used < n)
+        return NULL;
+    void *p = s->mem + s->used;
+    s->used += n;
+    return p;
+}
+
 size_t cl_record_bound(const struct msg_record *r)
 {
     /* sizeof(ons_message_t) + body + per property at most: its bytes in

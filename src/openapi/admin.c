@@ -101,6 +101,10 @@ static int cluster_info(struct admin *a, arena_t *ar, struct json_val **out, cha
         /* json_parse keeps views into its input: copy the body into ar. */
         tern_bytes_t body = arena_copy(ar, resp.cmd.body);
         rresp_deinit(&resp);
+        if (!body.ptr) {
+            snprintf(err, errlen, "out of memory");
+            return TERN_ENOMEM;
+        }
         rc = json_parse(body, ar, out);
         if (rc == TERN_OK && (*out)->type == JSON_OBJECT)
             return TERN_OK;
@@ -120,8 +124,13 @@ int admin_list_clusters(struct admin *a, arena_t *ar, const char ***names, size_
     const struct json_val *t = json_get(ci, "clusterAddrTable");
     size_t cnt = t && t->type == JSON_OBJECT ? t->n : 0;
     const char **v = arena_alloc(ar, (cnt ? cnt : 1) * sizeof *v);
-    for (size_t i = 0; i < cnt; i++)
-        v[i] = (const char *)arena_copy(ar, t->keys[i]).ptr;
+    for (size_t i = 0; v && i < cnt; i++)
+        if (!(v[i] = (const char *)arena_copy(ar, t->keys[i]).ptr))
+            v = NULL;
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return TERN_ENOMEM;
+    }
     *names = v;
     *n = cnt;
     return TERN_OK;
@@ -313,6 +322,10 @@ int admin_brokers(struct admin *a, const char *cluster, arena_t *ar, struct admi
     size_t cap = names && names->type == JSON_ARRAY ? names->n : 0;
     struct admin_broker *v = arena_alloc(ar, (cap ? cap : 1) * sizeof *v);
     *n = 0;
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return TERN_ENOMEM;
+    }
     for (size_t i = 0; i < cap; i++) {
         if (names->items[i].type != JSON_STRING)
             continue;
@@ -350,11 +363,19 @@ int admin_request(struct admin *a, const char *addr, struct rcmd *req, arena_t *
     out->body = arena_copy(ar, resp.cmd.body);
     out->nfields = resp.cmd.nfields;
     out->fields = arena_alloc(ar, (out->nfields ? out->nfields : 1) * sizeof *out->fields);
-    for (size_t i = 0; i < out->nfields; i++) {
+    bool oom = !out->fields || (resp.cmd.remark.len && !out->remark.ptr) ||
+               (resp.cmd.body.len && !out->body.ptr);
+    for (size_t i = 0; !oom && i < out->nfields; i++) {
         out->fields[i].key = arena_copy(ar, resp.cmd.fields[i].key);
         out->fields[i].val = arena_copy(ar, resp.cmd.fields[i].val);
+        oom = !out->fields[i].key.ptr || !out->fields[i].val.ptr;
     }
     rresp_deinit(&resp);
+    if (oom) {
+        memset(out, 0, sizeof *out);
+        snprintf(err, errlen, "%s answered, but out of memory", addr);
+        return TERN_ENOMEM;
+    }
     return TERN_OK;
 }
 

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "openapi/dbpool.h"
 #include "openapi/sign.h"
 #include "protocol/cmd.h"
 
@@ -31,7 +32,7 @@ struct endpoint {
 static const struct endpoint ENDPOINTS[] = {
     {"/json/region/list", h_region_list, EP_NO_REGION},
     {"/json/cluster/list", h_cluster_list, 0},
-    {"/json/vpcTunnel/tunnelSwitch", NULL, 0},
+    {"/json/vpcTunnel/tunnelSwitch", h_tunnel_switch, 0},
     {"/json/instance/baseInfo", h_instance_base_info, 0},
     {"/json/instance/create", h_instance_create, 0},
     {"/json/instance/delete", h_instance_delete, 0},
@@ -68,6 +69,21 @@ static const struct endpoint ENDPOINTS[] = {
     {"/json/message/getByPagedDLQ", h_dlq_get_by_paged, 0},
     {"/json/message/resendByIdInDLQ", h_dlq_resend_by_id, 0},
 };
+
+/* Handlers that only read the database (no broker call, no task store):
+ * they run on a pooled read-only connection, outside meta_lock. */
+static const api_handler_fn READ_ONLY[] = {
+    h_region_list,        h_instance_list,    h_instance_base_info, h_topic_get,
+    h_topic_list_in_page, h_topic_list_names, h_group_list,
+};
+
+static bool read_only(const struct endpoint *ep)
+{
+    for (size_t i = 0; i < sizeof READ_ONLY / sizeof READ_ONLY[0]; i++)
+        if (ep->fn && ep->fn == READ_ONLY[i])
+            return true;
+    return false;
+}
 
 #define MAX_PATH_BYTES 256
 
@@ -210,9 +226,9 @@ int api_need_privileged(struct api_req *r)
 
 int api_prepare(struct api_req *r, const char *sql, sqlite3_stmt **st)
 {
-    if (sqlite3_prepare_v2(r->o->db, sql, -1, st, NULL) == SQLITE_OK)
+    if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) == SQLITE_OK)
         return 0;
-    log_error("openapi", "prepare failed err=%s", sqlite3_errmsg(r->o->db));
+    log_error("openapi", "prepare failed err=%s", sqlite3_errmsg(r->db));
     return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
 }
 
@@ -222,7 +238,7 @@ int api_exec(struct api_req *r, sqlite3_stmt *st)
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE)
         return 0;
-    log_error("openapi", "statement failed err=%s", sqlite3_errmsg(r->o->db));
+    log_error("openapi", "statement failed err=%s", sqlite3_errmsg(r->db));
     return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
 }
 
@@ -289,7 +305,7 @@ int api_instance(struct api_req *r, bool required, struct api_instance *out)
     if (api_str(r, "instanceId", required, 1, API_ID_MAX - 1, &id) < 0)
         return -1;
     if (id) {
-        int rc = api_instance_load(r->o->db, id, out);
+        int rc = api_instance_load(r->db, id, out);
         if (rc == TERN_ECORRUPT)
             return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
         if (rc != TERN_OK || out->owner != r->caller.main_id ||
@@ -320,11 +336,14 @@ int api_instance(struct api_req *r, bool required, struct api_instance *out)
 
 const char *api_phys_name(struct api_req *r, const struct api_instance *in, const char *name)
 {
-    if (!in->independent_naming)
-        return arena_strdup(&r->arena, name);
     size_t n = strlen(in->id) + 1 + strlen(name) + 1;
-    char *s = arena_alloc(&r->arena, n);
-    snprintf(s, n, "%s%%%s", in->id, name);
+    char *s = in->independent_naming ? arena_alloc(&r->arena, n) : arena_strdup(&r->arena, name);
+    if (!s) {
+        api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+        return NULL;
+    }
+    if (in->independent_naming)
+        snprintf(s, n, "%s%%%s", in->id, name);
     return s;
 }
 
@@ -385,6 +404,8 @@ static int parse_params(struct api_req *r, struct http_params *p, tern_bytes_t q
                             "a request body must be application/x-www-form-urlencoded");
         rc = http_params_parse(p, body);
     }
+    if (rc == TERN_ENOMEM)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     if (rc == TERN_EEXISTS)
         return api_fail(r, API_BIZ_FIELD_CHECK_INVALID, "a parameter name appears more than once");
     if (rc == TERN_ETOO_LARGE)
@@ -406,7 +427,7 @@ static int authenticate(struct api_req *r)
     if (!http_params_get(r->params, "_signature"))
         return api_fail(r, API_ONS_AUTH_FAILED, "parameter _signature is missing");
     char secret[HTTP_MAX_VALUE_BYTES + 1];
-    int rc = db_find_key(r->o->db, ak, &r->caller, secret, sizeof secret);
+    int rc = db_find_key(r->db, ak, &r->caller, secret, sizeof secret);
     if (rc == TERN_ECORRUPT)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
     if (rc != TERN_OK)
@@ -452,9 +473,23 @@ static int common_params(struct api_req *r, unsigned flags)
     return 0;
 }
 
+/* Steps 3 to 7 of §2.7, on r->db. */
+static void run_endpoint(struct api_req *r, const struct endpoint *ep)
+{
+    if (authenticate(r) < 0 || common_params(r, ep->flags) < 0)
+        return;
+    if (!ep->fn)
+        api_fail(r, API_ONS_SERVICE_UNSUPPORTED, "%s is not served by this version", ep->path);
+    else if (ep->fn(r) < 0 && r->err == API_OK)
+        api_fail(r, API_ONS_SYSTEM_ERROR, "internal error");
+}
+
 static void finish(struct api_req *r, const char *request_id, unsigned status, int code_override,
                    struct api_result *res)
 {
+    /* A data document cut short by a failed allocation must not be sent. */
+    if (r->err == API_OK && r->has_data && buf_failed(&r->data))
+        api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     struct api_envelope e = {0};
     e.err = r->err;
     e.code_override = code_override;
@@ -498,17 +533,24 @@ void api_process(struct openapi *o, const char *method, tern_bytes_t path, tern_
         api_fail(&r, API_ONS_SERVICE_UNSUPPORTED, "method %s is not allowed: use GET or POST",
                  method);
     } else if (parse_params(&r, &params, query, body, content_type) == 0) {
-        pthread_mutex_lock(&o->meta_lock);
-        if (authenticate(&r) == 0 && common_params(&r, ep->flags) == 0) {
-            if (ep->fn) {
-                if (ep->fn(&r) < 0 && r.err == API_OK)
-                    api_fail(&r, API_ONS_SYSTEM_ERROR, "internal error");
-            } else {
-                api_fail(&r, API_ONS_SERVICE_UNSUPPORTED, "%s is not served by this version",
-                         ep->path);
-            }
+        sqlite3 *reader = o->readers && read_only(ep) ? db_pool_take(o->readers) : NULL;
+        /* One read transaction: one snapshot and one round of file locks for
+         * all the request's statements. */
+        if (reader && sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+            db_pool_put(o->readers, reader);
+            reader = NULL;
         }
-        pthread_mutex_unlock(&o->meta_lock);
+        if (reader) {
+            r.db = reader;
+            run_endpoint(&r, ep);
+            sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+            db_pool_put(o->readers, reader);
+        } else {
+            pthread_mutex_lock(&o->meta_lock);
+            r.db = o->db;
+            run_endpoint(&r, ep);
+            pthread_mutex_unlock(&o->meta_lock);
+        }
     }
     if (r.err != API_OK)
         r.current_page = r.page_size = r.total = 0;

@@ -5,7 +5,9 @@
  * signature, common parameters, then the endpoint's handler, which validates
  * its parameters, checks permissions and acts). The whole request after
  * routing runs under o->meta_lock, so a handler's checks and writes (and the
- * broker calls in between) are atomic with respect to other requests.
+ * broker calls in between) are atomic with respect to other requests; the
+ * endpoints that only read the database (api.c READ_ONLY[]) run instead on
+ * a pooled read-only connection without the lock (dbpool.h).
  * Handlers run on libmicrohttpd pool threads. */
 #ifndef TERN_OPENAPI_API_H
 #define TERN_OPENAPI_API_H
@@ -24,6 +26,7 @@
 #include "protocol/json.h"
 
 struct admin;
+struct db_pool;
 struct page_tasks;
 struct stats_poller;
 struct MHD_Daemon;
@@ -32,6 +35,8 @@ struct openapi {
     struct openapi_config cfg; /* owned copy; immutable after start */
     pthread_mutex_t meta_lock; /* serialises requests from authentication on */
     sqlite3 *db;               /* owned; guarded by meta_lock */
+    struct db_pool *readers;   /* owned; NULL for an in-memory database */
+    int64_t clusters_seen_ms;  /* last cluster discovery; guarded by meta_lock */
     struct admin *admin;       /* owned; thread-safe */
     struct page_tasks *tasks;  /* owned; guarded by meta_lock (pagetask.h) */
     struct stats_poller *sp;   /* owned statistics poller (stats_poll.h); may be NULL */
@@ -56,6 +61,7 @@ struct api_instance {
 struct api_req {
     struct openapi *o;                /* borrowed */
     const struct http_params *params; /* borrowed; valid for the request */
+    sqlite3 *db;                      /* borrowed: o->db under meta_lock, or a pooled reader */
     struct account caller;
     const char *region_id; /* borrowed from params or o->cfg */
     arena_t arena;         /* request-scoped copies */
@@ -71,8 +77,16 @@ typedef int (*api_handler_fn)(struct api_req *r);
 /* Answer of one HTTP request. */
 struct api_result {
     unsigned http_status;
-    buf_t body; /* owned: the envelope JSON */
+    buf_t body; /* owned: the envelope JSON; buf_failed() when memory ran out
+                 * while writing it (http.c then sends API_OOM_ENVELOPE) */
 };
+
+/* The answer when not even the envelope could be written. */
+#define API_OOM_ENVELOPE                                                                       \
+    "{\"code\":500,\"dynamicCode\":\"ONS_SYSTEM_ERROR\",\"dynamicMessage\":\"out of memory\"," \
+    "\"helpUrl\":null,\"message\":\"Internal failure of the service back "                     \
+    "end\",\"requestId\":\"\","                                                                \
+    "\"status\":\"ONS_SYSTEM_ERROR\",\"success\":false}"
 
 /* Processes one request. method/path/query/body are borrowed raw bytes;
  * content_type may be NULL. OUT: res (caller deinits res->body). */
@@ -148,9 +162,16 @@ int api_existing_topic(struct api_req *r, const char *topic, struct api_instance
 /* The name without the instance's namespace prefix (a view into phys). */
 const char *api_logical_name(const struct api_instance *in, const char *phys);
 
+/* The name servers clients of cluster use: the addresses of its last tunnel
+ * switch, else namesrvAddr (h_tunnel.c). Arena copy or the configuration. */
+const char *api_cluster_namesrv(struct api_req *r, const char *region_id, const char *cluster);
+/* Validates openApiTunnels (h_tunnel.c): TERN_ECONFIG with err filled. */
+int api_tunnels_check(const char *spec, char *err, size_t errlen);
+
 /* Endpoint handlers (h_*.c). */
 int h_region_list(struct api_req *r);
 int h_cluster_list(struct api_req *r);
+int h_tunnel_switch(struct api_req *r);
 int h_instance_create(struct api_req *r);
 int h_instance_list(struct api_req *r);
 int h_instance_base_info(struct api_req *r);

@@ -40,7 +40,12 @@ static const char *const MIGRATIONS[] = {
     " owner INTEGER NOT NULL, empower_user INTEGER NOT NULL,"
     " relation INTEGER NOT NULL CHECK(relation IN (2,4,6)), create_time INTEGER NOT NULL,"
     " UNIQUE(instance_id, topic, empower_user));",
-    /* 2: per-minute statistics fetched from the brokers (stats_poll.c). kind 0 =
+    /* 2: the VPC tunnel each cluster was last switched to (tunnelSwitch). */
+    "CREATE TABLE cluster_tunnels(region_id TEXT NOT NULL, cluster TEXT NOT NULL,"
+    " tunnel_type TEXT NOT NULL, vswitch_id TEXT NOT NULL DEFAULT '',"
+    " slb_url TEXT NOT NULL DEFAULT '', namesrv_addr TEXT NOT NULL,"
+    " modify_time INTEGER NOT NULL, PRIMARY KEY(region_id, cluster));",
+    /* 3: per-minute statistics fetched from the brokers (stats_poll.c). kind 0 =
      * messages stored in topic, 1 = messages of topic delivered to grp. */
     "CREATE TABLE stats_minute(kind INTEGER NOT NULL, cluster TEXT NOT NULL,"
     " topic TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '', minute INTEGER NOT NULL,"

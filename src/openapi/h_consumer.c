@@ -129,6 +129,8 @@ static struct tstat *topic_stat(struct group_state *gs, const char *topic)
 static int load_group_state(struct api_req *r, const struct api_instance *in, const char *phys,
                             const char *only_topic, struct group_state *gs)
 {
+    if (!gs) /* the caller's arena_alloc failed */
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     memset(gs, 0, sizeof *gs);
     gs->phys = phys;
     if (brokers_of(r, in, &gs->brokers, &gs->nbrokers) < 0)
@@ -231,7 +233,7 @@ static int group_param(struct api_req *r, struct api_instance *in, const char **
     if (api_str(r, "groupId", true, 1, 255, g) < 0 || api_existing_group(r, *g, in) < 0)
         return -1;
     *phys = api_phys_name(r, in, *g);
-    return 0;
+    return *phys ? 0 : -1;
 }
 
 int h_consumer_accumulate(struct api_req *r)
@@ -430,9 +432,13 @@ static void write_client_info(struct api_req *r, jw_t *w, const struct api_insta
         jw_cstr(w, api_logical_name(in, gs->phys));
         jw_key(w, "topic");
         char *t = arena_alloc(&r->arena, st->keys[i].len + 1);
-        memcpy(t, st->keys[i].ptr, st->keys[i].len);
-        t[st->keys[i].len] = '\0';
-        jw_cstr(w, api_logical_name(in, t));
+        if (t) {
+            memcpy(t, st->keys[i].ptr, st->keys[i].len);
+            t[st->keys[i].len] = '\0';
+        } else {
+            api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+        }
+        jw_cstr(w, t ? api_logical_name(in, t) : "");
         static const char *const F[][2] = {
             {"rt", "consumeRT"}, {"okTps", "consumeOKTPS"}, {"failedTps", "consumeFailedTPS"}};
         for (size_t k = 0; k < 3; k++) {
@@ -537,7 +543,7 @@ static int topic_and_group(struct api_req *r, struct api_instance *in, const cha
         api_existing_topic(r, *topic, in) < 0)
         return -1;
     *phys_t = api_phys_name(r, in, *topic);
-    return 0;
+    return *phys_t ? 0 : -1;
 }
 
 /* GET_EARLIEST_MSG_STORETIME of one queue; 0 when the broker has none. */

@@ -29,8 +29,12 @@ static int dlq_of(struct api_req *r, struct api_instance *in, const char **g,
     if (api_str(r, "groupId", true, 1, 255, g) < 0 || api_existing_group(r, *g, in) < 0)
         return -1;
     *phys_group = api_phys_name(r, in, *g);
+    if (!*phys_group)
+        return -1;
     size_t n = strlen(*phys_group) + sizeof "%DLQ%";
     char *t = arena_alloc(&r->arena, n);
+    if (!t)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     snprintf(t, n, "%%DLQ%%%s", *phys_group);
     *dlq = t;
     return 0;
@@ -99,6 +103,10 @@ int h_dlq_resend_by_id(struct api_req *r)
     props_copy_except(&props, m->props, SKIP);
     size_t tn = strlen(pg) + sizeof "%RETRY%";
     char *retry = arena_alloc(&r->arena, tn);
+    if (!retry || buf_failed(&props)) {
+        buf_deinit(&props);
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+    }
     snprintf(retry, tn, "%%RETRY%%%s", pg);
 
     struct rcmd req;

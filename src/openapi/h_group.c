@@ -139,6 +139,8 @@ int h_group_create(struct api_req *r)
     if (api_instance_seen(r, false, &in) < 0)
         return -1;
     const char *phys = api_phys_name(r, &in, g);
+    if (!phys)
+        return -1;
     if (strlen(phys) > TERN_MAX_GROUP_BYTES)
         return api_fail(r, API_BIZ_FIELD_CHECK_INVALID,
                         "groupId %s is too long: instanceId%%groupId exceeds %d bytes", g,
@@ -208,6 +210,9 @@ int h_group_delete(struct api_req *r)
     struct group_row row;
     if (existing_group(r, g, true, &in, &row) < 0)
         return -1;
+    const char *phys = api_phys_name(r, &in, g);
+    if (!phys)
+        return -1;
     if (db_begin(r->o->db) != TERN_OK)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
     if (tx_exec(r, "DELETE FROM group_ids WHERE instance_id=? AND name=?", in.id, g, 0, false) < 0)
@@ -217,7 +222,7 @@ int h_group_delete(struct api_req *r)
         return -1;
     }
     char err[400];
-    int rc = admin_group_delete(r->o->admin, in.cluster, api_phys_name(r, &in, g), err, sizeof err);
+    int rc = admin_group_delete(r->o->admin, in.cluster, phys, err, sizeof err);
     return commit_after(r, rc, "deleting the group on the brokers", err);
 }
 
@@ -232,14 +237,16 @@ int h_group_consumer_update(struct api_req *r)
     struct group_row row;
     if (existing_group(r, g, false, &in, &row) < 0)
         return -1;
+    const char *phys = api_phys_name(r, &in, g);
+    if (!phys)
+        return -1;
     if (db_begin(r->o->db) != TERN_OK)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
     if (tx_exec(r, "UPDATE group_ids SET read_enable=? WHERE instance_id=? AND name=?", in.id, g,
                 read_enable, true) < 0)
         return -1;
     char err[400];
-    int rc = admin_group_apply(r->o->admin, in.cluster, api_phys_name(r, &in, g), read_enable, err,
-                               sizeof err);
+    int rc = admin_group_apply(r->o->admin, in.cluster, phys, read_enable, err, sizeof err);
     return commit_after(r, rc, "changing the group's read switch on the brokers", err);
 }
 

@@ -24,7 +24,7 @@ const char *api_tcp_endpoint(struct api_req *r, const struct api_instance *in)
 {
     buf_t b;
     buf_init(&b);
-    const char *p = r->o->cfg.namesrv_addr ? r->o->cfg.namesrv_addr : "";
+    const char *p = api_cluster_namesrv(r, in->region_id, in->cluster);
     while (*p) {
         while (*p == ';' || *p == ' ')
             p++;
@@ -38,8 +38,10 @@ const char *api_tcp_endpoint(struct api_req *r, const struct api_instance *in)
         }
         p += n;
     }
-    const char *s = (const char *)arena_copy(&r->arena, buf_view(&b)).ptr;
+    const char *s = buf_failed(&b) ? NULL : (const char *)arena_copy(&r->arena, buf_view(&b)).ptr;
     buf_deinit(&b);
+    if (!s)
+        api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     return s;
 }
 
@@ -57,7 +59,8 @@ static void write_base_info(struct api_req *r, const struct api_instance *in)
     jw_key(&w, "endpoints");
     jw_obj_begin(&w);
     jw_key(&w, "tcpEndpoint");
-    jw_cstr(&w, api_tcp_endpoint(r, in));
+    const char *ep = api_tcp_endpoint(r, in);
+    jw_cstr(&w, ep ? ep : "");
     jw_obj_end(&w);
     jw_key(&w, "maxSendTps");
     jw_i64(&w, in->max_send_tps);

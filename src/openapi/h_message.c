@@ -47,7 +47,7 @@ static int msg_params(struct api_req *r, struct api_instance *in, const char **t
         api_existing_topic(r, *topic, in) < 0)
         return -1;
     *phys = api_phys_name(r, in, *topic);
-    return 0;
+    return *phys ? 0 : -1;
 }
 
 int h_message_get_by_id(struct api_req *r)
@@ -76,12 +76,16 @@ int h_message_get_by_key(struct api_req *r)
         api_str(r, "key", true, 1, 255, &key) < 0 || api_existing_topic(r, topic, &in) < 0)
         return -1;
     phys = api_phys_name(r, &in, topic);
+    if (!phys)
+        return -1;
     struct admin_broker *b;
     size_t nb;
     char err[400];
     if (admin_brokers(r->o->admin, in.cluster, &r->arena, &b, &nb, err, sizeof err) != TERN_OK)
         return api_invoke_failed(r, "finding the brokers", err);
     struct msg_found_set *fs = arena_alloc(&r->arena, sizeof *fs);
+    if (!fs)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     fs->n = 0;
     if (msgview_query_all(r, b, nb, phys, key, false, fs) < 0)
         return -1;
@@ -207,8 +211,13 @@ int h_message_trace(struct api_req *r)
         if (!owner_side && !api_group_usable(r, sqlite3_column_int64(st, 1)))
             continue;
         const char *g = arena_strdup(&r->arena, api_col(st, 0));
+        const char *pg = g ? api_phys_name(r, &in, g) : NULL;
+        if (!pg) {
+            sqlite3_finalize(st);
+            return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+        }
         const char *why;
-        const char *track = track_of(r, f.addr, api_phys_name(r, &in, g), phys, &f.m, &why);
+        const char *track = track_of(r, f.addr, pg, phys, &f.m, &why);
         if (!track)
             continue;
         jw_obj_begin(&w);

@@ -60,6 +60,10 @@ const char *msgview_shown_topic(struct api_req *r, const struct api_instance *in
     if (dlq && props_get(m->props, PROP_RETRY_TOPIC, &v))
         t = v;
     tern_bytes_t c = arena_copy(&r->arena, t);
+    if (!c.ptr) {
+        api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+        return "";
+    }
     return api_logical_name(in, (const char *)c.ptr);
 }
 
@@ -68,6 +72,10 @@ static void add_hit(struct api_req *r, struct hits *h, const struct hit *x)
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
         struct hit *v = arena_alloc(&r->arena, cap * sizeof *v);
+        if (!v) {
+            api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+            return;
+        }
         if (h->n)
             memcpy(v, h->v, h->n * sizeof *v);
         h->v = v;
@@ -261,6 +269,8 @@ int paged_answer(struct api_req *r, const char *kind, const struct api_instance 
     size_t from = (size_t)((p->page - 1) * t->page_size);
     size_t to = from + (size_t)t->page_size < t->n ? from + (size_t)t->page_size : t->n;
     struct page_ref *refs = arena_alloc(&r->arena, (to - from) * sizeof *refs + 1);
+    if (!refs)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     memcpy(refs, t->refs + from, (to - from) * sizeof *refs);
     char task_id[sizeof t->id];
     memcpy(task_id, t->id, sizeof task_id);
@@ -302,5 +312,8 @@ int h_message_get_by_paged_topic(struct api_req *r)
         return paged_answer(r, "topic", NULL, NULL, false, &p);
     if (api_existing_topic(r, topic, &in) < 0)
         return -1;
-    return paged_answer(r, "topic", &in, api_phys_name(r, &in, topic), false, &p);
+    const char *phys = api_phys_name(r, &in, topic);
+    if (!phys)
+        return -1;
+    return paged_answer(r, "topic", &in, phys, false, &p);
 }

@@ -45,6 +45,7 @@ void api_refresh_clusters(struct api_req *r)
         return;
     }
     int64_t now = clock_wall_ms();
+    r->o->clusters_seen_ms = now;
     for (size_t i = 0; i < n; i++) {
         sqlite3_stmt *st;
         if (api_prepare(r,
@@ -70,10 +71,18 @@ static void fmt_time(int64_t ms, char out[32])
     strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* cluster/list asks the name servers at most once a second; in between it
+ * answers from the clusters table (the cached answer). */
+#define CLUSTER_REFRESH_MS 1000
+
 int h_cluster_list(struct api_req *r)
 {
-    api_refresh_clusters(r);
-    r->err = API_OK; /* a failed refresh still lists what is known */
+    int64_t now = clock_wall_ms();
+    if (now - r->o->clusters_seen_ms >= CLUSTER_REFRESH_MS || now < r->o->clusters_seen_ms) {
+        r->o->clusters_seen_ms = now; /* a failed attempt counts: no retry storm */
+        api_refresh_clusters(r);
+        r->err = API_OK; /* a failed refresh still lists what is known */
+    }
     sqlite3_stmt *st;
     if (api_prepare(r,
                     "SELECT region_id, name, create_time, modify_time FROM clusters"

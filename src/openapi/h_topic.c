@@ -145,6 +145,8 @@ int h_topic_create(struct api_req *r)
     if (api_instance_owned(r, false, &in) < 0)
         return -1;
     const char *phys = api_phys_name(r, &in, topic);
+    if (!phys)
+        return -1;
     if (strlen(phys) > TERN_MAX_TOPIC_BYTES)
         return api_fail(r, API_BIZ_FIELD_CHECK_INVALID,
                         "topic %s is too long: its name on the brokers (%s) exceeds %d bytes",
@@ -241,8 +243,11 @@ int h_topic_delete(struct api_req *r)
         return -1;
     }
     char err[400];
+    const char *phys = api_phys_name(r, &in, topic);
     int rc =
-        admin_topic_delete(r->o->admin, in.cluster, api_phys_name(r, &in, topic), err, sizeof err);
+        phys ? admin_topic_delete(r->o->admin, in.cluster, phys, err, sizeof err) : TERN_ENOMEM;
+    if (!phys)
+        snprintf(err, sizeof err, "out of memory");
     return commit_after(r, rc, "deleting the topic on the brokers", err);
 }
 
@@ -366,8 +371,12 @@ int h_topic_update(struct api_req *r)
         return -1;
     }
     char err[400];
-    int rc = admin_topic_apply(r->o->admin, in.cluster, api_phys_name(r, &in, topic), t.order_type,
-                               (int)perm, r->o->cfg.topic_queue_nums, err, sizeof err);
+    const char *phys = api_phys_name(r, &in, topic);
+    int rc = phys ? admin_topic_apply(r->o->admin, in.cluster, phys, t.order_type, (int)perm,
+                                      r->o->cfg.topic_queue_nums, err, sizeof err)
+                  : TERN_ENOMEM;
+    if (!phys)
+        snprintf(err, sizeof err, "out of memory");
     return commit_after(r, rc, "changing the topic's permission on the brokers", err);
 }
 

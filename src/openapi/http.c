@@ -21,6 +21,7 @@
 #include "common/xalloc.h"
 #include "openapi/admin.h"
 #include "openapi/api.h"
+#include "openapi/dbpool.h"
 #include "openapi/pagetask.h"
 #include "openapi/stats_poll.h"
 #include "protocol/cmd.h"
@@ -65,8 +66,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, buf_t *body)
 {
+    static const char OOM[] = API_OOM_ENVELOPE;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
+        buf_failed(body)
+            ? MHD_create_response_from_buffer(sizeof OOM - 1, (void *)OOM, MHD_RESPMEM_PERSISTENT)
+            : MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json;charset=UTF-8");
@@ -242,7 +246,9 @@ static int start_http(struct openapi *o, char *err, size_t errlen)
         snprintf(err, errlen, "openApiBindAddress %s is not an IPv4 address", bind);
         return TERN_ECONFIG;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* epoll (no FD_SETSIZE bound on connections) in each pool thread; TURBO
+     * skips the listen-socket shutdown dance and per-accept fcntl calls. */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     bool tls = o->cfg.tls_cert && *o->cfg.tls_cert;
     if (tls) {
         o->tls_cert_pem = read_file(o->cfg.tls_cert);
@@ -257,9 +263,12 @@ static int start_http(struct openapi *o, char *err, size_t errlen)
     }
     o->httpd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, o, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->cfg.threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        /* one thread: no pool (the option would only warn) */
+        o->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(o->cfg.threads > 1 ? o->cfg.threads : o->cfg.max_connections),
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
         o->tls_key_pem, MHD_OPTION_END);
     if (!o->httpd) {
@@ -271,6 +280,10 @@ static int start_http(struct openapi *o, char *err, size_t errlen)
 
 int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *err, size_t errlen)
 {
+    /* SQLite's allocation statistics take a global mutex on every malloc;
+     * nothing reads them. Only possible before SQLite initialises (the
+     * first start in a process); later calls fail harmlessly. */
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     struct openapi *o = xcalloc(1, sizeof *o);
     config_copy(OPENAPI_CONFIG_OPTS, OPENAPI_CONFIG_NOPTS, &o->cfg, cfg, sizeof *cfg);
     pthread_mutex_init(&o->meta_lock, NULL);
@@ -278,9 +291,15 @@ int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *
     int rc = db_open(o->cfg.db_path, &o->db, err, errlen);
     if (rc == TERN_OK)
         rc = provision(o, err, errlen);
+    if (rc == TERN_OK)
+        rc = api_tunnels_check(o->cfg.tunnels, err, errlen);
     if (rc == TERN_OK &&
         (rc = admin_new(o->cfg.namesrv_addr, o->cfg.admin_timeout_ms, &o->admin)) != TERN_OK)
         snprintf(err, errlen, "cannot start the admin client: %s", tern_strerror(rc));
+    if (rc == TERN_OK && db_pool_new(o->cfg.db_path, &o->readers) == TERN_ENOMEM) {
+        rc = TERN_ENOMEM;
+        snprintf(err, errlen, "cannot allocate the database readers");
+    }
     if (rc == TERN_OK && (rc = page_tasks_new(&o->tasks)) != TERN_OK)
         snprintf(err, errlen, "cannot allocate the query tasks");
     /* The poller opens the database file a second time: an in-memory
@@ -317,6 +336,7 @@ void openapi_stop(struct openapi *o)
     stats_poller_stop(o->sp); /* before the admin client it borrows */
     admin_free(o->admin);
     page_tasks_free(o->tasks);
+    db_pool_free(o->readers);
     if (o->db)
         db_close(o->db);
     pthread_mutex_destroy(&o->meta_lock);

@@ -31,6 +31,8 @@ void msgview_host(const struct msg_host *h, char *out, size_t len)
 static tern_bytes_t utf8_clean(arena_t *ar, tern_bytes_t in)
 {
     uint8_t *o = arena_alloc(ar, in.len * 3 + 1);
+    if (!o) /* out of memory: shown empty (the caller's request fails) */
+        return tern_bytes(NULL, 0);
     size_t n = 0;
     for (size_t i = 0; i < in.len;) {
         uint8_t c = in.ptr[i];
@@ -67,6 +69,8 @@ tern_bytes_t msgview_record_id(arena_t *ar, const struct msg_record *m)
     if (props_get(m->props, PROP_UNIQ_KEY, &v) && v.len > 0)
         return v;
     char *id = arena_alloc(ar, MSGID_MAX_LEN + 1);
+    if (!id)
+        return tern_bytes(NULL, 0);
     size_t n = msgid_encode(&m->store_host, m->phy_off, id);
     return (tern_bytes_t){(const uint8_t *)id, n};
 }
@@ -83,7 +87,7 @@ void msgview_write(struct api_req *r, jw_t *w, const struct api_instance *in,
         jw_cstr(w, shown_topic);
     } else {
         tern_bytes_t t = arena_copy(&r->arena, m->topic);
-        jw_cstr(w, api_logical_name(in, (const char *)t.ptr));
+        jw_cstr(w, t.ptr ? api_logical_name(in, (const char *)t.ptr) : "");
     }
     jw_key(w, "propertyList");
     jw_arr_begin(w);
@@ -180,6 +184,8 @@ int msgview_find_by_id(struct api_req *r, const struct api_instance *in, const c
     if (admin_brokers(r->o->admin, in->cluster, &r->arena, &b, &nb, err, sizeof err) != TERN_OK)
         return api_invoke_failed(r, "finding the brokers", err);
     struct msg_found_set *fs = arena_alloc(&r->arena, sizeof *fs);
+    if (!fs)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     fs->n = 0;
     if (msgview_query_all(r, b, nb, phys_topic, msg_id, true, fs) < 0)
         return -1;

@@ -20,6 +20,7 @@ struct openapi_config {
     char *bind_address;        /* openApiBindAddress */
     int port;                  /* openApiPort; 0 = ephemeral */
     int threads;               /* openApiThreads */
+    int max_connections;       /* openApiMaxConnections */
     char *db_path;             /* openApiDbPath */
     char *access_key;          /* openApiAccessKey: the first main account */
     char *secret_key;          /* openApiSecretKey */
@@ -34,6 +35,7 @@ struct openapi_config {
     int admin_timeout_ms;      /* openApiAdminTimeoutMs */
     char *tls_cert;            /* openApiTlsCertFile; empty = plain HTTP */
     char *tls_key;             /* openApiTlsKeyFile */
+    char *tunnels;             /* openApiTunnels: tunnel type -> name servers; empty = none */
     int stats_poll_ms;         /* openApiStatsPollMs; 0 = no statistics polling */
     int stats_retention_days;  /* openApiStatsRetentionDays */
 };

@@ -15,6 +15,8 @@ const struct config_opt OPENAPI_CONFIG_OPTS[] = {
     OPT("openApiBindAddress", CFG_STR, bind_address, "0.0.0.0", 0, 0, "HTTP listen address"),
     OPT("openApiPort", CFG_INT, port, "8080", 0, 65535, "HTTP port of the Open API"),
     OPT("openApiThreads", CFG_INT, threads, "4", 1, 64, "HTTP worker threads"),
+    OPT("openApiMaxConnections", CFG_INT, max_connections, "1024", 1, 65536,
+        "open HTTP connections at most (more are refused at accept)"),
     OPT("openApiDbPath", CFG_STR, db_path, "./data/openapi.db", 0, 0, "SQLite metadata database"),
     OPT("openApiAccessKey", CFG_STR, access_key, NULL, 0, 0, "AccessKey of the first main account"),
     OPT("openApiSecretKey", CFG_STR, secret_key, NULL, 0, 0, "SecretKey of the first main account"),
@@ -37,6 +39,9 @@ const struct config_opt OPENAPI_CONFIG_OPTS[] = {
         "timeout of one admin call to a broker or name server"),
     OPT("openApiTlsCertFile", CFG_STR, tls_cert, NULL, 0, 0, "PEM certificate: serve HTTPS"),
     OPT("openApiTlsKeyFile", CFG_STR, tls_key, NULL, 0, 0, "PEM private key for HTTPS"),
+    OPT("openApiTunnels", CFG_STR, tunnels, NULL, 0, 0,
+        "VPC tunnel addresses for /json/vpcTunnel/tunnelSwitch: "
+        "[CLUSTER:]anyTunnel|singleTunnel[/VSWITCH]=HOST:PORT;...,... (empty = not offered)"),
     OPT("openApiStatsPollMs", CFG_INT, stats_poll_ms, "60000", 0, 3600000,
         "how often the per-minute statistics are fetched from the brokers (0 = never)"),
     OPT("openApiStatsRetentionDays", CFG_INT, stats_retention_days, "7", 1, 366,

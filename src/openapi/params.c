@@ -106,6 +106,8 @@ static int decode_into(struct http_params *p, tern_bytes_t src, size_t limit, te
     if (src.len > limit * 3) /* cannot decode to <= limit bytes */
         return TERN_ETOO_LARGE;
     uint8_t *d = arena_alloc(&p->arena, src.len + 1);
+    if (!d)
+        return TERN_ENOMEM;
     long n = http_form_decode(src, d);
     if (n < 0)
         return TERN_EPROTOCOL;

@@ -45,7 +45,8 @@ void http_params_deinit(struct http_params *p);
  * Empty segments are skipped; a segment without '=' has an empty value; a
  * segment with an empty name is skipped. Errors: TERN_ETOO_LARGE (a limit
  * above), TERN_EPROTOCOL (a bad %XX escape, a NUL byte, invalid UTF-8),
- * TERN_EEXISTS (a name already present: §2.2 rejects repeated names). On
+ * TERN_EEXISTS (a name already present: §2.2 rejects repeated names),
+ * TERN_ENOMEM (the arena cannot grow). On
  * error p keeps the pairs added before the failing one. */
 int http_params_parse(struct http_params *p, tern_bytes_t text);
 

@@ -5,6 +5,7 @@
  *   mqbench consume -n NAMESRV -t TOPIC [...]   (consume.c)
  *   mqbench startup --bin PATH [...] -- ARGS... (startup.c)
  *   mqbench e2e -n NAMESRV -t TOPIC [...]       (e2e.c)
+ *   mqbench api --ak AK --sk SK [...]           (api.c: the Open API)
  * produce and consume take --client raw (default: the remoting layer) or
  * --client ons (libons: ons_produce.c, ons_consume.c).
  *
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_bench.h"
 #include "bench.h"
 
 #include "common/clock.h"
@@ -141,6 +143,8 @@ static void usage(FILE *f)
           "                       [--from-start] [--expect N] [-d SECONDS]\n"
           "       mqbench e2e -n NAMESRV -t TOPIC [--rate N] [-s SIZE] [-d SECONDS]\n"
           "                       [--warmup SECONDS] [-w THREADS] [--send async|oneway]\n"
+          "       mqbench api --ak AK --sk SK [--url HOST:PORT] [-c CONNS] [-d SECONDS]\n"
+          "                       [--endpoints LIST] [--instance ID --topic T]\n"
           "       mqbench startup --bin PATH [--port PORT] [--ns-port PORT] [--rss SECONDS]\n"
           "                       [--timeout-ms MS] [--log FILE] -- BROKER-ARGS...\n"
           "Run 'mqbench SUBCOMMAND --help' for the options of one subcommand;\n"
@@ -170,6 +174,8 @@ int main(int argc, char **argv)
         return startup_main(argc - 1, argv + 1);
     if (strcmp(sub, "e2e") == 0)
         return e2e_main(argc - 1, argv + 1);
+    if (strcmp(sub, "api") == 0)
+        return api_main(argc - 1, argv + 1);
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
         usage(stdout);
         return 0;
