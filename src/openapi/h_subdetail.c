@@ -80,7 +80,7 @@ int h_topic_sub_detail(struct api_req *r)
     const char *phys_topic = api_phys_name(r, &in, topic);
     struct admin_broker *b;
     size_t nb;
-    if (brokers_of(r, &in, &b, &nb) < 0)
+    if (!phys_topic || brokers_of(r, &in, &b, &nb) < 0)
         return -1;
     sqlite3_stmt *st;
     if (api_prepare(r, "SELECT name, owner FROM group_ids WHERE instance_id=? ORDER BY name", &st) <
@@ -90,19 +90,28 @@ int h_topic_sub_detail(struct api_req *r)
     bool owner_side = api_owner_side(r, &in);
     size_t ng = 0, cap = 16;
     const char **groups = arena_alloc(&r->arena, cap * sizeof *groups);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    bool oom = !groups;
+    while (!oom && sqlite3_step(st) == SQLITE_ROW) {
         /* A grantee sees only the Group IDs it may use (as message/trace). */
         if (!owner_side && !api_group_usable(r, sqlite3_column_int64(st, 1)))
             continue;
         if (ng == cap) {
             const char **more = arena_alloc(&r->arena, 2 * cap * sizeof *more);
-            memcpy(more, groups, ng * sizeof *groups);
-            groups = more;
-            cap *= 2;
+            if (!(oom = !more)) {
+                memcpy(more, groups, ng * sizeof *groups);
+                groups = more;
+                cap *= 2;
+            }
         }
-        groups[ng++] = arena_strdup(&r->arena, api_col(st, 0));
+        const char *g = oom ? NULL : arena_strdup(&r->arena, api_col(st, 0));
+        if (g)
+            groups[ng++] = g;
+        else
+            oom = true;
     }
     sqlite3_finalize(st);
+    if (oom)
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     jw_t w;
     buf_t items;
     buf_init(&items);
@@ -110,7 +119,8 @@ int h_topic_sub_detail(struct api_req *r)
     jw_arr_begin(&w);
     for (size_t i = 0; i < ng; i++) {
         const struct json_val *cc;
-        if (group_connection(r, b, nb, api_phys_name(r, &in, groups[i]), &cc) < 0) {
+        const char *phys = api_phys_name(r, &in, groups[i]);
+        if (!phys || group_connection(r, b, nb, phys, &cc) < 0) {
             buf_deinit(&items);
             return -1;
         }
@@ -127,6 +137,10 @@ int h_topic_sub_detail(struct api_req *r)
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
+    if (buf_failed(&items)) {
+        buf_deinit(&items);
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
+    }
     api_data_begin(r, &w);
     jw_obj_begin(&w);
     jw_key(&w, "topic");
@@ -147,8 +161,8 @@ int h_group_sub_detail(struct api_req *r)
     struct admin_broker *b;
     size_t nb;
     const struct json_val *cc;
-    if (brokers_of(r, &in, &b, &nb) < 0 ||
-        group_connection(r, b, nb, api_phys_name(r, &in, g), &cc) < 0)
+    const char *phys = api_phys_name(r, &in, g);
+    if (!phys || brokers_of(r, &in, &b, &nb) < 0 || group_connection(r, b, nb, phys, &cc) < 0)
         return -1;
     jw_t w;
     api_data_begin(r, &w);

@@ -51,6 +51,8 @@ static int write_series(struct api_req *r, const struct trend_q *q, int kind, co
     int64_t last = q->end / MS_PER_MINUTE / step * step;
     size_t nb = (size_t)((last - first) / step + 1);
     int64_t *sum = arena_alloc(&r->arena, nb * sizeof *sum);
+    if (!sum || !phys_topic || (kind == 1 && !phys_group))
+        return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     memset(sum, 0, nb * sizeof *sum);
     sqlite3_stmt *st;
     if (api_prepare(r,
@@ -122,6 +124,8 @@ int h_trend_group_output_tps(struct api_req *r)
 int api_stats_forget(struct api_req *r, const char *cluster, const char *phys_topic,
                      const char *phys_group)
 {
+    if (!phys_topic && !phys_group) /* api_phys_name ran out of memory (r->err set) */
+        return -1;
     sqlite3_stmt *st;
     if (api_prepare(r,
                     phys_topic ? "DELETE FROM stats_minute WHERE cluster=?1 AND topic=?2"
