@@ -132,7 +132,8 @@ int acl_parse(tern_bytes_t text, struct acl **out, char *err, size_t errlen)
     return TERN_OK;
 }
 
-int acl_load_file(const char *path, struct acl **out, char *err, size_t errlen)
+/* Appends the content of path to text. */
+static int read_file(const char *path, buf_t *text, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -140,20 +141,42 @@ int acl_load_file(const char *path, struct acl **out, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
         return -e;
     }
-    buf_t text;
-    buf_init(&text);
     char chunk[4096];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&text, chunk, n);
+        buf_append(text, chunk, n);
     int rc = ferror(f) ? -EIO : TERN_OK;
     fclose(f);
+    if (rc != TERN_OK)
+        snprintf(err, errlen, "cannot read %s", path);
+    return rc;
+}
+
+int acl_load_with_admin(const char *path, const char *admin_ak, const char *admin_sk,
+                        struct acl **out, char *err, size_t errlen)
+{
+    buf_t text;
+    buf_init(&text);
+    int rc = path && *path ? read_file(path, &text, err, errlen) : TERN_OK;
+    if (rc == TERN_OK && admin_ak && *admin_ak) {
+        /* The admin account as one more line of the same format. */
+        buf_append(&text, "\n", 1);
+        buf_append(&text, admin_ak, strlen(admin_ak));
+        buf_append(&text, " ", 1);
+        buf_append(&text, admin_sk ? admin_sk : "", admin_sk ? strlen(admin_sk) : 0);
+        buf_append(&text, " admin\n", 7);
+    }
     if (rc == TERN_OK)
         rc = acl_parse(tern_bytes(text.data, text.len), out, err, errlen);
-    else
-        snprintf(err, errlen, "cannot read %s", path);
+    if (text.len)
+        OPENSSL_cleanse(text.data, text.len);
     buf_deinit(&text);
     return rc;
+}
+
+int acl_load_file(const char *path, struct acl **out, char *err, size_t errlen)
+{
+    return acl_load_with_admin(path, NULL, NULL, out, err, errlen);
 }
 
 void acl_free(struct acl *a)
@@ -296,6 +319,14 @@ int acl_sign(const struct rcmd *cmd, tern_bytes_t secret, char out[ACL_SIG_LEN +
 
 /* ---- check ------------------------------------------------------------- */
 
+bool acl_signature_ok(const struct rcmd *cmd, tern_bytes_t secret)
+{
+    tern_bytes_t sig = rcmd_get(cmd, "Signature");
+    char want[ACL_SIG_LEN + 1];
+    return sig.len == ACL_SIG_LEN && acl_sign(cmd, secret, want) == TERN_OK &&
+           CRYPTO_memcmp(want, sig.ptr, ACL_SIG_LEN) == 0;
+}
+
 bool acl_check(const struct acl *a, const struct rcmd *cmd, bool admin_only, char *remark,
                size_t remark_len)
 {
@@ -312,10 +343,7 @@ bool acl_check(const struct acl *a, const struct rcmd *cmd, bool admin_only, cha
         snprintf(remark, remark_len, "No acl config for %.*s", akn, (const char *)ak.ptr);
         return false;
     }
-    tern_bytes_t sig = rcmd_get(cmd, "Signature");
-    char want[ACL_SIG_LEN + 1];
-    if (sig.len != ACL_SIG_LEN || acl_sign(cmd, secret, want) != TERN_OK ||
-        CRYPTO_memcmp(want, sig.ptr, ACL_SIG_LEN) != 0) {
+    if (!acl_signature_ok(cmd, secret)) {
         snprintf(remark, remark_len, "Check signature failed for accessKey=%.*s", akn,
                  (const char *)ak.ptr);
         return false;

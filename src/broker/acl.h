@@ -31,6 +31,11 @@ struct acl;
 int acl_parse(tern_bytes_t text, struct acl **out, char *err, size_t errlen);
 /* Reads path and parses it. Errors as acl_parse, or -errno when unreadable. */
 int acl_load_file(const char *path, struct acl **out, char *err, size_t errlen);
+/* The accounts of path (NULL: none) plus, when admin_ak is non-empty, the
+ * admin account admin_ak/admin_sk (aclAdminAccessKey, the console's). Errors
+ * as acl_load_file; TERN_ECONFIG when neither gives an account. */
+int acl_load_with_admin(const char *path, const char *admin_ak, const char *admin_sk,
+                        struct acl **out, char *err, size_t errlen);
 /* NULL is a no-op. */
 void acl_free(struct acl *a);
 /* Number of accounts. */
@@ -44,6 +49,9 @@ bool acl_lookup(const struct acl *a, tern_bytes_t access_key, tern_bytes_t *secr
  * ACL_SIG_LEN characters and a NUL. Returns TERN_OK, or TERN_ENOMEM when
  * OpenSSL cannot set up its HMAC context. Any thread. */
 int acl_sign(const struct rcmd *cmd, tern_bytes_t secret, char out[ACL_SIG_LEN + 1]);
+
+/* Does cmd carry the Signature secret gives (constant-time compare)? */
+bool acl_signature_ok(const struct rcmd *cmd, tern_bytes_t secret);
 
 /* Checks one request. admin_only: the code needs an admin account. Returns
  * true when allowed; otherwise false with a sentence for the response remark

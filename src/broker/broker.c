@@ -137,6 +137,16 @@ static void persist_all(struct broker *b, bool force)
     offsets_persist(&b->offsets, force);
 }
 
+/* Writes the pushed access table when it changed (acl_table.h). */
+static void persist_acl_table(struct broker *b)
+{
+    if (!b->acl_table_path)
+        return;
+    int rc = acl_slot_persist(&b->acl_table, b->acl_table_path);
+    if (rc != TERN_OK)
+        log_error("broker", "cannot write %s: %s", b->acl_table_path, tern_strerror(rc));
+}
+
 static void *housekeeping_main(void *arg)
 {
     struct broker *b = arg;
@@ -153,6 +163,7 @@ static void *housekeeping_main(void *arg)
         int64_t now = clock_mono_ms();
         topics_persist(&b->topics, false);
         groups_persist(&b->groups, false);
+        persist_acl_table(b);
         if (now >= next_offsets) {
             offsets_persist(&b->offsets, false);
             next_offsets = now + b->cfg.offset_flush_ms;
@@ -261,29 +272,10 @@ static void set_address(struct broker *b, int port)
     b->store_host.port = port;
 }
 
-/* aclEnable: loads aclCredentialsFile (docs/design/acl.md). */
-static int load_acl(struct broker *b)
-{
-    if (!b->cfg.acl_enable)
-        return TERN_OK;
-    if (!b->cfg.acl_file || !*b->cfg.acl_file) {
-        log_error("broker", "aclEnable=true needs aclCredentialsFile");
-        return TERN_ECONFIG;
-    }
-    char err[256];
-    int rc = acl_load_file(b->cfg.acl_file, &b->acl, err, sizeof err);
-    if (rc != TERN_OK) {
-        log_error("broker", "aclCredentialsFile %s: %s", b->cfg.acl_file, err);
-        return TERN_ECONFIG;
-    }
-    log_info("broker", "acl enabled accounts=%zu", acl_count(b->acl));
-    return TERN_OK;
-}
-
 static int start_servers(struct broker *b)
 {
     size_t n;
-    int rc = load_acl(b);
+    int rc = broker_acl_start(b);
     if (rc != TERN_OK)
         return rc;
     struct rserver_opts o;
@@ -294,7 +286,7 @@ static int start_servers(struct broker *b)
     o.ntable = n;
     o.ctx = b;
     o.on_close = on_close;
-    o.pre_dispatch = b->acl ? broker_acl_hook : NULL;
+    o.pre_dispatch = b->cfg.acl_enable ? broker_acl_hook : NULL;
     char err[256];
     if ((rc = broker_config_tls(&b->cfg, &b->tls, &b->tls_mode, err, sizeof err)) != TERN_OK) {
         log_error("broker", "tls: %s", err);
@@ -326,7 +318,11 @@ int broker_start(const struct broker_config *cfg, struct broker **out)
         return TERN_ECONFIG;
     }
     struct broker *b = xcalloc(1, sizeof *b);
+    acl_slot_init(&b->acl_table);
     broker_config_copy(&b->cfg, cfg);
+    /* aclEnable=auto: on, except for a standalone (development) broker. */
+    if (b->cfg.acl_enable == ACL_ENABLE_AUTO)
+        b->cfg.acl_enable = b->cfg.standalone ? ACL_ENABLE_FALSE : ACL_ENABLE_TRUE;
     if (!b->cfg.broker_ip1 || !*b->cfg.broker_ip1) {
         char ip[64];
         detect_ip(ip, sizeof ip);
@@ -449,6 +445,9 @@ void broker_stop(struct broker *b)
     cm_deinit(&b->clients);
     lock_table_deinit(&b->locks);
     reset_table_free(b->resets);
+    persist_acl_table(b);
+    acl_slot_deinit(&b->acl_table);
+    free(b->acl_table_path);
     stats_deinit(&b->stats);
     acl_free(b->acl);
     rtls_free(b->tls); /* after the servers that used it */

@@ -19,6 +19,8 @@
 
 static const char *const FLUSH_NAMES[] = {"ASYNC_FLUSH", "SYNC_FLUSH", NULL};
 /* Same order as enum cl_write_mode (store/store.h). */
+/* Indexed by enum acl_enable_mode. */
+static const char *const ACL_ENABLE_NAMES[] = {"false", "true", "auto", NULL};
 static const char *const WRITE_MODE_NAMES[] = {"mmap", "pwrite", NULL};
 
 static const struct config_opt BROKER_OPTS[] = {
@@ -111,10 +113,15 @@ static const struct config_opt BROKER_OPTS[] = {
      "checks of one half message before it is parked in TRANS_CHECK_MAX_TIME_TOPIC"},
     {"lockLeaseMs", CFG_INT, OFF(lock_lease_ms), "60000", 100, 3600000, NULL,
      "ordered-consumer queue lock lease (rocketmq.broker.rebalance.lockMaxLiveTime)"},
-    {"aclEnable", CFG_BOOL, OFF(acl_enable), "false", 0, 0, NULL,
-     "every request must be signed by an account of aclCredentialsFile"},
+    {"aclEnable", CFG_ENUM, OFF(acl_enable), "auto", 0, 0, ACL_ENABLE_NAMES,
+     "signed requests and per-resource rights (docs/design/acl.md); "
+     "auto = true unless --standalone"},
     {"aclCredentialsFile", CFG_STR, OFF(acl_file), NULL, 0, 0, NULL,
      "accounts, one a line: accessKey secretKey [admin] ('#' comments)"},
+    {"aclAdminAccessKey", CFG_STR, OFF(acl_admin_ak), NULL, 0, 0, NULL,
+     "admin account the console signs its requests and table pushes with"},
+    {"aclAdminSecretKey", CFG_STR, OFF(acl_admin_sk), NULL, 0, 0, NULL,
+     "secret of aclAdminAccessKey"},
     {"tlsMode", CFG_STR, OFF(tls_mode), NULL, 0, 0, NULL,
      "disabled, permissive (TLS and plain) or enforcing (TLS only); "
      "empty = permissive when tls.server.certPath is set, else disabled"},
@@ -166,6 +173,37 @@ int broker_config_load(struct broker_config *c, const char *path, int *unknown, 
 void broker_config_print(const struct broker_config *c, buf_t *out)
 {
     config_print(BROKER_OPTS, NOPTS, c, out);
+}
+
+/* Keys whose values are secrets: never sent to clients. */
+static const char *const SECRET_KEYS[] = {"aclAdminSecretKey"};
+
+void broker_config_print_public(const struct broker_config *c, buf_t *out)
+{
+    buf_t all;
+    buf_init(&all);
+    config_print(BROKER_OPTS, NOPTS, c, &all);
+    size_t pos = 0;
+    while (pos < all.len) {
+        const uint8_t *line = all.data + pos;
+        const uint8_t *nl = memchr(line, '\n', all.len - pos);
+        size_t len = nl ? (size_t)(nl - line) + 1 : all.len - pos;
+        bool secret = false;
+        for (size_t i = 0; i < sizeof SECRET_KEYS / sizeof SECRET_KEYS[0]; i++) {
+            size_t k = strlen(SECRET_KEYS[i]);
+            if (len > k + 1 && memcmp(line, SECRET_KEYS[i], k) == 0 && line[k] == '=' &&
+                line[k + 1] != '\n')
+                secret = true;
+        }
+        if (secret) {
+            buf_append(out, line, strcspn((const char *)line, "=") + 1);
+            buf_append(out, "******\n", 7);
+        } else {
+            buf_append(out, line, len);
+        }
+        pos += len;
+    }
+    buf_deinit(&all);
 }
 
 void broker_config_help(buf_t *out)

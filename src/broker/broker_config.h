@@ -15,6 +15,8 @@
 #include "common/buf.h"
 
 enum flush_disk_type { FLUSH_ASYNC = 0, FLUSH_SYNC = 1 };
+/* aclEnable: auto is resolved by broker_start (on unless standalone). */
+enum acl_enable_mode { ACL_ENABLE_FALSE = 0, ACL_ENABLE_TRUE = 1, ACL_ENABLE_AUTO = 2 };
 
 struct broker_config {
     char *cluster_name;               /* owned: brokerClusterName */
@@ -61,8 +63,10 @@ struct broker_config {
     int txn_timeout_ms;               /* transactionTimeOut: default check immunity */
     int txn_check_max;                /* transactionCheckMax: checks before parking */
     int lock_lease_ms;                /* lockLeaseMs: ordered-consumer queue lock lease */
-    bool acl_enable;                  /* aclEnable: requests must be signed */
+    int acl_enable;                   /* enum acl_enable_mode (aclEnable); 0/1 once started */
     char *acl_file;                   /* owned: aclCredentialsFile */
+    char *acl_admin_ak;               /* owned: aclAdminAccessKey (the console's) */
+    char *acl_admin_sk;               /* owned: aclAdminSecretKey */
     char *tls_mode; /* owned: tlsMode (disabled|permissive|enforcing; NULL = auto) */
     char *tls_cert; /* owned: tls.server.certPath */
     char *tls_key;  /* owned: tls.server.keyPath */
@@ -81,6 +85,9 @@ int broker_config_load(struct broker_config *c, const char *path, int *unknown, 
                        size_t errlen);
 /* Appends "key=value" lines (GET_BROKER_CONFIG body, print-effective-config). */
 void broker_config_print(const struct broker_config *c, buf_t *out);
+/* The same with secret values (aclAdminSecretKey) replaced by "******":
+ * what GET_BROKER_CONFIG answers. */
+void broker_config_print_public(const struct broker_config *c, buf_t *out);
 /* Appends the option help generated from the table. */
 void broker_config_help(buf_t *out);
 struct rtls;

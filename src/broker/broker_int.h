@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/acl_table.h"
 #include "broker/broker.h"
 #include "broker/client_manager.h"
 #include "broker/group_config.h"
@@ -58,7 +59,9 @@ struct broker {
     struct txn_service *txn;    /* owned (txn.c): half messages and checks */
     struct reset_table *resets; /* owned (reset_table.c): pending server-side resets */
     struct stats stats;         /* per-minute put/get counters (stats.h) */
-    struct acl *acl;            /* owned (acl.c); NULL unless aclEnable */
+    struct acl *acl;            /* owned (acl.c): file + admin keys; may be NULL */
+    struct acl_slot acl_table;  /* the console's pushed rules (acl_table.h) */
+    char *acl_table_path;       /* owned: <storePathRootDir>/config/acl.json */
     struct rtls *tls;           /* owned; NULL unless tlsMode is permissive/enforcing */
     int tls_mode;               /* enum rtls_mode in effect */
 
@@ -118,13 +121,18 @@ void proc_reset_offset(void *ctx, struct rreq *req);
 void proc_update_offset_guarded(void *ctx, struct rreq *req);
 void proc_relay_to_consumer(void *ctx, struct rreq *req);
 void proc_send_reply(void *ctx, struct rreq *req);
+void proc_put_acl_table(void *ctx, struct rreq *req);
 void proc_view_stats(void *ctx, struct rreq *req);
 void proc_stats_minutes(void *ctx, struct rreq *req);
 
 /* The dispatch table (processors.c). */
 const struct rprocessor *broker_processors(size_t *n);
-/* rserver pre_dispatch hook (processors.c), installed only with aclEnable. */
+/* rserver pre_dispatch hook (acl_enforce.c), installed only with aclEnable. */
 bool broker_acl_hook(void *ctx, struct rreq *req, const struct rprocessor *p);
+
+/* aclEnable: loads the credentials file, aclAdminAccessKey and the last
+ * pushed table (proc_acl.c). TERN_ECONFIG when none gives an account. */
+int broker_acl_start(struct broker *b);
 
 /* Replays a held pull (hold_replay_fn). */
 void pull_replay(void *ctx, struct rreq *req);

@@ -51,14 +51,22 @@ static void fsync_dir_of(const char *path)
 
 int persist_write(const char *path, tern_bytes_t data)
 {
+    return persist_write_mode(path, data, 0644);
+}
+
+int persist_write_mode(const char *path, tern_bytes_t data, unsigned mode)
+{
     char tmp[PATH_MAX], bak[PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp ||
         (size_t)snprintf(bak, sizeof bak, "%s.bak", path) >= sizeof bak)
         return -ENAMETOOLONG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
     if (fd < 0)
         return -errno;
-    int rc = write_all(fd, data.ptr, data.len);
+    /* A leftover temp file keeps its old mode through O_TRUNC. */
+    int rc = fchmod(fd, (mode_t)mode) == 0 ? TERN_OK : -errno;
+    if (rc == TERN_OK)
+        rc = write_all(fd, data.ptr, data.len);
     if (rc == TERN_OK && fsync(fd) != 0)
         rc = -errno;
     close(fd);

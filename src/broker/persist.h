@@ -11,8 +11,10 @@
 #include "common/buf.h"
 #include "common/bytes.h"
 
-/* Returns TERN_OK or -errno. */
+/* Returns TERN_OK or -errno. The file gets mode 0644. */
 int persist_write(const char *path, tern_bytes_t data);
+/* persist_write with the file mode (0600 for files holding secrets). */
+int persist_write_mode(const char *path, tern_bytes_t data, unsigned mode);
 /* Appends the content to out. TERN_ENOT_FOUND when neither file exists or
  * both are empty; -errno on read errors. */
 int persist_read(const char *path, buf_t *out);

@@ -406,7 +406,7 @@ void proc_broker_config(void *ctx, struct rreq *req)
     struct broker *b = ctx;
     buf_t body;
     buf_init(&body);
-    broker_config_print(&b->cfg, &body);
+    broker_config_print_public(&b->cfg, &body);
     struct rcmd resp;
     rcmd_init_response(&resp, &req->cmd, RESP_SUCCESS);
     char ver[128];

@@ -4,7 +4,6 @@
  * layer with REQUEST_CODE_NOT_SUPPORTED (3). */
 #include "broker/acl.h"
 #include "broker/broker_int.h"
-#include "common/log.h"
 #include "protocol/codes.h"
 
 #define P(code, fn)              \
@@ -59,29 +58,12 @@ static const struct rprocessor PROCESSORS[] = {
     P_ADMIN(RC_INVOKE_BROKER_TO_RESET_OFFSET, proc_reset_offset),
     P(RC_GET_CONSUMER_RUNNING_INFO, proc_relay_to_consumer),
     P(RC_CONSUME_MESSAGE_DIRECTLY, proc_relay_to_consumer),
+    /* Tern-specific: the console's access-control table (proc_acl.c) */
+    P_ADMIN(RC_TERN_PUT_ACL_TABLE, proc_put_acl_table),
     /* statistics (stats.h; 10315 is Tern's own) */
     P(RC_VIEW_BROKER_STATS_DATA, proc_view_stats),
     P(RC_TERN_GET_STATS_MINUTES, proc_stats_minutes),
 };
-
-/* The remoting pre-dispatch hook with aclEnable=true: a request that fails
- * the check is answered NO_PERMISSION (16, spec §7.4) and never reaches its
- * handler; oneway requests are dropped without an answer. */
-bool broker_acl_hook(void *ctx, struct rreq *req, const struct rprocessor *p)
-{
-    struct broker *b = ctx;
-    char remark[160];
-    bool admin_only = p && (p->flags & ACL_FLAG_ADMIN);
-    if (acl_check(b->acl, &req->cmd, admin_only, remark, sizeof remark))
-        return true;
-    log_debug("broker", "acl denied peer=%s code=%d: %s", rconn_peer(req->conn), (int)req->cmd.code,
-              remark);
-    if (rreq_is_oneway(req))
-        rreq_free(req);
-    else
-        rreq_respond_code(req, RESP_NO_PERMISSION, remark);
-    return false;
-}
 
 const struct rprocessor *broker_processors(size_t *n)
 {

@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/xalloc.h"
 #include "protocol/codes.h"
+#include "openapi/sign.h"
 #include "protocol/json.h"
 #include "remoting/remoting.h"
 
@@ -18,6 +21,8 @@
 
 struct admin {
     struct rclient *rc;               /* owned */
+    char *sign_ak;                    /* owned; NULL: requests go unsigned */
+    char *sign_sk;                    /* owned */
     char *namesrv[ADMIN_MAX_NAMESRV]; /* owned */
     size_t nnamesrv;
     int timeout_ms;
@@ -52,9 +57,59 @@ void admin_free(struct admin *a)
     if (!a)
         return;
     rclient_free(a->rc);
+    free(a->sign_ak);
+    if (a->sign_sk)
+        OPENSSL_cleanse(a->sign_sk, strlen(a->sign_sk));
+    free(a->sign_sk);
     for (size_t i = 0; i < a->nnamesrv; i++)
         free(a->namesrv[i]);
     free(a);
+}
+
+void admin_set_credentials(struct admin *a, const char *access_key, const char *secret_key)
+{
+    if (!access_key || !*access_key)
+        return;
+    a->sign_ak = xstrdup(access_key);
+    a->sign_sk = xstrdup(secret_key ? secret_key : "");
+}
+
+static int cmp_field(const void *x, const void *y)
+{
+    tern_bytes_t a = *(const tern_bytes_t *)x, b = *(const tern_bytes_t *)y;
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+/* Adds AccessKey and Signature (remoting-protocol.md §7.2: the values of the
+ * ext fields sorted by name, then the body; HMAC-SHA1, Base64) when the
+ * admin has credentials. */
+static void sign_request(struct admin *a, struct rcmd *req)
+{
+    if (!a->sign_ak)
+        return;
+    rcmd_add_cstr(req, "AccessKey", a->sign_ak);
+    /* Sort (key, index) pairs: a key view followed by its field index. */
+    struct {
+        tern_bytes_t key;
+        size_t idx;
+    } *order = xcalloc(req->nfields ? req->nfields : 1, sizeof *order);
+    size_t n = 0;
+    for (size_t i = 0; i < req->nfields; i++)
+        if (!tern_bytes_eq_cstr(req->fields[i].key, "Signature"))
+            order[n].key = req->fields[i].key, order[n++].idx = i;
+    qsort(order, n, sizeof *order, cmp_field);
+    buf_t content;
+    buf_init(&content);
+    for (size_t i = 0; i < n; i++)
+        buf_append(&content, req->fields[order[i].idx].val.ptr, req->fields[order[i].idx].val.len);
+    buf_append(&content, req->body.ptr, req->body.len);
+    char sig[SIGN_B64_LEN + 1];
+    sign_hmac_b64(tern_cstr(a->sign_sk), tern_bytes(content.data, content.len), sig);
+    rcmd_add_cstr(req, "Signature", sig);
+    buf_deinit(&content);
+    free(order);
 }
 
 /* Sends req to addr and checks for code 0. OUT (optional): the response,
@@ -64,6 +119,7 @@ static int call(struct admin *a, const char *addr, struct rcmd *req, struct rres
 {
     struct rresp resp;
     rresp_init(&resp);
+    sign_request(a, req);
     int rc = rclient_call_sync(a->rc, addr, req, a->timeout_ms, &resp);
     rcmd_deinit(req);
     if (rc != TERN_OK) {
@@ -350,6 +406,7 @@ int admin_request(struct admin *a, const char *addr, struct rcmd *req, arena_t *
 {
     struct rresp resp;
     rresp_init(&resp);
+    sign_request(a, req);
     int rc = rclient_call_sync(a->rc, addr, req, a->timeout_ms, &resp);
     rcmd_deinit(req);
     memset(out, 0, sizeof *out);

@@ -27,6 +27,9 @@ struct admin;
 /* namesrv_addr is "host:port;host:port". OUT: *out (admin_free). */
 int admin_new(const char *namesrv_addr, int timeout_ms, struct admin **out);
 void admin_free(struct admin *a);
+/* Signs every later request with this account (aclAdminAccessKey: an admin
+ * of the brokers' access control). Call once, before the admin is shared. */
+void admin_set_credentials(struct admin *a, const char *access_key, const char *secret_key);
 
 /* Names of the clusters the name servers know. OUT: *names, an array of n
  * strings in ar. */

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "openapi/acl_push.h"
 #include "openapi/dbpool.h"
 #include "openapi/sign.h"
 #include "protocol/cmd.h"
@@ -548,7 +549,12 @@ void api_process(struct openapi *o, const char *method, tern_bytes_t path, tern_
         } else {
             pthread_mutex_lock(&o->meta_lock);
             r.db = o->db;
+            sqlite3_int64 writes = sqlite3_total_changes64(o->db);
             run_endpoint(&r, ep);
+            /* Any database change may change who may do what on the brokers:
+             * rebuild and push the access table. */
+            if (sqlite3_total_changes64(o->db) != writes)
+                acl_push_kick(o->acl_push);
             pthread_mutex_unlock(&o->meta_lock);
         }
     }

@@ -26,6 +26,7 @@
 #include "protocol/json.h"
 
 struct admin;
+struct acl_push;
 struct db_pool;
 struct page_tasks;
 struct stats_poller;
@@ -38,6 +39,7 @@ struct openapi {
     struct db_pool *readers;   /* owned; NULL for an in-memory database */
     int64_t clusters_seen_ms;  /* last cluster discovery; guarded by meta_lock */
     struct admin *admin;       /* owned; thread-safe */
+    struct acl_push *acl_push; /* owned (acl_push.h); NULL without aclAdminAccessKey */
     struct page_tasks *tasks;  /* owned; guarded by meta_lock (pagetask.h) */
     struct stats_poller *sp;   /* owned statistics poller (stats_poll.h); may be NULL */
     struct MHD_Daemon *httpd;  /* owned */

@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "openapi/acl_push.h"
 #include "openapi/admin.h"
 #include "openapi/api.h"
 #include "openapi/dbpool.h"
@@ -300,6 +301,8 @@ int openapi_start(const struct openapi_config *cfg, struct openapi **out, char *
         rc = TERN_ENOMEM;
         snprintf(err, errlen, "cannot allocate the database readers");
     }
+    if (rc == TERN_OK && (rc = acl_push_start(o, &o->acl_push)) != TERN_OK)
+        snprintf(err, errlen, "cannot start the access-table push: %s", tern_strerror(rc));
     if (rc == TERN_OK && (rc = page_tasks_new(&o->tasks)) != TERN_OK)
         snprintf(err, errlen, "cannot allocate the query tasks");
     /* The poller opens the database file a second time: an in-memory
@@ -333,7 +336,8 @@ void openapi_stop(struct openapi *o)
         return;
     if (o->httpd)
         MHD_stop_daemon(o->httpd);
-    stats_poller_stop(o->sp); /* before the admin client it borrows */
+    stats_poller_stop(o->sp);   /* before the admin client it borrows */
+    acl_push_stop(o->acl_push); /* uses admin and db */
     admin_free(o->admin);
     page_tasks_free(o->tasks);
     db_pool_free(o->readers);

@@ -33,6 +33,9 @@ struct openapi_config {
     int topic_capacity;        /* openApiTopicCapacity */
     int64_t max_clock_skew_ms; /* openApiMaxClockSkewMs; 0 = no freshness check */
     int admin_timeout_ms;      /* openApiAdminTimeoutMs */
+    char *acl_admin_ak;        /* aclAdminAccessKey: signs broker requests; NULL = unsigned */
+    char *acl_admin_sk;        /* aclAdminSecretKey */
+    int acl_push_interval_ms;  /* openApiAclPushIntervalMs */
     char *tls_cert;            /* openApiTlsCertFile; empty = plain HTTP */
     char *tls_key;             /* openApiTlsKeyFile */
     char *tunnels;             /* openApiTunnels: tunnel type -> name servers; empty = none */

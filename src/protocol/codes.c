@@ -43,7 +43,7 @@ const char *rc_name(int code)
                                                                         N(ADD_WRITE_PERM_OF_BROKER)
                                                                             N(LITE_PULL_MESSAGE)
                                                                                 N(BROKER_HEARTBEAT)
- N(VIEW_BROKER_STATS_DATA) N(TERN_GET_STATS_MINUTES)
+ N(VIEW_BROKER_STATS_DATA) N(TERN_GET_STATS_MINUTES) N(TERN_PUT_ACL_TABLE)
 #undef N
             /* clang-format on */
             default : return NULL;

@@ -67,6 +67,9 @@
 #define RC_ADD_WRITE_PERM_OF_BROKER            327
 #define RC_LITE_PULL_MESSAGE                   361
 #define RC_BROKER_HEARTBEAT                    904
+/* Tern-specific (sdk.md §3.3: project codes from 10000; docs/design/acl.md):
+ * the console's full access-control table for a broker (admin only). */
+#define RC_TERN_PUT_ACL_TABLE 10001
 
 /* Tern's own request codes (docs/design/broker.md "Statistics"), far above
  * the range Apache RocketMQ uses. */

@@ -9,6 +9,7 @@
  *       delivery answers ReconsumeLater (MaxReconsumeTimes=0: straight to
  *       the group's dead-letter queue).
  * Resources of a namespaced instance: set INSTANCE_ID in the environment.
+ * ACCESS_KEY and SECRET_KEY (default "ak"/"sk") sign the requests.
  * Exit 0 on success, 1 on failure (COUNT not reached within 30 s). */
 #include <ons/ons.h>
 #include <stdatomic.h>
@@ -38,10 +39,11 @@ static ons_properties_t *props(const char *ns, const char *group)
 {
     ons_properties_t *p = ons_properties_new();
     const char *inst = getenv("INSTANCE_ID");
+    const char *ak = getenv("ACCESS_KEY"), *sk = getenv("SECRET_KEY");
     if (!p || ons_properties_put(p, ONS_NAMESRV_ADDR, ns) != 0 ||
         ons_properties_put(p, ONS_GROUP_ID, group) != 0 ||
-        ons_properties_put(p, ONS_ACCESS_KEY, "ak") != 0 ||
-        ons_properties_put(p, ONS_SECRET_KEY, "sk") != 0 ||
+        ons_properties_put(p, ONS_ACCESS_KEY, ak ? ak : "ak") != 0 ||
+        ons_properties_put(p, ONS_SECRET_KEY, sk ? sk : "sk") != 0 ||
         (inst && ons_properties_put(p, ONS_INSTANCE_ID, inst) != 0))
         die("properties", NULL);
     return p;

@@ -59,6 +59,7 @@ static inline int fx_prepare(struct fixture *f)
     fx_set(f, "mappedFileSizeCommitLog", "16777216");
     fx_set(f, "maxMessageSize", "65536");
     fx_set(f, "vipChannelEnable", "false");
+    fx_set(f, "aclEnable", "false");
     struct rclient_opts co;
     memset(&co, 0, sizeof co);
     return rclient_new(&co, &f->cli);

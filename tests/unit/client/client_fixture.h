@@ -51,6 +51,7 @@ static inline int cfx_start(struct cfx *f)
                            {"mappedFileSizeCommitLog", "16777216"},
                            {"maxMessageSize", "4194304"},
                            {"vipChannelEnable", "false"},
+                           {"aclEnable", "false"},
                            {"autoCreateTopicEnable", "false"}};
     char err[256];
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
