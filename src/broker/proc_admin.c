@@ -114,6 +114,7 @@ void proc_delete_topic(void *ctx, struct rreq *req)
     if (topics_delete(&b->topics, topic)) {
         store_delete_topic(b->store, topic);
         offsets_delete_topic(&b->offsets, topic);
+        stats_forget(&b->stats, topic, TERN_BYTES_NULL);
         broker_topic_changed(b);
     }
     reply(req, RESP_SUCCESS, NULL);
@@ -173,6 +174,7 @@ void proc_delete_group(void *ctx, struct rreq *req)
     if (!need_str(req, "groupName", NULL, &group))
         return;
     groups_delete(&b->groups, group);
+    stats_forget(&b->stats, TERN_BYTES_NULL, group);
     if (rcmd_get_bool(&req->cmd, "cleanOffset"))
         offsets_delete_group(&b->offsets, group);
     reply(req, RESP_SUCCESS, NULL);

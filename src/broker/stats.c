@@ -221,6 +221,31 @@ void stats_fold(struct stats *s, int64_t now_ms)
     }
 }
 
+void stats_forget(struct stats *s, tern_bytes_t topic, tern_bytes_t group)
+{
+    if (topic.len == 0 && group.len == 0)
+        return;
+    for (size_t k = 0; s->slots && k < STATS_TABLE_SLOTS; k++) {
+        struct stats_entry *e = atomic_load_explicit(&s->slots[k], memory_order_acquire);
+        if (!e)
+            continue;
+        bool match = topic.len
+                         ? e->topic_len == topic.len && memcmp(e->key, topic.ptr, topic.len) == 0
+                         : e->kind == STATS_GROUP_GET && e->group_len == group.len &&
+                               memcmp(e->key + e->topic_len + 1, group.ptr, group.len) == 0;
+        if (!match)
+            continue;
+        for (size_t i = 0; i < STATS_RING_MINUTES; i++) {
+            atomic_store_explicit(&e->minutes[i].value, 0, memory_order_relaxed);
+            atomic_store_explicit(&e->minutes[i].times, 0, memory_order_relaxed);
+        }
+        for (size_t i = 0; i < STATS_RING_HOURS; i++) {
+            atomic_store_explicit(&e->hours[i].value, 0, memory_order_relaxed);
+            atomic_store_explicit(&e->hours[i].times, 0, memory_order_relaxed);
+        }
+    }
+}
+
 struct stats_point stats_minute_of(struct stats *s, enum stats_kind kind, tern_bytes_t topic,
                                    tern_bytes_t group, int64_t minute, int64_t now_ms)
 {

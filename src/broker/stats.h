@@ -59,6 +59,11 @@ void stats_deinit(struct stats *s);
 /* Counts n messages in one call. group is empty for STATS_TOPIC_PUT. */
 void stats_add(struct stats *s, enum stats_kind kind, tern_bytes_t topic, tern_bytes_t group,
                int64_t n, int64_t now_ms);
+/* Zeroes the counters of a deleted resource: every key of topic (both kinds)
+ * when topic is set, else every GROUP_GET_NUMS key of group. The keys stay
+ * in the table (a re-created name reuses them). Any thread; an add racing
+ * with it may survive. */
+void stats_forget(struct stats *s, tern_bytes_t topic, tern_bytes_t group);
 /* Moves finished minutes into the hourly ring (one thread only). */
 void stats_fold(struct stats *s, int64_t now_ms);
 /* Adds lost because the key table was full. */

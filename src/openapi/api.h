@@ -129,6 +129,11 @@ const char *api_phys_name(struct api_req *r, const struct api_instance *in, cons
 int api_invoke_failed(struct api_req *r, const char *what, const char *err);
 /* Writes a Float/Double as Java prints it ("2.0", "0.05"). */
 void api_write_float(jw_t *w, double d);
+/* Deletes the statistics rows (stats_minute) of a deleted topic (every
+ * kind), or of a deleted group (its deliveries and its %RETRY%/%DLQ% topics);
+ * names are physical. Inside the caller's transaction (h_trend.c). */
+int api_stats_forget(struct api_req *r, const char *cluster, const char *phys_topic,
+                     const char *phys_group);
 /* Starts the data JSON. */
 void api_data_begin(struct api_req *r, jw_t *w);
 /* Runs a statement that must finish (DONE). */

@@ -217,6 +217,10 @@ int h_group_delete(struct api_req *r)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "metadata store error");
     if (tx_exec(r, "DELETE FROM group_ids WHERE instance_id=? AND name=?", in.id, g, 0, false) < 0)
         return -1;
+    if (api_stats_forget(r, in.cluster, NULL, api_phys_name(r, &in, g)) < 0) {
+        db_rollback(r->o->db);
+        return -1;
+    }
     char err[400];
     int rc = admin_group_delete(r->o->admin, in.cluster, phys, err, sizeof err);
     return commit_after(r, rc, "deleting the group on the brokers", err);

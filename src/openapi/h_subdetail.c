@@ -22,8 +22,6 @@ static int group_connection(struct api_req *r, const struct admin_broker *b, siz
                             const char *phys, const struct json_val **out)
 {
     *out = NULL;
-    if (!phys) /* api_phys_name ran out of memory (r->err set) */
-        return -1;
     for (size_t i = 0; i < n; i++) {
         char err[400];
         struct admin_reply rep;
@@ -80,11 +78,9 @@ int h_topic_sub_detail(struct api_req *r)
     if (api_str(r, "topic", true, 1, 255, &topic) < 0 || api_existing_topic(r, topic, &in) < 0)
         return -1;
     const char *phys_topic = api_phys_name(r, &in, topic);
-    if (!phys_topic)
-        return -1;
     struct admin_broker *b;
     size_t nb;
-    if (brokers_of(r, &in, &b, &nb) < 0)
+    if (!phys_topic || brokers_of(r, &in, &b, &nb) < 0)
         return -1;
     sqlite3_stmt *st;
     if (api_prepare(r, "SELECT name, owner FROM group_ids WHERE instance_id=? ORDER BY name", &st) <
@@ -94,25 +90,27 @@ int h_topic_sub_detail(struct api_req *r)
     bool owner_side = api_owner_side(r, &in);
     size_t ng = 0, cap = 16;
     const char **groups = arena_alloc(&r->arena, cap * sizeof *groups);
-    while (groups && sqlite3_step(st) == SQLITE_ROW) {
+    bool oom = !groups;
+    while (!oom && sqlite3_step(st) == SQLITE_ROW) {
         /* A grantee sees only the Group IDs it may use (as message/trace). */
         if (!owner_side && !api_group_usable(r, sqlite3_column_int64(st, 1)))
             continue;
         if (ng == cap) {
             const char **more = arena_alloc(&r->arena, 2 * cap * sizeof *more);
-            if (!more) {
-                groups = NULL;
-                break;
+            if (!(oom = !more)) {
+                memcpy(more, groups, ng * sizeof *groups);
+                groups = more;
+                cap *= 2;
             }
-            memcpy(more, groups, ng * sizeof *groups);
-            groups = more;
-            cap *= 2;
         }
-        if (!(groups[ng++] = arena_strdup(&r->arena, api_col(st, 0))))
-            groups = NULL;
+        const char *g = oom ? NULL : arena_strdup(&r->arena, api_col(st, 0));
+        if (g)
+            groups[ng++] = g;
+        else
+            oom = true;
     }
     sqlite3_finalize(st);
-    if (!groups)
+    if (oom)
         return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     jw_t w;
     buf_t items;
@@ -121,7 +119,8 @@ int h_topic_sub_detail(struct api_req *r)
     jw_arr_begin(&w);
     for (size_t i = 0; i < ng; i++) {
         const struct json_val *cc;
-        if (group_connection(r, b, nb, api_phys_name(r, &in, groups[i]), &cc) < 0) {
+        const char *phys = api_phys_name(r, &in, groups[i]);
+        if (!phys || group_connection(r, b, nb, phys, &cc) < 0) {
             buf_deinit(&items);
             return -1;
         }
@@ -162,8 +161,8 @@ int h_group_sub_detail(struct api_req *r)
     struct admin_broker *b;
     size_t nb;
     const struct json_val *cc;
-    if (brokers_of(r, &in, &b, &nb) < 0 ||
-        group_connection(r, b, nb, api_phys_name(r, &in, g), &cc) < 0)
+    const char *phys = api_phys_name(r, &in, g);
+    if (!phys || brokers_of(r, &in, &b, &nb) < 0 || group_connection(r, b, nb, phys, &cc) < 0)
         return -1;
     jw_t w;
     api_data_begin(r, &w);

@@ -238,6 +238,10 @@ int h_topic_delete(struct api_req *r)
             return -1;
         }
     }
+    if (api_stats_forget(r, in.cluster, api_phys_name(r, &in, topic), NULL) < 0) {
+        db_rollback(r->o->db);
+        return -1;
+    }
     char err[400];
     const char *phys = api_phys_name(r, &in, topic);
     int rc =

@@ -3,7 +3,7 @@
  * §6.8) from the per-minute rows the statistics poller stores
  * (stats_poll.h): buckets of `period` minutes aligned on the epoch covering
  * [beginTime, endTime], every bucket present, summed over the brokers of the
- * instance's cluster. */
+ * instance's cluster. Also the removal of a deleted topic's or group's rows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +51,7 @@ static int write_series(struct api_req *r, const struct trend_q *q, int kind, co
     int64_t last = q->end / MS_PER_MINUTE / step * step;
     size_t nb = (size_t)((last - first) / step + 1);
     int64_t *sum = arena_alloc(&r->arena, nb * sizeof *sum);
-    if (!sum)
+    if (!sum || !phys_topic || (kind == 1 && !phys_group))
         return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     memset(sum, 0, nb * sizeof *sum);
     sqlite3_stmt *st;
@@ -104,10 +104,7 @@ int h_trend_topic_input_tps(struct api_req *r)
         return -1;
     char title[600];
     snprintf(title, sizeof title, "%s input %s", q.topic, q.type == 0 ? "total" : "TPS");
-    const char *pt = api_phys_name(r, &in, q.topic);
-    if (!pt)
-        return -1;
-    return write_series(r, &q, 0, in.cluster, pt, NULL, title);
+    return write_series(r, &q, 0, in.cluster, api_phys_name(r, &in, q.topic), NULL, title);
 }
 
 int h_trend_group_output_tps(struct api_req *r)
@@ -120,9 +117,23 @@ int h_trend_group_output_tps(struct api_req *r)
     char title[600];
     snprintf(title, sizeof title, "%s@%s output %s", q.group, q.topic,
              q.type == 0 ? "total" : "TPS");
-    const char *pt = api_phys_name(r, &in, q.topic);
-    const char *pg = pt ? api_phys_name(r, &in, q.group) : NULL;
-    if (!pg)
+    return write_series(r, &q, 1, in.cluster, api_phys_name(r, &in, q.topic),
+                        api_phys_name(r, &in, q.group), title);
+}
+
+int api_stats_forget(struct api_req *r, const char *cluster, const char *phys_topic,
+                     const char *phys_group)
+{
+    if (!phys_topic && !phys_group) /* api_phys_name ran out of memory (r->err set) */
         return -1;
-    return write_series(r, &q, 1, in.cluster, pt, pg, title);
+    sqlite3_stmt *st;
+    if (api_prepare(r,
+                    phys_topic ? "DELETE FROM stats_minute WHERE cluster=?1 AND topic=?2"
+                               : "DELETE FROM stats_minute WHERE cluster=?1 AND (grp=?2"
+                                 " OR topic='%RETRY%'||?2 OR topic='%DLQ%'||?2)",
+                    &st) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, cluster, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, phys_topic ? phys_topic : phys_group, -1, SQLITE_TRANSIENT);
+    return api_exec(r, st);
 }

@@ -277,3 +277,23 @@ test('the stored statistics survive a console restart', async () => {
   assert.equal(sum(again.records), sum(before.records));
   assert.equal(sum(again.records), N);
 });
+
+test('deleting a Group ID or a topic deletes its statistics', async () => {
+  const now = Date.now();
+  const range = { beginTime: String(now - 10 * MIN), endTime: String(now + MIN), period: '1', type: '0' };
+  ok(await call(c, '/json/group/delete', { groupId: GROUP }));
+  ok(await call(c, '/json/group/create', { groupId: GROUP }));
+  ok(await call(c, '/json/topic/delete', { topic: TOPIC }));
+  ok(await call(c, '/json/topic/create', { topic: TOPIC, orderType: '0' }));
+  await sleep(1000); // a few polls: the brokers' memory must not bring them back
+  const g = ok(await call(c, '/json/trend/groupOutputTps', { topic: TOPIC, groupId: GROUP, ...range }));
+  assert.equal(sum(g.records), 0);
+  const t = ok(await call(c, '/json/trend/topicInputTps', { topic: TOPIC, ...range }));
+  assert.equal(sum(t.records), 0);
+  const day = JSON.parse(probe('minutes', String(Math.floor(now / MIN) - 10)).out);
+  assert.equal(day.topicPut.find(x => x.topic === TOPIC), undefined);
+  assert.equal(day.groupGet.find(x => x.group === GROUP), undefined);
+  // The namespaced instance's resources of the same names keep theirs.
+  const ns = ok(await call(c, '/json/trend/topicInputTps', { instanceId: inst, topic: TOPIC, ...range }));
+  assert.equal(sum(ns.records), 5);
+});

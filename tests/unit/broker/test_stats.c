@@ -145,6 +145,29 @@ TEST(minutes_body_lists_nonzero_minutes_since)
     stats_deinit(&s);
 }
 
+TEST(forget_zeroes_a_deleted_topic_or_group)
+{
+    struct stats s;
+    stats_init(&s, T0);
+    int64_t m0 = T0 / MIN_MS;
+    stats_add(&s, STATS_TOPIC_PUT, TOPIC, NOGROUP, 5, T0);
+    stats_add(&s, STATS_GROUP_GET, TOPIC, GROUP, 5, T0);
+    stats_add(&s, STATS_GROUP_GET, tern_cstr("T_other"), GROUP, 5, T0);
+    stats_add(&s, STATS_GROUP_GET, TOPIC, tern_cstr("GID_other"), 5, T0);
+    stats_forget(&s, TERN_BYTES_NULL, GROUP);
+    ASSERT_EQ(stats_minute_of(&s, STATS_GROUP_GET, TOPIC, GROUP, m0, T0).value, 0);
+    ASSERT_EQ(stats_minute_of(&s, STATS_GROUP_GET, tern_cstr("T_other"), GROUP, m0, T0).value, 0);
+    ASSERT_EQ(stats_minute_of(&s, STATS_GROUP_GET, TOPIC, tern_cstr("GID_other"), m0, T0).value, 5);
+    ASSERT_EQ(stats_minute_of(&s, STATS_TOPIC_PUT, TOPIC, NOGROUP, m0, T0).value, 5);
+    stats_forget(&s, TOPIC, NOGROUP);
+    ASSERT_EQ(stats_minute_of(&s, STATS_TOPIC_PUT, TOPIC, NOGROUP, m0, T0).value, 0);
+    ASSERT_EQ(stats_minute_of(&s, STATS_GROUP_GET, TOPIC, tern_cstr("GID_other"), m0, T0).value, 0);
+    /* A re-created name counts from zero. */
+    stats_add(&s, STATS_TOPIC_PUT, TOPIC, NOGROUP, 2, T0);
+    ASSERT_EQ(stats_minute_of(&s, STATS_TOPIC_PUT, TOPIC, NOGROUP, m0, T0).value, 2);
+    stats_deinit(&s);
+}
+
 #define THREADS 4
 #define ADDS    50000
 

@@ -146,7 +146,8 @@ TEST(console_starts)
     set(&c, "openApiAdminTimeoutMs", "3000");
     set(&c, "openApiTunnels", "anyTunnel=10.0.0.1:9876;10.0.0.2:9876");
     set(&c, "openApiExtraAccounts", "2000000000000002:0:OomAK2:OomSK2");
-    /* No statistics poller: its allocations would take the injected failures. */
+    /* No statistics poller: its allocations on its own thread would take
+     * the walk's injected failures. */
     set(&c, "openApiStatsPollMs", "0");
     char err[256];
     ASSERT_EQ(openapi_start(&c, &g_o, err, sizeof err), TERN_OK);
@@ -311,6 +312,14 @@ TEST(read_endpoints)
     walk("/json/topic/listNames", (struct kv[]){{"instanceId", INST}}, 1, WANT_SUCCESS);
     walk("/json/group/list", (struct kv[]){{"instanceId", INST}}, 1, WANT_SUCCESS);
     walk("/json/cluster/list", NULL, 0, WANT_SUCCESS);
+    walk("/json/trend/topicInputTps",
+         (struct kv[]){{"instanceId", INST},
+                       {"topic", "OomTopic"},
+                       {"beginTime", "1700000000000"},
+                       {"endTime", "1700003600000"},
+                       {"period", "5"},
+                       {"type", "1"}},
+         6, WANT_SUCCESS);
 }
 
 TEST(error_paths)
@@ -347,6 +356,10 @@ TEST(broker_endpoints)
          (struct kv[]){{"instanceId", INST}, {"groupId", "GID_Oom"}}, 2, WANT_SAME);
     walk("/json/consumer/timespan",
          (struct kv[]){{"instanceId", INST}, {"groupId", "GID_Oom"}, {"topic", "OomTopic"}}, 3,
+         WANT_SAME);
+    walk("/json/topic/subDetail", (struct kv[]){{"instanceId", INST}, {"topic", "OomTopic"}}, 2,
+         WANT_SAME);
+    walk("/json/group/subDetail", (struct kv[]){{"instanceId", INST}, {"groupId", "GID_Oom"}}, 2,
          WANT_SAME);
     walk("/json/message/getByKey",
          (struct kv[]){{"instanceId", INST}, {"topic", "OomTopic"}, {"key", "k1"}}, 3, WANT_SAME);
