@@ -75,6 +75,17 @@ void ons_message_free(ons_message_t *m)
     free(m);
 }
 
+/* The non-pointer fields a copy of m keeps. */
+static void copy_scalars(ons_message_t *c, const ons_message_t *m)
+{
+    c->reconsume_times = m->reconsume_times;
+    c->born_ts = m->born_ts;
+    c->start_deliver = m->start_deliver;
+    c->queue_offset = m->queue_offset;
+    c->phy_offset = m->phy_offset;
+    c->flag = m->flag;
+}
+
 /* Bytes of s with its NUL (0 for NULL). */
 static size_t str_size(const char *s)
 {
@@ -106,12 +117,7 @@ ons_message_t *cl_message_copy_packed(const ons_message_t *m)
     if (c == NULL)
         return NULL;
     *c = (ons_message_t){0};
-    c->reconsume_times = m->reconsume_times;
-    c->born_ts = m->born_ts;
-    c->start_deliver = m->start_deliver;
-    c->queue_offset = m->queue_offset;
-    c->phy_offset = m->phy_offset;
-    c->flag = m->flag;
+    copy_scalars(c, m);
     c->packed = true;
     char **arr = (char **)(c + 1);
     char *at = (char *)(arr + 2 * m->nprops);
@@ -158,12 +164,7 @@ ons_message_t *ons_message_clone(const ons_message_t *m)
     ons_message_t *c = ons_message_new();
     if (c == NULL)
         return NULL;
-    c->reconsume_times = m->reconsume_times;
-    c->born_ts = m->born_ts;
-    c->start_deliver = m->start_deliver;
-    c->queue_offset = m->queue_offset;
-    c->phy_offset = m->phy_offset;
-    c->flag = m->flag;
+    copy_scalars(c, m);
     if (dup_field(&c->topic, m->topic) || dup_field(&c->tag, m->tag) ||
         dup_field(&c->key, m->key) || dup_field(&c->msg_id, m->msg_id) ||
         dup_field(&c->born_host, m->born_host) || dup_field(&c->sharding_key, m->sharding_key) ||
