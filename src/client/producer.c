@@ -393,10 +393,7 @@ static void job_run_here(struct ons_producer *pr, struct async_job *j)
 {
     run_job(pr, j, true);
     atomic_fetch_sub(&pr->active, 1);
-    pthread_mutex_lock(&pr->aq_mu);
-    pr->queued--;
-    pthread_cond_broadcast(&pr->aq_cv);
-    pthread_mutex_unlock(&pr->aq_mu);
+    atomic_fetch_sub(&pr->queued, 1);
 }
 
 /* The response of a pipelined send (client loop thread: never blocks). */
@@ -447,6 +444,11 @@ static int first_attempt(struct ons_producer *pr, struct async_job *j)
     return rc;
 }
 
+/* Jobs a worker takes off the list per lock: fewer lock round trips with
+ * the loop thread that appends, while a long list still leaves work for the
+ * workers that job_queue recruits. */
+#define JOB_TAKE 32
+
 static void *async_main(void *arg)
 {
     struct ons_producer *pr = arg;
@@ -454,21 +456,25 @@ static void *async_main(void *arg)
     for (;;) {
         while (pr->head == NULL && !pr->aq_stop)
             pthread_cond_wait(&pr->aq_cv, &pr->aq_mu);
-        struct async_job *j = pr->head;
-        if (j == NULL)
+        struct async_job *first = pr->head, *last = first;
+        if (first == NULL)
             break;
-        pr->head = j->next;
+        for (int n = 1; n < JOB_TAKE && last->next; n++)
+            last = last->next;
+        pr->head = last->next;
         if (pr->head == NULL)
             pr->tail = NULL;
+        last->next = NULL;
         bool cancelled = pr->aq_stop;
         pthread_mutex_unlock(&pr->aq_mu);
-        run_job(pr, j, cancelled);
-        atomic_fetch_sub(&pr->active, 1);
+        /* Only a shutdown waits for `queued`, and it polls: no wake-up per job. */
+        for (struct async_job *j = first, *next; j; j = next) {
+            next = j->next;
+            run_job(pr, j, cancelled);
+            atomic_fetch_sub(&pr->active, 1);
+            atomic_fetch_sub(&pr->queued, 1);
+        }
         pthread_mutex_lock(&pr->aq_mu);
-        /* Only a shutdown waits for `queued` (and it also polls): no wake-up
-         * of every worker per job. */
-        if (--pr->queued == 0)
-            pthread_cond_broadcast(&pr->aq_cv);
     }
     pthread_mutex_unlock(&pr->aq_mu);
     return NULL;
@@ -537,7 +543,7 @@ void producer_shutdown(struct ons_producer *pr)
         /* Pending async sends may finish (their callbacks run); the rest are
          * cancelled with an exception. */
         pthread_mutex_lock(&pr->aq_mu);
-        while (pr->queued > 0 && clock_mono_ms() < deadline) {
+        while (atomic_load(&pr->queued) > 0 && clock_mono_ms() < deadline) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += 10 * 1000000;
@@ -647,11 +653,9 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
     j->deadline = clock_mono_ms() + pr->core.cfg.send_timeout_ms;
     /* `queued` counts the job from here until its callback ran, so that a
      * shutdown waits for sends in flight as for queued ones. */
-    pthread_mutex_lock(&pr->aq_mu);
-    bool stopping = pr->aq_stop || pr->nworkers == 0;
+    bool stopping = atomic_load(&pr->core.state) != CL_STARTED;
     if (!stopping)
-        pr->queued++;
-    pthread_mutex_unlock(&pr->aq_mu);
+        atomic_fetch_add(&pr->queued, 1);
     if (stopping) {
         ons_message_free(j->msg);
         free(j);

@@ -42,7 +42,7 @@ struct ons_producer {
     pthread_mutex_t aq_mu;
     pthread_cond_t aq_cv;
     struct async_job *head, *tail; /* guarded by aq_mu */
-    int queued;                    /* guarded by aq_mu: in flight + queued + running jobs */
+    _Atomic int queued;            /* in flight + queued + running jobs (shutdown polls it) */
     unsigned enqueued;             /* guarded by aq_mu: jobs ever queued (wake-up pacing) */
     bool aq_stop;                  /* guarded by aq_mu */
     pthread_t workers[ASYNC_THREADS];
