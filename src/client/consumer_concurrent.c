@@ -239,13 +239,20 @@ static void ack_add(struct ack_batch *a, int64_t off)
  * job (BatchConsumer). Consumed messages are acked (once per job) and freed;
  * messages that could not be handed back stay in j, which is queued again
  * LOCAL_RETRY_MS later. */
+/* Messages worth about SPLIT_NS of the listener's time (its moving
+ * average), at least one: what one consume thread takes per hand-off. */
+static size_t listener_share(struct ons_consumer *c)
+{
+    int64_t avg = atomic_load(&c->listen_ns);
+    return avg >= SPLIT_NS ? 1 : (size_t)(SPLIT_NS / (avg > 0 ? avg : 1));
+}
+
 /* After a raw job was built: with a slow listener, keeps about SPLIT_NS of
  * its messages and queues the rest for another thread (take_job splits
  * built jobs the same way). */
 static void hand_off_rest(struct ons_consumer *c, struct cjob *j)
 {
-    int64_t avg = atomic_load(&c->listen_ns);
-    size_t share = avg >= SPLIT_NS ? 1 : (size_t)(SPLIT_NS / (avg > 0 ? avg : 1));
+    size_t share = listener_share(c);
     if (c->batch || j->n <= share)
         return;
     struct cjob *rest = cl_calloc(1, sizeof *rest);
@@ -345,8 +352,7 @@ static struct cjob *take_job(struct ons_consumer *c, int64_t now, int64_t *earli
     }
     if (j == NULL)
         return NULL;
-    int64_t avg = atomic_load(&c->listen_ns);
-    size_t share = avg >= SPLIT_NS ? 1 : (size_t)(SPLIT_NS / (avg > 0 ? avg : 1));
+    size_t share = listener_share(c);
     if (!c->orderly && !c->batch && j->msgs && j->n > share) {
         struct cjob *part = cl_calloc(1, sizeof *part);
         ons_message_t **pm = part ? cl_calloc(share, sizeof *pm) : NULL;

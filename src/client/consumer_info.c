@@ -35,7 +35,7 @@ void cons_stats_pulled(struct pq *q, size_t n, int64_t ns)
     atomic_fetch_add_explicit(&q->st.pulls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&q->st.pulled, n, memory_order_relaxed);
     atomic_fetch_add_explicit(&q->st.pull_ns, (uint64_t)(ns > 0 ? ns : 0), memory_order_relaxed);
-    atomic_store_explicit(&q->last_pull_ms, clock_wall_ms(), memory_order_relaxed);
+    atomic_store_explicit(&q->last_pull_ms, clock_wall_coarse_ms(), memory_order_relaxed);
 }
 
 void cons_stats_consumed(struct pq *q, size_t ok, size_t failed, int64_t ns)
@@ -45,7 +45,7 @@ void cons_stats_consumed(struct pq *q, size_t ok, size_t failed, int64_t ns)
     if (failed)
         atomic_fetch_add_explicit(&q->st.failed, failed, memory_order_relaxed);
     atomic_fetch_add_explicit(&q->st.consume_ns, (uint64_t)(ns > 0 ? ns : 0), memory_order_relaxed);
-    atomic_store_explicit(&q->last_consume_ms, clock_wall_ms(), memory_order_relaxed);
+    atomic_store_explicit(&q->last_consume_ms, clock_wall_coarse_ms(), memory_order_relaxed);
 }
 
 static struct pq_sample sample(struct pq *q, int64_t now)

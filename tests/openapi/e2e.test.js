@@ -136,8 +136,9 @@ test.after(async () => {
 test('resources created through the API carry their types', async () => {
   for (const t of TOPICS) {
     const d = ok(await call(c, '/json/topic/get', { instanceId: inst, topic: t.topic }));
-    const row = Array.isArray(d) ? d[0] : d;
-    assert.equal(row.messageType !== undefined ? row.messageType : row.orderType, t.orderType, JSON.stringify(d));
+    assert.equal(d.orderType, t.orderType, JSON.stringify(d));
+    assert.equal(d.relation, 1, JSON.stringify(d)); // the owner
+    assert.equal(d.perm, 6, JSON.stringify(d));
   }
   const names = ok(await call(c, '/json/group/list', { instanceId: inst })).map(g => g.groupId).sort();
   assert.deepEqual(names, [...TOPICS.map(t => t.group), ALI_GROUP, DLQ_GROUP].sort());
