@@ -164,6 +164,17 @@ int api_existing_group(struct api_req *r, const char *g, struct api_instance *in
  * ONS_PERMISSION_DENIED for a grantee without the subscribe relation
  * (h_topic.c, rules in access.h). */
 int api_existing_topic(struct api_req *r, const char *topic, struct api_instance *in);
+/* The masters of in's cluster (arena). -1 with r->err set when the name
+ * server cannot be asked. */
+struct admin_broker;
+int api_brokers(struct api_req *r, const struct api_instance *in, struct admin_broker **b,
+                size_t *n);
+/* The ConsumerConnection of physical group phys (an object whose
+ * connectionSet is a non-empty array) from the first of b[0..n) that has
+ * one; *out NULL when the group is offline. -1 on a failed call (r->err). */
+struct json_val;
+int api_group_connection(struct api_req *r, const struct admin_broker *b, size_t n,
+                         const char *phys, const struct json_val **out);
 /* The name without the instance's namespace prefix (a view into phys). */
 const char *api_logical_name(const struct api_instance *in, const char *phys);
 

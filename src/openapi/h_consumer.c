@@ -54,8 +54,8 @@ static bool is_system_topic(const char *t)
     return strncmp(t, "%RETRY%", 7) == 0 || strncmp(t, "%DLQ%", 5) == 0;
 }
 
-static int brokers_of(struct api_req *r, const struct api_instance *in, struct admin_broker **b,
-                      size_t *n)
+int api_brokers(struct api_req *r, const struct api_instance *in, struct admin_broker **b,
+                size_t *n)
 {
     char err[400];
     int rc = admin_brokers(r->o->admin, in->cluster, &r->arena, b, n, err, sizeof err);
@@ -133,7 +133,7 @@ static int load_group_state(struct api_req *r, const struct api_instance *in, co
         return api_fail(r, API_ONS_SYSTEM_ERROR, "out of memory");
     memset(gs, 0, sizeof *gs);
     gs->phys = phys;
-    if (brokers_of(r, in, &gs->brokers, &gs->nbrokers) < 0)
+    if (api_brokers(r, in, &gs->brokers, &gs->nbrokers) < 0)
         return -1;
     int64_t now = clock_wall_ms();
     for (size_t b = 0; b < gs->nbrokers; b++) {
@@ -282,18 +282,14 @@ static const struct json_val *connection_set(const struct group_state *gs)
     return cs && cs->type == JSON_ARRAY ? cs : NULL;
 }
 
-int h_consumer_get_connection(struct api_req *r)
+/* api.h. The group's ConsumerConnection (an object with a non-empty connectionSet)
+ * from the first master that has one; NULL when offline. -1 on a failed
+ * call (r->err set). */
+int api_group_connection(struct api_req *r, const struct admin_broker *b, size_t n,
+                         const char *phys, const struct json_val **out)
 {
-    const char *g, *phys;
-    struct api_instance in;
-    if (group_param(r, &in, &g, &phys) < 0)
-        return -1;
-    struct admin_broker *b;
-    size_t n;
-    if (brokers_of(r, &in, &b, &n) < 0)
-        return -1;
-    const struct json_val *cs = NULL;
-    for (size_t i = 0; i < n && !cs; i++) {
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
         char err[400];
         struct admin_reply rep;
         struct rcmd req;
@@ -304,12 +300,32 @@ int h_consumer_get_connection(struct api_req *r)
             TERN_OK)
             return api_invoke_failed(r, "reading the consumer connections", err);
         struct json_val *cc;
-        if (rep.code == RESP_SUCCESS && json_parse(rep.body, &r->arena, &cc) == TERN_OK) {
-            cs = json_get(cc, "connectionSet");
-            if (cs && (cs->type != JSON_ARRAY || cs->n == 0))
-                cs = NULL;
+        if (rep.code != RESP_SUCCESS || json_parse(rep.body, &r->arena, &cc) != TERN_OK ||
+            cc->type != JSON_OBJECT)
+            continue;
+        const struct json_val *cs = json_get(cc, "connectionSet");
+        if (cs && cs->type == JSON_ARRAY && cs->n > 0) {
+            *out = cc;
+            return 0;
         }
     }
+    return 0;
+}
+
+int h_consumer_get_connection(struct api_req *r)
+{
+    const char *g, *phys;
+    struct api_instance in;
+    if (group_param(r, &in, &g, &phys) < 0)
+        return -1;
+    struct admin_broker *b;
+    size_t n;
+    if (api_brokers(r, &in, &b, &n) < 0)
+        return -1;
+    const struct json_val *cc;
+    if (api_group_connection(r, b, n, phys, &cc) < 0)
+        return -1;
+    const struct json_val *cs = cc ? json_get(cc, "connectionSet") : NULL;
     if (!cs)
         return api_fail(r, API_BIZ_CONSUMER_NOT_ONLINE, "no client of Group ID %s is online", g);
     jw_t w;
@@ -632,7 +648,7 @@ int h_consumer_reset_offset(struct api_req *r)
         return -1;
     struct admin_broker *b;
     size_t n;
-    if (brokers_of(r, &in, &b, &n) < 0)
+    if (api_brokers(r, &in, &b, &n) < 0)
         return -1;
     /* Broadcasting progress lives in the clients: they must be online. */
     for (size_t i = 0; i < n; i++) {

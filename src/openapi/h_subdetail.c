@@ -15,44 +15,6 @@
 #include "protocol/cmd.h"
 #include "protocol/codes.h"
 
-/* The group's ConsumerConnection (an object with a non-empty connectionSet)
- * from the first master that has one; NULL when offline. -1 on a failed
- * call (r->err set). */
-static int group_connection(struct api_req *r, const struct admin_broker *b, size_t n,
-                            const char *phys, const struct json_val **out)
-{
-    *out = NULL;
-    for (size_t i = 0; i < n; i++) {
-        char err[400];
-        struct admin_reply rep;
-        struct rcmd req;
-        rcmd_init(&req);
-        req.code = RC_GET_CONSUMER_CONNECTION_LIST;
-        rcmd_add_cstr(&req, "consumerGroup", phys);
-        if (admin_request(r->o->admin, b[i].addr, &req, &r->arena, &rep, err, sizeof err) !=
-            TERN_OK)
-            return api_invoke_failed(r, "reading the consumer connections", err);
-        struct json_val *cc;
-        if (rep.code != RESP_SUCCESS || json_parse(rep.body, &r->arena, &cc) != TERN_OK ||
-            cc->type != JSON_OBJECT)
-            continue;
-        const struct json_val *cs = json_get(cc, "connectionSet");
-        if (cs && cs->type == JSON_ARRAY && cs->n > 0) {
-            *out = cc;
-            return 0;
-        }
-    }
-    return 0;
-}
-
-static int brokers_of(struct api_req *r, const struct api_instance *in, struct admin_broker **b,
-                      size_t *n)
-{
-    char err[400];
-    int rc = admin_brokers(r->o->admin, in->cluster, &r->arena, b, n, err, sizeof err);
-    return rc == TERN_OK ? 0 : api_invoke_failed(r, "finding the brokers", err);
-}
-
 static tern_bytes_t message_model(const struct json_val *cc)
 {
     tern_bytes_t m = json_get_str(cc, "messageModel");
@@ -80,7 +42,7 @@ int h_topic_sub_detail(struct api_req *r)
     const char *phys_topic = api_phys_name(r, &in, topic);
     struct admin_broker *b;
     size_t nb;
-    if (!phys_topic || brokers_of(r, &in, &b, &nb) < 0)
+    if (!phys_topic || api_brokers(r, &in, &b, &nb) < 0)
         return -1;
     sqlite3_stmt *st;
     if (api_prepare(r, "SELECT name, owner FROM group_ids WHERE instance_id=? ORDER BY name", &st) <
@@ -120,7 +82,7 @@ int h_topic_sub_detail(struct api_req *r)
     for (size_t i = 0; i < ng; i++) {
         const struct json_val *cc;
         const char *phys = api_phys_name(r, &in, groups[i]);
-        if (!phys || group_connection(r, b, nb, phys, &cc) < 0) {
+        if (!phys || api_group_connection(r, b, nb, phys, &cc) < 0) {
             buf_deinit(&items);
             return -1;
         }
@@ -162,7 +124,7 @@ int h_group_sub_detail(struct api_req *r)
     size_t nb;
     const struct json_val *cc;
     const char *phys = api_phys_name(r, &in, g);
-    if (!phys || brokers_of(r, &in, &b, &nb) < 0 || group_connection(r, b, nb, phys, &cc) < 0)
+    if (!phys || api_brokers(r, &in, &b, &nb) < 0 || api_group_connection(r, b, nb, phys, &cc) < 0)
         return -1;
     jw_t w;
     api_data_begin(r, &w);
