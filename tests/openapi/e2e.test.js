@@ -155,8 +155,9 @@ test('libons and ali-ons send and consume with the account keys; the endpoints c
   const stranger = spawnSync(TOOL, ['send', ns, normal.topic, 'X', 'x', '1'],
     { env: env({ ACCESS_KEY: OTHER.ak, SECRET_KEY: OTHER.sk }) });
   assert.notEqual(stranger.status, 0, 'another account may not send to this topic');
+  assert.match(stranger.stderr.toString(), /may not publish to topic/);
   // A topic's type is enforced at send: a normal message to the transaction topic is refused.
-  assert.throws(() => send(TOPICS[3].topic, 'normal', 'X', 'x', 1), /send/);
+  assert.throws(() => send(TOPICS[3].topic, 'normal', 'X', 'x', 1), /is of type TRANSACTION; a NORMAL message cannot be sent/);
 
   // Consumers first (libons and ali-ons on the normal topic), then the senders.
   const lib = consume(normal.group, normal.topic, 2 * N + 1, 8);
