@@ -250,7 +250,11 @@ static int open_store(struct broker *b)
     sc.delete_when_hour = b->cfg.delete_when;
     sc.disk_max_used_ratio = b->cfg.disk_max_used_ratio;
     sc.index_enable = b->cfg.index_enable;
-    sc.write_mode = (enum cl_write_mode)b->cfg.commitlog_write_mode;
+    if (b->cfg.commitlog_write_mode == WRITE_MODE_AUTO)
+        sc.write_mode = sc.flush_mode == STORE_SYNC_FLUSH ? CL_WRITE_PWRITE : CL_WRITE_MMAP;
+    else
+        sc.write_mode = (enum cl_write_mode)b->cfg.commitlog_write_mode;
+    sc.sync_flush_threads = b->cfg.sync_flush_threads;
     sc.max_message_bytes = b->cfg.max_message_size;
     int rc = store_open(&sc, &b->store);
     if (rc == TERN_EBUSY)

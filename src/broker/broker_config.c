@@ -18,10 +18,10 @@
 #define OFF(f) offsetof(struct broker_config, f)
 
 static const char *const FLUSH_NAMES[] = {"ASYNC_FLUSH", "SYNC_FLUSH", NULL};
-/* Same order as enum cl_write_mode (store/store.h). */
 /* Indexed by enum acl_enable_mode. */
 static const char *const ACL_ENABLE_NAMES[] = {"false", "true", "auto", NULL};
-static const char *const WRITE_MODE_NAMES[] = {"mmap", "pwrite", NULL};
+/* Same order as enum cl_write_mode (store/store.h), then WRITE_MODE_AUTO. */
+static const char *const WRITE_MODE_NAMES[] = {"mmap", "pwrite", "auto", NULL};
 
 static const struct config_opt BROKER_OPTS[] = {
     {"brokerClusterName", CFG_STR, OFF(cluster_name), "DefaultCluster", 0, 0, NULL,
@@ -39,9 +39,10 @@ static const struct config_opt BROKER_OPTS[] = {
      "store directory (default $HOME/store)"},
     {"flushDiskType", CFG_ENUM, OFF(flush_disk_type), "ASYNC_FLUSH", 0, 0, FLUSH_NAMES,
      "SYNC_FLUSH acks a send only once it is on disk"},
-    {"commitLogWriteMode", CFG_ENUM, OFF(commitlog_write_mode), "mmap", 0, 0, WRITE_MODE_NAMES,
+    {"commitLogWriteMode", CFG_ENUM, OFF(commitlog_write_mode), "auto", 0, 0, WRITE_MODE_NAMES,
      "mmap: copy into the mapped segment (best for single sends); pwrite: one write per run "
-     "(best for batches and large messages)"},
+     "(best for batches, large messages and SYNC_FLUSH); auto: pwrite under SYNC_FLUSH, else "
+     "mmap"},
     {"mappedFileSizeCommitLog", CFG_I64, OFF(commitlog_bytes), "1073741824", 4096, (int64_t)1 << 40,
      NULL, "commit-log segment size in bytes"},
     {"fileReservedTime", CFG_INT, OFF(file_reserved_hours), "72", 1, 100000, NULL,
@@ -70,6 +71,8 @@ static const struct config_opt BROKER_OPTS[] = {
      "hold time when long polling is off"},
     {"syncFlushTimeout", CFG_INT, OFF(sync_flush_timeout_ms), "5000", 100, 60000, NULL,
      "SYNC_FLUSH wait before FLUSH_DISK_TIMEOUT"},
+    {"syncFlushThreads", CFG_INT, OFF(sync_flush_threads), "1", 1, 4, NULL,
+     "SYNC_FLUSH group commits in flight at once (one thread each)"},
     {"flushIntervalCommitLog", CFG_INT, OFF(flush_interval_ms), "500", 1, 60000, NULL,
      "ASYNC_FLUSH fsync interval (ms)"},
     {"serverSelectorThreads", CFG_INT, OFF(io_threads), "2", 1, 64, NULL,

@@ -17,6 +17,9 @@
 enum flush_disk_type { FLUSH_ASYNC = 0, FLUSH_SYNC = 1 };
 /* aclEnable: auto is resolved by broker_start (on unless standalone). */
 enum acl_enable_mode { ACL_ENABLE_FALSE = 0, ACL_ENABLE_TRUE = 1, ACL_ENABLE_AUTO = 2 };
+/* commitLogWriteMode=auto, after the two enum cl_write_mode values: resolved
+ * by the broker from flushDiskType (pwrite under SYNC_FLUSH, else mmap). */
+#define WRITE_MODE_AUTO 2
 
 struct broker_config {
     char *cluster_name;               /* owned: brokerClusterName */
@@ -27,7 +30,7 @@ struct broker_config {
     char *broker_ip1;                 /* owned: brokerIP1; empty = auto-detect */
     char *store_root;                 /* owned: storePathRootDir */
     int flush_disk_type;              /* enum flush_disk_type */
-    int commitlog_write_mode;         /* enum cl_write_mode (store/store.h) */
+    int commitlog_write_mode;         /* enum cl_write_mode, or WRITE_MODE_AUTO */
     int64_t commitlog_bytes;          /* mappedFileSizeCommitLog */
     int file_reserved_hours;          /* fileReservedTime */
     int delete_when;                  /* deleteWhen (hour) */
@@ -42,6 +45,7 @@ struct broker_config {
     bool long_polling;                /* longPollingEnable */
     int short_polling_ms;             /* shortPollingTimeMills */
     int sync_flush_timeout_ms;        /* syncFlushTimeout */
+    int sync_flush_threads;           /* syncFlushThreads (Tern) */
     int flush_interval_ms;            /* flushIntervalCommitLog */
     int io_threads;                   /* serverSelectorThreads */
     int offset_flush_ms;              /* flushConsumerOffsetInterval */

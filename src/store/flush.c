@@ -4,13 +4,15 @@
  *
  * ASYNC_FLUSH: one thread msyncs the commit log's dirty range every
  * flush_interval_ms. SYNC_FLUSH: store_wait_flush() queues (end_off, cb,
- * deadline) and wakes STORE_FLUSH_WORKERS threads that sync consecutive log
- * ranges concurrently (pipelined group commit, see sync_one); flushed_off
- * advances over the completed prefix and waiters at or below it complete;
- * waiters past their deadline get TERN_ETIMEOUT. Consume queues and index
- * progress are flushed lazily by worker 0 (every STORE_CQ_FLUSH_MS), followed
- * by a checkpoint write and the resident-set trim. Callbacks run on a flush
- * thread with no lock held. */
+ * deadline) and wakes one of cfg.sync_flush_threads group-commit workers; a
+ * worker syncs everything written and not yet covered by a sync (see
+ * sync_one); with more than one worker, consecutive ranges are synced
+ * concurrently and flushed_off advances over the completed prefix only.
+ * Waiters at or below flushed_off complete; waiters past their deadline get
+ * TERN_ETIMEOUT. Thread 0 does the periodic pass: consume queues and index
+ * progress every STORE_CQ_FLUSH_MS, a checkpoint write and the resident-set
+ * trim, so that the workers never wait behind it. Callbacks run on a flush
+ *  * thread with no lock held. */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -147,13 +149,14 @@ static void complete_waiters(struct store *s)
 static bool sync_one(struct store *s, bool force)
 {
     int64_t max = atomic_load_explicit(&s->cl->max_off, memory_order_acquire);
+    int limit = force ? STORE_SYNC_SLOTS : s->cfg.sync_flush_threads;
     if (s->sync_failed || (!s->waiters && !force) || s->sync_issued >= max ||
-        s->sync_count == STORE_FLUSH_WORKERS)
+        s->sync_count >= limit)
         return false;
     int64_t from = s->sync_issued;
     if (from < atomic_load(&s->cl->flushed_off))
         from = atomic_load(&s->cl->flushed_off);
-    int slot = (s->sync_head + s->sync_count) % STORE_FLUSH_WORKERS;
+    int slot = (s->sync_head + s->sync_count) % STORE_SYNC_SLOTS;
     s->sync_ring[slot].from = from;
     s->sync_ring[slot].to = max;
     s->sync_ring[slot].done = false;
@@ -173,7 +176,7 @@ static bool sync_one(struct store *s, bool force)
     }
     while (!s->sync_failed && s->sync_count > 0 && s->sync_ring[s->sync_head].done) {
         commitlog_mark_flushed(s->cl, s->sync_ring[s->sync_head].to);
-        s->sync_head = (s->sync_head + 1) % STORE_FLUSH_WORKERS;
+        s->sync_head = (s->sync_head + 1) % STORE_SYNC_SLOTS;
         s->sync_count--;
     }
     atomic_store(&s->cl->sync_floor, s->sync_count ? s->sync_ring[s->sync_head].from : INT64_MAX);
@@ -217,52 +220,62 @@ struct flush_arg {
     int id;
 };
 
+/* Thread 0: the periodic pass (and the ASYNC_FLUSH interval flush). In
+ * SYNC_FLUSH it also syncs, once per period, what no waiter asked for. */
+static void periodic_main(struct store *s)
+{
+    bool sync = s->cfg.flush_mode == STORE_SYNC_FLUSH;
+    int period = sync ? STORE_CQ_FLUSH_MS : s->cfg.flush_interval_ms;
+    int64_t last_full = clock_mono_ms();
+    pthread_mutex_lock(&s->flush_mu);
+    while (!s->flush_stop) {
+        timed_wait(&s->tick_cv, &s->flush_mu, period);
+        if (s->flush_stop)
+            break;
+        if (sync) {
+            (void)sync_one(s, true); /* puts nobody waits for */
+            complete_waiters(s);
+        }
+        pthread_mutex_unlock(&s->flush_mu);
+        periodic(s, sync, &last_full);
+        pthread_mutex_lock(&s->flush_mu);
+    }
+    pthread_mutex_unlock(&s->flush_mu);
+}
+
+/* SYNC_FLUSH group-commit worker: syncs while waiters are pending. */
+static void worker_main(struct store *s)
+{
+    pthread_mutex_lock(&s->flush_mu);
+    while (!s->flush_stop) {
+        complete_waiters(s);
+        if (sync_one(s, false)) {
+            /* Another worker may be idle while waiters are still pending. */
+            if (s->waiters && s->cfg.sync_flush_threads > 1)
+                pthread_cond_signal(&s->flush_cv);
+            continue;
+        }
+        /* Woken by store_wait_flush; waiters still pending here wait on a
+         * sync in flight, or their deadline. */
+        timed_wait(&s->flush_cv, &s->flush_mu, s->waiters ? 10 : 1000);
+    }
+    pthread_mutex_unlock(&s->flush_mu);
+}
+
 static void *flush_main(void *arg)
 {
     struct flush_arg fa = *(struct flush_arg *)arg;
     free(arg);
-    struct store *s = fa.s;
-    bool sync = s->cfg.flush_mode == STORE_SYNC_FLUSH;
-    int64_t last_full = clock_mono_ms(), last_tick = last_full;
-    pthread_mutex_lock(&s->flush_mu);
-    while (!s->flush_stop) {
-        complete_waiters(s);
-        if (sync && sync_one(s, false)) {
-            /* Others may be idle while waiters are still pending. */
-            if (s->waiters)
-                pthread_cond_signal(&s->flush_cv);
-            continue;
-        }
-        int64_t now = clock_mono_ms();
-        if (fa.id == 0) {
-            int period = sync ? STORE_CQ_FLUSH_MS : s->cfg.flush_interval_ms;
-            if (now - last_tick >= period) {
-                if (sync)
-                    (void)sync_one(s, true); /* puts nobody waits for */
-                pthread_mutex_unlock(&s->flush_mu);
-                periodic(s, sync, &last_full);
-                pthread_mutex_lock(&s->flush_mu);
-                last_tick = clock_mono_ms();
-                continue;
-            }
-        }
-        /* Woken by store_wait_flush; waiters still pending here wait on
-         * syncs in flight, or their deadline. */
-        int wait_ms = s->waiters ? 10 : (fa.id == 0 ? s->cfg.flush_interval_ms : 1000);
-        if (fa.id == 0 && sync) {
-            int64_t left = last_tick + STORE_CQ_FLUSH_MS - now;
-            if (left < wait_ms)
-                wait_ms = left < 1 ? 1 : (int)left;
-        }
-        timed_wait(&s->flush_cv, &s->flush_mu, wait_ms);
-    }
-    pthread_mutex_unlock(&s->flush_mu);
+    if (fa.id == 0)
+        periodic_main(fa.s);
+    else
+        worker_main(fa.s);
     return NULL;
 }
 
 int store_flush_start(struct store *s)
 {
-    int n = s->cfg.flush_mode == STORE_SYNC_FLUSH ? STORE_FLUSH_WORKERS : 1;
+    int n = s->cfg.flush_mode == STORE_SYNC_FLUSH ? 1 + s->cfg.sync_flush_threads : 1;
     s->sync_issued = atomic_load(&s->cl->flushed_off);
     for (int i = 0; i < n; i++) {
         struct flush_arg *fa = xmalloc(sizeof *fa);
@@ -285,6 +298,7 @@ void store_flush_stop(struct store *s)
     pthread_mutex_lock(&s->flush_mu);
     s->flush_stop = true;
     pthread_cond_broadcast(&s->flush_cv);
+    pthread_cond_broadcast(&s->tick_cv);
     pthread_mutex_unlock(&s->flush_mu);
     for (int i = 0; i < s->flush_nthr; i++)
         pthread_join(s->flush_thr[i], NULL);

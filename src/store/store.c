@@ -43,6 +43,7 @@ void store_config_defaults(struct store_config *cfg)
     cfg->index_slots = 5000000;
     cfg->index_entries = 20000000;
     cfg->max_message_bytes = TERN_MAX_BODY_BYTES;
+    cfg->sync_flush_threads = 1;
 }
 
 int64_t store_tags_code(tern_bytes_t tags)
@@ -149,6 +150,7 @@ static int check_config(const struct store_config *c)
     if (!c->root_dir || !c->root_dir[0] || c->commitlog_segment_bytes < 4096 ||
         c->cq_segment_units < 1 || c->cq_segment_units > (INT64_MAX / 4) / CQ_UNIT_BYTES ||
         c->flush_interval_ms < 1 || c->sync_flush_timeout_ms < 1 || c->max_message_bytes < 1 ||
+        c->sync_flush_threads < 1 || c->sync_flush_threads > STORE_FLUSH_WORKERS ||
         (c->index_enable && (c->index_slots < 1 || c->index_entries < 2)))
         return TERN_ECONFIG;
     return TERN_OK;
@@ -176,6 +178,7 @@ static void store_free(struct store *s)
     pthread_mutex_destroy(&s->sync_mu);
     pthread_mutex_destroy(&s->flush_mu);
     pthread_cond_destroy(&s->flush_cv);
+    pthread_cond_destroy(&s->tick_cv);
     pthread_mutex_destroy(&s->idx_mu);
     pthread_cond_destroy(&s->idx_cv);
     pthread_mutex_destroy(&s->clean_mu);
@@ -226,6 +229,7 @@ int store_open(const struct store_config *cfg, struct store **out)
     pthread_mutex_init(&s->sync_mu, NULL);
     pthread_mutex_init(&s->flush_mu, NULL);
     pthread_cond_init(&s->flush_cv, NULL);
+    pthread_cond_init(&s->tick_cv, NULL);
     pthread_mutex_init(&s->idx_mu, NULL);
     pthread_cond_init(&s->idx_cv, NULL);
     pthread_mutex_init(&s->clean_mu, NULL);

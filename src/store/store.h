@@ -47,6 +47,8 @@ struct store_config {
     int index_entries;                /* maxIndexNum; default 20000000 */
     int64_t max_message_bytes;        /* maxMessageSize; default 4 MiB */
     enum cl_write_mode write_mode;    /* commitLogWriteMode; default mmap */
+    int sync_flush_threads;           /* syncFlushThreads (Tern): SYNC_FLUSH group commits
+                                         in flight at once, 1..4; default 1 */
 };
 
 /* Fills cfg with the defaults above (root_dir NULL). */

@@ -28,12 +28,13 @@
 #define STORE_CLEAN_PERIOD_MS 10000
 #define STORE_CQ_FLUSH_MS     1000
 #define STORE_INDEX_FLUSH_MS  10000
-/* SYNC_FLUSH: commit-log syncs in flight at once (one thread each). A sync
- * is mostly waiting for the device, and devices complete several at once
- * about as fast as one, so overlapping them multiplies group commits/s. */
+/* SYNC_FLUSH: the most commit-log syncs in flight at once (one thread
+ * each; store_config.sync_flush_threads chooses how many, default 1). */
 #ifndef STORE_FLUSH_WORKERS
 #define STORE_FLUSH_WORKERS 4
 #endif
+/* Ring slots: the workers' syncs plus the periodic thread's forced one. */
+#define STORE_SYNC_SLOTS (STORE_FLUSH_WORKERS + 1)
 /* Flushed commit-log bytes below the flushed offset that stay mapped in the
  * process; older pages are dropped every STORE_CQ_FLUSH_MS (RSS bound). */
 #ifndef STORE_RESIDENT_KEEP_BYTES
@@ -75,12 +76,15 @@ struct store {
     pthread_mutex_t sync_mu; /* serializes flush passes and checkpoint writes */
     int64_t ckpt_cq_mark;    /* guarded by sync_mu: cq_flushed_phy last checkpointed */
 
-    /* Flush threads (flush.c): worker 0 also does the periodic pass. */
-    pthread_mutex_t flush_mu; /* guards waiters, flush_stop, sync_* below */
-    pthread_cond_t flush_cv;
+    /* Flush threads (flush.c): thread 0 does the periodic pass (and, in
+     * ASYNC_FLUSH, the interval flush); in SYNC_FLUSH threads 1.. are the
+     * group-commit workers. */
+    pthread_mutex_t flush_mu;     /* guards waiters, flush_stop, sync_* below */
+    pthread_cond_t flush_cv;      /* wakes the group-commit workers */
+    pthread_cond_t tick_cv;       /* wakes thread 0 (stop only) */
     struct flush_waiter *waiters; /* owned list */
     bool flush_stop;
-    pthread_t flush_thr[STORE_FLUSH_WORKERS];
+    pthread_t flush_thr[STORE_FLUSH_WORKERS + 1];
     int flush_nthr; /* threads started */
     bool flush_started;
     /* SYNC_FLUSH pipeline: syncs of consecutive ranges, oldest first;
@@ -89,7 +93,7 @@ struct store {
     struct {
         int64_t from, to;
         bool done;
-    } sync_ring[STORE_FLUSH_WORKERS];
+    } sync_ring[STORE_SYNC_SLOTS];
     int sync_head, sync_count;
     bool sync_failed;               /* sticky: after an I/O error nothing more is acked */
     _Atomic int64_t cq_flushed_phy; /* CQ units of records below are durable */

@@ -126,7 +126,7 @@ TEST(sync_flush_group_commit_many_threads)
     tst_rm_rf(dir);
 }
 
-/* Pipelined group commit across segment rolls: 16 threads put 1 KiB records
+/* Pipelined group commit (every worker thread) across segment rolls: 16 threads put 1 KiB records
  * into 1 MiB segments, so syncs in flight cover ranges that span segments and
  * complete in any order; every callback must still see its bytes below the
  * published flushed offset, which only ever grows. */
@@ -167,6 +167,7 @@ TEST(sync_flush_pipelined_syncs_span_segments)
     tst_config(&cfg, dir);
     cfg.flush_mode = STORE_SYNC_FLUSH;
     cfg.flush_interval_ms = 10000;
+    cfg.sync_flush_threads = 4; /* the most: syncs overlap */
     struct store *s;
     ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
     struct pipe_ctx c[16];
