@@ -149,7 +149,8 @@ static void complete_waiters(struct store *s)
 static bool sync_one(struct store *s, bool force)
 {
     int64_t max = atomic_load_explicit(&s->cl->max_off, memory_order_acquire);
-    int limit = force ? STORE_SYNC_SLOTS : s->cfg.sync_flush_threads;
+    /* The periodic thread's forced sync does not take a worker's turn. */
+    int limit = force ? STORE_SYNC_SLOTS : s->cfg.sync_flush_threads + (s->sync_forced ? 1 : 0);
     if (s->sync_failed || (!s->waiters && !force) || s->sync_issued >= max ||
         s->sync_count >= limit)
         return false;
@@ -163,9 +164,13 @@ static bool sync_one(struct store *s, bool force)
     if (s->sync_count++ == 0)
         atomic_store(&s->cl->sync_floor, from);
     s->sync_issued = max;
+    if (force)
+        s->sync_forced = true;
     pthread_mutex_unlock(&s->flush_mu);
     int rc = commitlog_sync_range(s->cl, from, max);
     pthread_mutex_lock(&s->flush_mu);
+    if (force)
+        s->sync_forced = false;
     s->sync_ring[slot].done = true;
     if (rc) {
         /* A failed fsync may have dropped the dirty pages: retrying could

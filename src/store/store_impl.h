@@ -95,6 +95,7 @@ struct store {
         bool done;
     } sync_ring[STORE_SYNC_SLOTS];
     int sync_head, sync_count;
+    bool sync_forced;               /* the periodic thread's sync is in flight */
     bool sync_failed;               /* sticky: after an I/O error nothing more is acked */
     _Atomic int64_t cq_flushed_phy; /* CQ units of records below are durable */
 
