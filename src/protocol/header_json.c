@@ -31,30 +31,6 @@ static inline size_t ws(tern_bytes_t h, size_t i)
     return jlex_ws(h, i);
 }
 
-static int hexval(uint8_t ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-static bool hex4(const uint8_t *p, uint32_t *out)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        int d = hexval(p[i]);
-        if (d < 0)
-            return false;
-        v = v << 4 | (uint32_t)d;
-    }
-    *out = v;
-    return true;
-}
-
 /* Unescapes from p[i] (just after the opening quote, or at the first
  * backslash) up to the closing quote into o. Reading stays ahead of writing
  * (every escape is at least as long as its UTF-8), so o may alias p. Lone
@@ -76,53 +52,11 @@ static int unescape(tern_bytes_t h, size_t i, uint8_t *o, size_t *olen, size_t *
             i++;
             continue;
         }
-        if (h.len - i < 2)
+        size_t used, wrote;
+        if (jlex_escape(p + i, h.len - i, o + n, &used, &wrote) != TERN_OK)
             return TERN_EPROTOCOL;
-        uint8_t e = p[i + 1];
-        i += 2;
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            o[n++] = e;
-            break;
-        case 'b':
-            o[n++] = '\b';
-            break;
-        case 'f':
-            o[n++] = '\f';
-            break;
-        case 'n':
-            o[n++] = '\n';
-            break;
-        case 'r':
-            o[n++] = '\r';
-            break;
-        case 't':
-            o[n++] = '\t';
-            break;
-        case 'u': {
-            uint32_t cp, lo;
-            if (h.len - i < 4 || !hex4(p + i, &cp))
-                return TERN_EPROTOCOL;
-            i += 4;
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                if (h.len - i >= 6 && p[i] == '\\' && p[i + 1] == 'u' && hex4(p + i + 2, &lo) &&
-                    lo >= 0xDC00 && lo <= 0xDFFF) {
-                    i += 6;
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                } else {
-                    cp = '?';
-                }
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                cp = '?';
-            }
-            n += jlex_put_utf8(o + n, cp);
-            break;
-        }
-        default:
-            return TERN_EPROTOCOL;
-        }
+        i += used;
+        n += wrote;
     }
     return TERN_EPROTOCOL; /* no closing quote */
 }

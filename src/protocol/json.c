@@ -71,6 +71,59 @@ static int hex4(const uint8_t *p, uint32_t *out)
     return TERN_OK;
 }
 
+int jlex_escape(const uint8_t *p, size_t avail, uint8_t *o, size_t *used, size_t *written)
+{
+    if (avail < 2)
+        return TERN_EPROTOCOL;
+    uint32_t cp;
+    size_t in = 2;
+    switch (p[1]) {
+    case '"':
+    case '\\':
+    case '/':
+        cp = p[1];
+        break;
+    case 'b':
+        cp = '\b';
+        break;
+    case 'f':
+        cp = '\f';
+        break;
+    case 'n':
+        cp = '\n';
+        break;
+    case 'r':
+        cp = '\r';
+        break;
+    case 't':
+        cp = '\t';
+        break;
+    case 'u': {
+        if (avail < 6 || hex4(p + 2, &cp) != TERN_OK)
+            return TERN_EPROTOCOL;
+        in = 6;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            uint32_t lo;
+            if (avail >= 12 && p[6] == '\\' && p[7] == 'u' && hex4(p + 8, &lo) == TERN_OK &&
+                lo >= 0xDC00 && lo <= 0xDFFF) {
+                in = 12;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else {
+                cp = '?'; /* lone high surrogate */
+            }
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            cp = '?';
+        }
+        break;
+    }
+    default:
+        return TERN_EPROTOCOL;
+    }
+    *used = in;
+    *written = jlex_put_utf8(o, cp);
+    return TERN_OK;
+}
+
 /* Unescapes the string body t[start, end) (no quotes) into a. The output is
  * never longer than the input: every escape is at least as long as its UTF-8. */
 static int unescape(tern_bytes_t t, size_t start, size_t end, arena_t *a, tern_bytes_t *out)
@@ -86,54 +139,11 @@ static int unescape(tern_bytes_t t, size_t start, size_t end, arena_t *a, tern_b
             i++;
             continue;
         }
-        if (end - i < 2)
+        size_t used, wrote;
+        if (jlex_escape(t.ptr + i, end - i, o + n, &used, &wrote) != TERN_OK)
             return TERN_EPROTOCOL;
-        uint8_t e = t.ptr[i + 1];
-        i += 2;
-        switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-            o[n++] = e;
-            break;
-        case 'b':
-            o[n++] = '\b';
-            break;
-        case 'f':
-            o[n++] = '\f';
-            break;
-        case 'n':
-            o[n++] = '\n';
-            break;
-        case 'r':
-            o[n++] = '\r';
-            break;
-        case 't':
-            o[n++] = '\t';
-            break;
-        case 'u': {
-            uint32_t cp;
-            if (end - i < 4 || hex4(t.ptr + i, &cp) != TERN_OK)
-                return TERN_EPROTOCOL;
-            i += 4;
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                uint32_t lo;
-                if (end - i >= 6 && t.ptr[i] == '\\' && t.ptr[i + 1] == 'u' &&
-                    hex4(t.ptr + i + 2, &lo) == TERN_OK && lo >= 0xDC00 && lo <= 0xDFFF) {
-                    i += 6;
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                } else {
-                    cp = '?'; /* lone high surrogate: Java's UTF-8 encoder writes '?' */
-                }
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                cp = '?';
-            }
-            n += jlex_put_utf8(o + n, cp);
-            break;
-        }
-        default:
-            return TERN_EPROTOCOL;
-        }
+        i += used;
+        n += wrote;
     }
     o[n] = '\0';
     *out = tern_bytes(o, n);

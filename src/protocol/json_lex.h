@@ -18,6 +18,13 @@
 /* Writes code point cp as UTF-8 at o (1-4 bytes); returns the byte count. */
 size_t jlex_put_utf8(uint8_t *o, uint32_t cp);
 
+/* Decodes the escape sequence at p (p[0] is the backslash; avail bytes may be
+ * read from p) into o as UTF-8 (at most 4 bytes, never more than it read).
+ * A \uD800-\uDBFF followed by a \uDC00-\uDFFF is one code point; a lone
+ * surrogate becomes '?' (as Java's encoder writes it). OUT: *used, the bytes
+ * read; *written. TERN_EPROTOCOL on a bad or truncated escape. */
+int jlex_escape(const uint8_t *p, size_t avail, uint8_t *o, size_t *used, size_t *written);
+
 /* Returns the first position at or after pos that is not JSON whitespace. */
 size_t jlex_ws(tern_bytes_t t, size_t pos);
 
