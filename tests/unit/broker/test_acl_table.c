@@ -94,9 +94,10 @@ TEST(parse_errors)
         "",
         "[]",
         "{\"accounts\":[{\"accessKey\":\"a\",\"secretKey\":\"s\"}]}", /* no userId */
-        "{\"accounts\":[{\"accessKey\":\"a\",\"secretKey\":\"s\",\"userId\":1},"
-        "{\"accessKey\":\"a\",\"secretKey\":\"t\",\"userId\":2}]}", /* twice */
-        "{\"topics\":[{\"topic\":\"T\"}]}",                         /* no owner */
+        /* the same key twice */
+        ("{\"accounts\":[{\"accessKey\":\"a\",\"secretKey\":\"s\",\"userId\":1},"
+         "{\"accessKey\":\"a\",\"secretKey\":\"t\",\"userId\":2}]}"),
+        "{\"topics\":[{\"topic\":\"T\"}]}", /* no owner */
         "{\"topics\":[{\"topic\":\"T\",\"owner\":1,\"grants\":[{\"user\":2,\"relation\":3}]}]}",
         "{\"groups\":[{\"group\":\"\",\"owner\":1}]}",
     };

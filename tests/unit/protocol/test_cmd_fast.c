@@ -56,13 +56,13 @@ static void check_same(const char *hdr)
 TEST(decode_mut_matches_decode)
 {
     static const char *const hdrs[] = {
-        "{\"code\":310,\"extFields\":{\"a\":\"g\",\"i\":\"TAGS\\u0001TagA\\u0002KEYS\\u0001k-"
-        "1\\u0002\","
-        "\"b\":\"T\"},\"flag\":0,\"language\":\"JAVA\",\"opaque\":9,\"version\":479}",
+        ("{\"code\":310,\"extFields\":{\"a\":\"g\",\"i\":\"TAGS\\u0001TagA\\u0002KEYS\\u0001k-"
+         "1\\u0002\","
+         "\"b\":\"T\"},\"flag\":0,\"language\":\"JAVA\",\"opaque\":9,\"version\":479}"),
         "{\"code\":1,\"remark\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\u4e2d\\ud83d\\ude00\"}",
         "{\"code\":1,\"remark\":\"lone \\ud83d high, lone \\ude00 low, \\ud83d\\u0041 pair\"}",
-        "{\"code\":1,\"extFields\":{\"k\\u0041y\":\"v\",\"kAy\":\"w\",\"n\":null,\"x\":12,\"t\":"
-        "true}}",
+        ("{\"code\":1,\"extFields\":{\"k\\u0041y\":\"v\",\"kAy\":\"w\",\"n\":null,\"x\":12,\"t\":"
+         "true}}"),
         "{\"code\":1,\"extFields\":{\"a\":\"01234567\\\"89abcdef0123456789\"}}",
         "{\"code\":1,\"extFields\":{\"a\":\"bad \\x escape\"}}",
         "{\"code\":1,\"extFields\":{\"a\":\"cut \\u00\"}}",
