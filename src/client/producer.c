@@ -11,11 +11,13 @@
  * network errors and codes 1, 2, 14, 17 within SendMsgTimeoutMillis; ordered
  * sends never change queue. sendAsync sends pipelined from the caller's
  * thread (many requests in flight on one connection, like Java's
- * sendAsync); the response is handed to ASYNC_THREADS worker threads, which
- * run the callback, or, after a failure, the sync path (with its retries on
- * another broker) and then the callback. Callbacks never run on the client
- * loop, so a slow callback cannot stall the connection. Thread-safe: `active` counts sends in
- * progress so shutdown can wait for them before the rclient goes away. */
+ * sendAsync); the responses the client loop reads in one iteration are
+ * handed together (one lock, at most one wake-up) to ASYNC_THREADS worker
+ * threads, which run the callback, or, after a failure, the sync path (with
+ * its retries on another broker) and then the callback. Callbacks never run
+ * on the client loop, so a slow callback cannot stall the connection.
+ * Thread-safe: `active` counts sends in progress so shutdown can wait for
+ * them before the rclient goes away. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,27 +365,36 @@ static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled
     free(j);
 }
 
-/* Queues j (already counted in `queued`) for a worker. False once the
- * workers are told to stop (j untouched): they may already be gone. */
-static bool job_queue(struct ons_producer *pr, struct async_job *j)
+/* Jobs a worker takes off the list per lock. A worker runs at most this many
+ * callbacks before it looks at the list again, so a slow callback delays at
+ * most this many others before job_queue recruits another worker. */
+#define JOB_TAKE 256
+
+/* Queues the n jobs first..last (linked, already counted in `queued`) for
+ * the workers. False once the workers are told to stop (jobs untouched):
+ * they may already be gone. */
+static bool job_queue(struct ons_producer *pr, struct async_job *first, struct async_job *last,
+                      size_t n)
 {
     pthread_mutex_lock(&pr->aq_mu);
     if (pr->aq_stop || pr->nworkers == 0) {
         pthread_mutex_unlock(&pr->aq_mu);
         return false;
     }
-    j->next = NULL;
-    bool was_empty = pr->head == NULL;
+    last->next = NULL;
     if (pr->tail)
-        pr->tail->next = j;
+        pr->tail->next = first;
     else
-        pr->head = j;
-    pr->tail = j;
-    /* A worker that is awake drains the whole list: wake one only when the
-     * list was empty, or every JOB_WAKE_EVERY jobs to recruit another (a
-     * futex wake per completion cost more than the callback itself). */
-    if (was_empty || ++pr->enqueued % JOB_WAKE_EVERY == 0)
+        pr->head = first;
+    pr->tail = last;
+    pr->nqueued += n;
+    /* A running (or signalled) worker comes back for the list: wake an idle
+     * one only when there is none, or when the list outgrew what one worker
+     * takes (a futex wake and a context switch cost more than a callback). */
+    if (pr->nidle > pr->nwaking && (pr->nbusy + pr->nwaking == 0 || pr->nqueued > JOB_TAKE)) {
+        pr->nwaking++;
         pthread_cond_signal(&pr->aq_cv);
+    }
     pthread_mutex_unlock(&pr->aq_mu);
     return true;
 }
@@ -394,6 +405,32 @@ static void job_run_here(struct ons_producer *pr, struct async_job *j)
     run_job(pr, j, true);
     atomic_fetch_sub(&pr->active, 1);
     atomic_fetch_sub(&pr->queued, 1);
+}
+
+/* Queues a list of jobs, or runs them here when the workers are gone. */
+static void job_hand_off(struct ons_producer *pr, struct async_job *first, struct async_job *last,
+                         size_t n)
+{
+    if (job_queue(pr, first, last, n))
+        return;
+    /* A response after the shutdown deadline. */
+    for (struct async_job *j = first, *next; j; j = next) {
+        next = j == last ? NULL : j->next;
+        job_run_here(pr, j);
+    }
+}
+
+/* End of a client loop iteration: the answers it read go to the workers
+ * with one lock. */
+static void done_flush(void *arg)
+{
+    struct ons_producer *pr = arg;
+    struct async_job *first = pr->done_head, *last = pr->done_tail;
+    size_t n = pr->ndone;
+    pr->done_head = pr->done_tail = NULL;
+    pr->ndone = 0;
+    if (first)
+        job_hand_off(pr, first, last, n);
 }
 
 /* The response of a pipelined send (client loop thread: never blocks). */
@@ -410,8 +447,18 @@ static void async_sent(void *arg, int err, struct rcmd *resp)
             mark_failed(pr, j->broker);
         j->stage = JOB_RETRY;
     }
-    if (!job_queue(pr, j))
-        job_run_here(pr, j); /* a response after the shutdown deadline */
+    j->next = NULL;
+    if (pr->done_head == NULL) {
+        if (rclient_defer(pr->core.rc, done_flush, pr) != TERN_OK) {
+            job_hand_off(pr, j, j, 1);
+            return;
+        }
+        pr->done_head = j;
+    } else {
+        pr->done_tail->next = j;
+    }
+    pr->done_tail = j;
+    pr->ndone++;
 }
 
 /* Sends j pipelined (caller's thread). Non-zero: not sent; j untouched. */
@@ -444,27 +491,30 @@ static int first_attempt(struct ons_producer *pr, struct async_job *j)
     return rc;
 }
 
-/* Jobs a worker takes off the list per lock: fewer lock round trips with
- * the loop thread that appends, while a long list still leaves work for the
- * workers that job_queue recruits. */
-#define JOB_TAKE 32
-
 static void *async_main(void *arg)
 {
     struct ons_producer *pr = arg;
     pthread_mutex_lock(&pr->aq_mu);
     for (;;) {
-        while (pr->head == NULL && !pr->aq_stop)
+        while (pr->head == NULL && !pr->aq_stop) {
+            pr->nidle++;
             pthread_cond_wait(&pr->aq_cv, &pr->aq_mu);
+            pr->nidle--;
+            if (pr->nwaking > 0)
+                pr->nwaking--;
+        }
         struct async_job *first = pr->head, *last = first;
         if (first == NULL)
             break;
-        for (int n = 1; n < JOB_TAKE && last->next; n++)
+        size_t n = 1;
+        for (; n < JOB_TAKE && last->next; n++)
             last = last->next;
         pr->head = last->next;
         if (pr->head == NULL)
             pr->tail = NULL;
         last->next = NULL;
+        pr->nqueued -= n;
+        pr->nbusy++;
         bool cancelled = pr->aq_stop;
         pthread_mutex_unlock(&pr->aq_mu);
         /* Only a shutdown waits for `queued`, and it polls: no wake-up per job. */
@@ -475,6 +525,7 @@ static void *async_main(void *arg)
             atomic_fetch_sub(&pr->queued, 1);
         }
         pthread_mutex_lock(&pr->aq_mu);
+        pr->nbusy--;
     }
     pthread_mutex_unlock(&pr->aq_mu);
     return NULL;
@@ -541,18 +592,11 @@ void producer_shutdown(struct ons_producer *pr)
     if (state == CL_STARTED) {
         int64_t deadline = clock_mono_ms() + pr->core.cfg.send_timeout_ms;
         /* Pending async sends may finish (their callbacks run); the rest are
-         * cancelled with an exception. */
+         * cancelled with an exception. A poll: aq_cv is the workers' alone
+         * (job_queue signals one idle worker and must not wake this). */
+        while (atomic_load(&pr->queued) > 0 && clock_mono_ms() < deadline)
+            usleep(1000);
         pthread_mutex_lock(&pr->aq_mu);
-        while (atomic_load(&pr->queued) > 0 && clock_mono_ms() < deadline) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 10 * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&pr->aq_cv, &pr->aq_mu, &ts);
-        }
         pr->aq_stop = true;
         pthread_cond_broadcast(&pr->aq_cv);
         pthread_mutex_unlock(&pr->aq_mu);
@@ -666,8 +710,7 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
      * it out and reports through the callback. */
     if (first_attempt(pr, j) != 0) {
         j->stage = JOB_RETRY;
-        if (!job_queue(pr, j))
-            job_run_here(pr, j);
+        job_hand_off(pr, j, j, 1);
     }
     return 0; /* the worker drops the active count */
 }

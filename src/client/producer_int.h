@@ -10,8 +10,7 @@
 #include "client/client_int.h"
 #include "protocol/msgid.h"
 
-#define ASYNC_THREADS  4
-#define JOB_WAKE_EVERY 32
+#define ASYNC_THREADS 4
 
 /* One sendAsync. It is first sent pipelined from the caller's thread
  * (first_attempt); the response lands on the client loop, which queues the
@@ -39,11 +38,18 @@ struct ons_producer {
     pthread_mutex_t fail_mu;
     char failed_broker[64]; /* guarded by fail_mu */
     int64_t failed_until;   /* guarded by fail_mu; mono ms */
+    /* Answers of one client loop iteration, handed to the workers together
+     * at its end (client loop thread only). */
+    struct async_job *done_head, *done_tail;
+    size_t ndone;
     pthread_mutex_t aq_mu;
     pthread_cond_t aq_cv;
     struct async_job *head, *tail; /* guarded by aq_mu */
+    size_t nqueued;                /* guarded by aq_mu: jobs on the list */
+    int nidle;                     /* guarded by aq_mu: workers waiting on aq_cv */
+    int nwaking;                   /* guarded by aq_mu: of those, signalled ones */
+    int nbusy;                     /* guarded by aq_mu: workers running jobs */
     _Atomic int queued;            /* in flight + queued + running jobs (shutdown polls it) */
-    unsigned enqueued;             /* guarded by aq_mu: jobs ever queued (wake-up pacing) */
     bool aq_stop;                  /* guarded by aq_mu */
     pthread_t workers[ASYNC_THREADS];
     int nworkers;

@@ -41,6 +41,10 @@ struct rclient {
     /* Loop thread only. */
     strmap_t conns; /* "host:port" -> struct rconn (the loop's reference) */
     bool is_closed;
+    struct loop_task defer_task;  /* runs the rclient_defer callbacks */
+    struct rclient_defer *defers; /* owned array of ndefers (capdefers) */
+    size_t ndefers, capdefers;
+    bool is_defer_queued;
     /* Name cache. */
     pthread_mutex_t dns_mu;
     strmap_t dns; /* guarded by: dns_mu; host -> owned struct in_addr */
@@ -226,6 +230,46 @@ int rclient_oneway(struct rclient *c, const char *addr, struct rcmd *req)
     return submit(c, addr, req, true, k);
 }
 
+/* ---- end-of-iteration callbacks --------------------------------------- */
+
+struct rclient_defer {
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+static void defer_task_fn(struct loop_task *t, bool cancelled)
+{
+    (void)cancelled;
+    struct rclient *c = (struct rclient *)((char *)t - offsetof(struct rclient, defer_task));
+    /* A callback that defers again is appended and runs in this walk. */
+    for (size_t i = 0; i < c->ndefers; i++) {
+        struct rclient_defer d = c->defers[i];
+        d.fn(d.arg);
+    }
+    c->ndefers = 0;
+    c->is_defer_queued = false;
+}
+
+int rclient_defer(struct rclient *c, void (*fn)(void *arg), void *arg)
+{
+    if (!loop_on_thread(c->loop))
+        return TERN_EINVALID;
+    if (c->ndefers == c->capdefers) {
+        size_t ncap = c->capdefers ? c->capdefers * 2 : 4;
+        struct rclient_defer *nd = tern_realloc(c->defers, ncap * sizeof(*nd));
+        if (nd == NULL)
+            return TERN_ENOMEM;
+        c->defers = nd;
+        c->capdefers = ncap;
+    }
+    c->defers[c->ndefers++] = (struct rclient_defer){fn, arg};
+    if (!c->is_defer_queued) {
+        c->is_defer_queued = true;
+        loop_defer(c->loop, &c->defer_task);
+    }
+    return TERN_OK;
+}
+
 /* ---- synchronous calls ------------------------------------------------ */
 
 /* A semaphore rather than mutex+condvar: signalling under a mutex wakes the
@@ -309,6 +353,7 @@ int rclient_new(const struct rclient_opts *o, struct rclient **out)
     }
     strmap_init(&c->conns);
     strmap_init(&c->dns);
+    c->defer_task.fn = defer_task_fn;
     pthread_mutex_init(&c->dns_mu, NULL);
     int err = loop_new("tern-rpc", &c->loop);
     if (err) {
@@ -358,5 +403,6 @@ void rclient_free(struct rclient *c)
     strmap_deinit(&c->dns);
     pthread_mutex_destroy(&c->dns_mu);
     rtls_free(c->tls);
+    free(c->defers);
     free(c);
 }

@@ -293,6 +293,8 @@ static void *loop_main(void *arg)
     l->stopped = true;
     pthread_mutex_unlock(&l->post_mu);
     run_posted(l, true);
+    /* Cancelled calls complete there; what their callbacks deferred runs. */
+    run_deferred(l);
     tls_loop = NULL;
     return NULL;
 }

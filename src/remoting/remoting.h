@@ -151,6 +151,12 @@ void rclient_free(struct rclient *c);
 int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms, rresp_fn cb,
                  void *arg);
 int rclient_oneway(struct rclient *c, const char *addr, struct rcmd *req);
+/* Loop thread only (from an rresp_fn): fn(arg) runs once at the end of this
+ * loop iteration, after the other responses read with this one and before the
+ * loop sleeps, also when the client is being freed. Lets a callback collect
+ * work and hand it to other threads once per batch. Errors: TERN_EINVALID off
+ * the loop thread, TERN_ENOMEM; then fn does not run. */
+int rclient_defer(struct rclient *c, void (*fn)(void *arg), void *arg);
 
 /* A response kept beyond its callback: the frame copy and the decoded view. */
 struct rresp {
