@@ -337,21 +337,21 @@ int producer_enter(struct ons_producer *pr, const ons_message_t *m, ons_exceptio
 
 static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled)
 {
+    if (j->stage == JOB_DONE) {
+        /* Stored: the result is a view on the job (valid during the call),
+         * so a stored message needs no allocation to be reported. */
+        if (j->cb.on_success) {
+            ons_send_result_t view = {j->uniq, j->msg->topic};
+            j->cb.on_success(&view, j->cb.user);
+        }
+        free(j);
+        return;
+    }
     ons_send_result_t *res = NULL;
     ons_exception_t *err = NULL;
-    int rc;
-    if (j->stage == JOB_DONE) {
-        /* Stored; without memory for the result the callback still runs once
-         * (an exception: retrying would store the message twice). */
-        res = j->res;
-        j->res = NULL;
-        rc = res ? 0 : cl_raise_oom(&err);
-    } else if (cancelled) {
-        rc = cl_raise(&err, ONS_ERR_ILLEGAL_STATE,
-                      "the producer was shut down before the message was sent");
-    } else {
-        rc = producer_send(pr, j->msg, NULL, SEND_SYNC, NULL, &res, &err);
-    }
+    int rc = cancelled ? cl_raise(&err, ONS_ERR_ILLEGAL_STATE,
+                                  "the producer was shut down before the message was sent")
+                       : producer_send(pr, j->msg, NULL, SEND_SYNC, NULL, &res, &err);
     if (rc == 0) {
         if (j->cb.on_success)
             j->cb.on_success(res, j->cb.user);
@@ -361,7 +361,6 @@ static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled
     }
     ons_send_result_free(res);
     ons_exception_free(err);
-    ons_message_free(j->msg);
     free(j);
 }
 
@@ -439,7 +438,6 @@ static void async_sent(void *arg, int err, struct rcmd *resp)
     struct async_job *j = arg;
     struct ons_producer *pr = j->pr;
     if (err == TERN_OK && stored_code(resp->code)) {
-        j->res = cl_send_result_make(j->msg->topic, j->uniq);
         j->stage = JOB_DONE;
     } else {
         /* The retry (sync path, on a worker) avoids this broker for a while. */
@@ -686,12 +684,18 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
         return cl_raise(ex, ONS_ERR_NULL_POINTER, "send callback is NULL");
     if (producer_enter(pr, m, ex) != 0)
         return -1;
-    struct async_job *j = cl_calloc(1, sizeof *j);
-    if (j == NULL || (j->msg = cl_message_copy_packed(m)) == NULL) {
-        free(j);
+    /* One allocation for the job and its copy of the message (the job's
+     * size keeps the copy pointer aligned). */
+    _Static_assert(sizeof(struct async_job) % _Alignof(ons_message_t) == 0, "aligned copy");
+    struct async_job *j = cl_malloc(sizeof *j + cl_message_packed_size(m));
+    if (j == NULL) {
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise_oom(ex);
     }
+    j->next = NULL;
+    j->msg = cl_message_pack(m, j + 1);
+    j->stage = JOB_RETRY;
+    j->broker[0] = j->uniq[0] = '\0';
     j->cb = *cb;
     j->pr = pr;
     j->deadline = clock_mono_ms() + pr->core.cfg.send_timeout_ms;
@@ -701,7 +705,6 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
     if (!stopping)
         atomic_fetch_add(&pr->queued, 1);
     if (stopping) {
-        ons_message_free(j->msg);
         free(j);
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "the producer is shutting down");

@@ -21,13 +21,12 @@ enum job_stage { JOB_RETRY, JOB_DONE };
 struct async_job {
     struct async_job *next;
     struct ons_producer *pr; /* borrowed; the job holds one `active` count */
-    ons_message_t *msg;      /* owned copy */
+    ons_message_t *msg;      /* a packed copy in the job's own allocation (after it) */
     ons_send_callback_t cb;
     enum job_stage stage;
-    ons_send_result_t *res; /* owned: JOB_DONE's result */
-    char broker[64];        /* broker of the pipelined attempt */
-    char uniq[33];          /* its UNIQ_KEY (the message id) */
-    int64_t deadline;       /* mono ms: SendMsgTimeoutMillis from the call */
+    char broker[64];  /* broker of the pipelined attempt */
+    char uniq[33];    /* its UNIQ_KEY (the message id) */
+    int64_t deadline; /* mono ms: SendMsgTimeoutMillis from the call */
 };
 
 struct ons_producer {

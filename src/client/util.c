@@ -316,11 +316,6 @@ bool ons_check_compat(unsigned header_version)
 
 /* ---- send results ---------------------------------------------------------- */
 
-struct ons_send_result {
-    char *message_id; /* owned, never NULL once filled; "" when empty */
-    char *topic;
-};
-
 ons_send_result_t *ons_send_result_new(void)
 {
     return cl_calloc(1, sizeof(ons_send_result_t));
