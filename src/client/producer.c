@@ -335,6 +335,40 @@ int producer_enter(struct ons_producer *pr, const ons_message_t *m, ons_exceptio
 
 /* ---- async workers ------------------------------------------------------------ */
 
+/* Bytes of message copy a job block is rounded to, so that sends of a
+ * similar size reuse each other's blocks. */
+#define JOB_ROUND 512
+/* What pr->spare_jobs keeps at most. */
+#define JOB_SPARE_BYTES (4u << 20)
+
+static void job_free(struct spare_node *n)
+{
+    free(n);
+}
+
+/* A job block for a copy of m: a spare one or a new one (NULL: no memory). */
+static struct async_job *job_new(struct ons_producer *pr, const ons_message_t *m)
+{
+    /* The job's size keeps the copy that follows it pointer aligned. */
+    _Static_assert(sizeof(struct async_job) % _Alignof(ons_message_t) == 0, "aligned copy");
+    size_t need = sizeof(struct async_job) + cl_message_packed_size(m);
+    struct async_job *j = (struct async_job *)spare_get(&pr->spare_jobs, need);
+    if (j == NULL) {
+        need = (need + JOB_ROUND - 1) / JOB_ROUND * JOB_ROUND;
+        if ((j = cl_malloc(need)) == NULL)
+            return NULL;
+        j->node.size = need;
+    }
+    j->msg = cl_message_pack(m, j + 1);
+    return j;
+}
+
+/* Gives a finished job's block back for a later send. */
+static void job_release(struct ons_producer *pr, struct async_job *j)
+{
+    spare_put(&pr->spare_jobs, &j->node);
+}
+
 static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled)
 {
     if (j->stage == JOB_DONE) {
@@ -344,7 +378,7 @@ static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled
             ons_send_result_t view = {j->uniq, j->msg->topic};
             j->cb.on_success(&view, j->cb.user);
         }
-        free(j);
+        job_release(pr, j);
         return;
     }
     ons_send_result_t *res = NULL;
@@ -361,7 +395,7 @@ static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled
     }
     ons_send_result_free(res);
     ons_exception_free(err);
-    free(j);
+    job_release(pr, j);
 }
 
 /* Jobs a worker takes off the list per lock. A worker runs at most this many
@@ -549,6 +583,7 @@ struct ons_producer *producer_new(const ons_properties_t *p, enum cl_kind kind, 
     pthread_mutex_init(&pr->fail_mu, NULL);
     pthread_mutex_init(&pr->aq_mu, NULL);
     pthread_cond_init(&pr->aq_cv, NULL);
+    spare_init(&pr->spare_jobs, JOB_SPARE_BYTES, job_free);
     return pr;
 }
 
@@ -621,6 +656,7 @@ void producer_destroy(struct ons_producer *pr)
     pthread_mutex_destroy(&pr->fail_mu);
     pthread_mutex_destroy(&pr->aq_mu);
     pthread_cond_destroy(&pr->aq_cv);
+    spare_deinit(&pr->spare_jobs);
     free(pr);
 }
 
@@ -684,16 +720,13 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
         return cl_raise(ex, ONS_ERR_NULL_POINTER, "send callback is NULL");
     if (producer_enter(pr, m, ex) != 0)
         return -1;
-    /* One allocation for the job and its copy of the message (the job's
-     * size keeps the copy pointer aligned). */
-    _Static_assert(sizeof(struct async_job) % _Alignof(ons_message_t) == 0, "aligned copy");
-    struct async_job *j = cl_malloc(sizeof *j + cl_message_packed_size(m));
+    /* One block for the job and its copy of the message. */
+    struct async_job *j = job_new(pr, m);
     if (j == NULL) {
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise_oom(ex);
     }
     j->next = NULL;
-    j->msg = cl_message_pack(m, j + 1);
     j->stage = JOB_RETRY;
     j->broker[0] = j->uniq[0] = '\0';
     j->cb = *cb;
@@ -705,7 +738,7 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
     if (!stopping)
         atomic_fetch_add(&pr->queued, 1);
     if (stopping) {
-        free(j);
+        job_release(pr, j);
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "the producer is shutting down");
     }

@@ -8,6 +8,7 @@
 #define TERN_CLIENT_PRODUCER_INT_H
 
 #include "client/client_int.h"
+#include "common/spare.h"
 #include "protocol/msgid.h"
 
 #define ASYNC_THREADS 4
@@ -19,6 +20,7 @@
 enum job_stage { JOB_RETRY, JOB_DONE };
 
 struct async_job {
+    struct spare_node node; /* size: the whole block; a finished job goes to pr->spare_jobs */
     struct async_job *next;
     struct ons_producer *pr; /* borrowed; the job holds one `active` count */
     ons_message_t *msg;      /* a packed copy in the job's own allocation (after it) */
@@ -52,6 +54,7 @@ struct ons_producer {
     bool aq_stop;                  /* guarded by aq_mu */
     pthread_t workers[ASYNC_THREADS];
     int nworkers;
+    struct spare spare_jobs; /* finished jobs for the next sends to reuse */
 };
 
 enum send_mode { SEND_SYNC, SEND_ONEWAY };
