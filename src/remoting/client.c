@@ -31,6 +31,8 @@
 #include "remoting/tls.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 3000
+/* Finished calls (with their frame buffers) a client keeps for reuse. */
+#define SPARE_CALL_BYTES (4u << 20)
 
 struct rclient {
     struct loop *loop; /* one reference held */
@@ -45,6 +47,7 @@ struct rclient {
     struct rclient_defer *defers; /* owned array of ndefers (capdefers) */
     size_t ndefers, capdefers;
     bool is_defer_queued;
+    struct spare spare_calls; /* finished calls for the next ones to reuse */
     /* Name cache. */
     pthread_mutex_t dns_mu;
     strmap_t dns; /* guarded by: dns_mu; host -> owned struct in_addr */
@@ -213,7 +216,7 @@ static int submit(struct rclient *c, const char *addr, struct rcmd *req, bool is
 int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms, rresp_fn cb,
                  void *arg)
 {
-    struct rcall *k = rcall_new();
+    struct rcall *k = rcall_take(&c->spare_calls);
     if (k == NULL)
         return TERN_ENOMEM;
     k->cb = cb;
@@ -224,7 +227,7 @@ int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int time
 
 int rclient_oneway(struct rclient *c, const char *addr, struct rcmd *req)
 {
-    struct rcall *k = rcall_new();
+    struct rcall *k = rcall_take(&c->spare_calls);
     if (k == NULL)
         return TERN_ENOMEM;
     return submit(c, addr, req, true, k);
@@ -314,7 +317,7 @@ int rclient_call_sync(struct rclient *c, const char *addr, struct rcmd *req, int
 {
     if (loop_on_thread(c->loop))
         return TERN_EINVALID; /* would wait for itself */
-    struct rcall *k = rcall_new();
+    struct rcall *k = rcall_take(&c->spare_calls);
     if (k == NULL)
         return TERN_ENOMEM;
     struct sync_wait w = {.err = TERN_OK, .out = out};
@@ -353,10 +356,12 @@ int rclient_new(const struct rclient_opts *o, struct rclient **out)
     }
     strmap_init(&c->conns);
     strmap_init(&c->dns);
+    spare_init(&c->spare_calls, SPARE_CALL_BYTES, rcall_destroy);
     c->defer_task.fn = defer_task_fn;
     pthread_mutex_init(&c->dns_mu, NULL);
     int err = loop_new("tern-rpc", &c->loop);
     if (err) {
+        spare_deinit(&c->spare_calls);
         rtls_free(c->tls);
         pthread_mutex_destroy(&c->dns_mu);
         free(c);
@@ -404,5 +409,6 @@ void rclient_free(struct rclient *c)
     pthread_mutex_destroy(&c->dns_mu);
     rtls_free(c->tls);
     free(c->defers);
+    spare_deinit(&c->spare_calls);
     free(c);
 }

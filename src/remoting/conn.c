@@ -225,6 +225,23 @@ int conn_write_buf(struct rconn *c, buf_t *frame)
 
 /* ---- calls ------------------------------------------------------------ */
 
+/* Queues k's frame. A call from a client's stock keeps its frame buffer for
+ * the next call (a copy, so that no buffer changes thread); others hand it
+ * over when the output is empty. */
+static int write_call(struct rconn *c, struct rcall *k)
+{
+    if (k->spare == NULL)
+        return conn_write_buf(c, &k->frame);
+    size_t len = c->out.len;
+    buf_append(&c->out, k->frame.data, k->frame.len);
+    if (buf_failed(&c->out)) {
+        buf_rollback(&c->out, len);
+        return TERN_ENOMEM;
+    }
+    queue_flush(c);
+    return TERN_OK;
+}
+
 void conn_fail_call(struct rcall *k, int err)
 {
     k->done(k, err, NULL);
@@ -246,7 +263,7 @@ void conn_start_call(struct rconn *c, struct rcall *k)
     }
     if (k->is_oneway) {
         /* Fire and forget: a frame that cannot be queued is lost. */
-        (void)conn_write_buf(c, &k->frame);
+        (void)write_call(c, k);
         rcall_free(k);
         return;
     }
@@ -259,13 +276,16 @@ void conn_start_call(struct rconn *c, struct rcall *k)
     k->conn = c;
     loop_timer_init(&k->timer, call_timeout);
     if (loop_timer_start(c->loop, &k->timer, k->timeout_ms > 0 ? k->timeout_ms : 3000) != TERN_OK ||
-        conn_write_buf(c, &k->frame) != TERN_OK) {
+        write_call(c, k) != TERN_OK) {
         loop_timer_stop(c->loop, &k->timer);
         pend_map_take(&c->pending, k->opaque);
         conn_fail_call(k, TERN_ENOMEM);
         return;
     }
-    buf_deinit(&k->frame);
+    if (k->spare)
+        buf_reset(&k->frame);
+    else
+        buf_deinit(&k->frame);
 }
 
 static void fail_pending(struct rcall *k, void *arg)
