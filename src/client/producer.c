@@ -138,6 +138,9 @@ static int prepare(struct ons_producer *pr, const ons_message_t *m, const char *
 {
     memset(pp, 0, sizeof *pp);
     buf_init(&pp->props);
+    /* Typical properties fit: one allocation of a size the thread's cache
+     * serves, not a chain of reallocs. */
+    buf_reserve(&pp->props, 256);
     cl_message_user_props(m, &pp->props);
     if (m->tag && *m->tag)
         props_append(&pp->props, PROP_TAGS, tern_cstr(m->tag));
@@ -191,19 +194,21 @@ static void build_request(struct ons_producer *pr, const struct prepared *pp, co
 {
     rcmd_init(cmd);
     cmd->code = RC_SEND_MESSAGE_V2;
-    rcmd_add_cstr(cmd, "a", pr->core.cfg.wire_group);
-    rcmd_add_cstr(cmd, "b", pp->wire_topic);
-    rcmd_add_cstr(cmd, "c", "TBW102");
+    /* Strings that outlive cmd (the config, pp, q, literals) are referenced,
+     * not copied. */
+    rcmd_add_ref(cmd, tern_cstr("a"), tern_cstr(pr->core.cfg.wire_group));
+    rcmd_add_ref(cmd, tern_cstr("b"), tern_cstr(pp->wire_topic));
+    rcmd_add_ref(cmd, tern_cstr("c"), tern_cstr("TBW102"));
     rcmd_add_i64(cmd, "d", 4);
     rcmd_add_i64(cmd, "e", q->qid);
     rcmd_add_i64(cmd, "f", pp->sys_flag);
     rcmd_add_i64(cmd, "g", clock_wall_ms());
     rcmd_add_i64(cmd, "h", 0);
-    rcmd_add(cmd, "i", buf_view(&pp->props));
+    rcmd_add_ref(cmd, tern_cstr("i"), buf_view(&pp->props));
     rcmd_add_i64(cmd, "j", 0);
-    rcmd_add_cstr(cmd, "k", "false");
-    rcmd_add_cstr(cmd, "m", "false");
-    rcmd_add_cstr(cmd, "n", q->broker);
+    rcmd_add_ref(cmd, tern_cstr("k"), tern_cstr("false"));
+    rcmd_add_ref(cmd, tern_cstr("m"), tern_cstr("false"));
+    rcmd_add_ref(cmd, tern_cstr("n"), tern_cstr(q->broker));
     cmd->body = pp->body;
 }
 
