@@ -70,7 +70,7 @@ static void mark_failed(struct ons_producer *pr, const char *broker)
 {
     pthread_mutex_lock(&pr->fail_mu);
     snprintf(pr->failed_broker, sizeof pr->failed_broker, "%s", broker);
-    pr->failed_until = clock_mono_ms() + FAIL_AVOID_MS;
+    atomic_store(&pr->failed_until, clock_mono_ms() + FAIL_AVOID_MS);
     pthread_mutex_unlock(&pr->fail_mu);
 }
 
@@ -81,10 +81,12 @@ static const struct cl_mq *pick_queue(struct ons_producer *pr, const struct cl_r
                                       const char *avoid)
 {
     char recent[64] = "";
-    pthread_mutex_lock(&pr->fail_mu);
-    if (pr->failed_until > clock_mono_ms())
-        snprintf(recent, sizeof recent, "%s", pr->failed_broker);
-    pthread_mutex_unlock(&pr->fail_mu);
+    if (atomic_load(&pr->failed_until) != 0) {
+        pthread_mutex_lock(&pr->fail_mu);
+        if (atomic_load(&pr->failed_until) > clock_mono_ms())
+            snprintf(recent, sizeof recent, "%s", pr->failed_broker);
+        pthread_mutex_unlock(&pr->fail_mu);
+    }
     unsigned start = atomic_fetch_add(&pr->rr, 1);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < r->nwrite; i++) {

@@ -38,7 +38,9 @@ struct ons_producer {
     _Atomic int active;  /* sends in progress (API calls and async jobs) */
     pthread_mutex_t fail_mu;
     char failed_broker[64]; /* guarded by fail_mu */
-    int64_t failed_until;   /* guarded by fail_mu; mono ms */
+    /* mono ms; written under fail_mu, read first without it (0: no failure
+     * yet, so a send takes neither the lock nor the clock) */
+    _Atomic int64_t failed_until;
     /* Answers of one client loop iteration, handed to the workers together
      * at its end (client loop thread only). */
     struct async_job *done_head, *done_tail;

@@ -42,8 +42,13 @@ struct spare_node *spare_get(struct spare *s, size_t min_size)
     if (s->out == NULL)
         s->out = atomic_exchange_explicit(&s->in, NULL, memory_order_acquire);
     struct spare_node *n = s->out;
-    if (n)
+    if (n) {
         s->out = n->next;
+        /* The nodes were last written on other cores: fetch the next one
+         * while this one is in use. */
+        if (s->out)
+            __builtin_prefetch(s->out);
+    }
     pthread_mutex_unlock(&s->out_mu);
     if (n == NULL)
         return NULL;
