@@ -301,9 +301,10 @@ void cl_core_sign(struct cl_core *c, struct rcmd *req);
 /* Signed synchronous call; req is deinit'ed. out must be rresp_deinit'ed. */
 int cl_core_call(struct cl_core *c, const char *addr, struct rcmd *req, int timeout_ms,
                  struct rresp *out);
-/* Signed async call; req is deinit'ed. */
+/* Signed async call; req is deinit'ed. lazy: rclient_call_lazy (a send
+ * among many in flight), else rclient_call. */
 int cl_core_call_async(struct cl_core *c, const char *addr, struct rcmd *req, int timeout_ms,
-                       rresp_fn cb, void *arg);
+                       bool lazy, rresp_fn cb, void *arg);
 int cl_core_oneway(struct cl_core *c, const char *addr, struct rcmd *req);
 
 /* The cached route of a topic (a new reference), or NULL: never asks a name

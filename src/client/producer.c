@@ -518,8 +518,8 @@ static int first_attempt(struct ons_producer *pr, struct async_job *j)
             struct rcmd cmd;
             build_request(pr, &pp, &mq, &cmd);
             int64_t left = j->deadline - clock_mono_ms();
-            rc = cl_core_call_async(&pr->core, addr, &cmd, left > 0 ? (int)left : 1, async_sent,
-                                    j) == TERN_OK
+            rc = cl_core_call_async(&pr->core, addr, &cmd, left > 0 ? (int)left : 1, true,
+                                    async_sent, j) == TERN_OK
                      ? 0
                      : -1;
         }

@@ -29,6 +29,8 @@ struct rcall {
     buf_t frame;             /* owned: encoded request until handed to the connection */
     int32_t opaque;
     bool is_oneway;
+    bool is_lazy; /* posted with loop_post_lazy (rclient_call_lazy) */
+    bool is_held; /* pending with a loop_lazy_hold on its connection's loop */
     int timeout_ms;
     /* Completion: resp is the decoded response (err == TERN_OK) or NULL. */
     void (*done)(struct rcall *k, int err, struct rreq *resp);

@@ -206,11 +206,24 @@ static int submit(struct rclient *c, const char *addr, struct rcmd *req, bool is
         call_task_fn(&k->task, false);
         return TERN_OK;
     }
-    if (loop_post(c->loop, &k->task) != TERN_OK) {
+    if ((k->is_lazy ? loop_post_lazy : loop_post)(c->loop, &k->task) != TERN_OK) {
         rcall_free(k);
         return TERN_ECLOSED;
     }
     return TERN_OK;
+}
+
+int rclient_call_lazy(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms,
+                      rresp_fn cb, void *arg)
+{
+    struct rcall *k = rcall_take(&c->spare_calls);
+    if (k == NULL)
+        return TERN_ENOMEM;
+    k->cb = cb;
+    k->arg = arg;
+    k->timeout_ms = timeout_ms;
+    k->is_lazy = true;
+    return submit(c, addr, req, false, k);
 }
 
 int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms, rresp_fn cb,

@@ -242,10 +242,18 @@ static int write_call(struct rconn *c, struct rcall *k)
     return TERN_OK;
 }
 
+/* The end of a call (its callback ran). */
+static void call_finish(struct rcall *k)
+{
+    if (k->is_held)
+        loop_lazy_release(k->conn->loop);
+    rcall_free(k);
+}
+
 void conn_fail_call(struct rcall *k, int err)
 {
     k->done(k, err, NULL);
-    rcall_free(k);
+    call_finish(k);
 }
 
 static void call_timeout(struct loop_timer *t)
@@ -286,6 +294,12 @@ void conn_start_call(struct rconn *c, struct rcall *k)
         buf_reset(&k->frame);
     else
         buf_deinit(&k->frame);
+    /* While lazy calls are pending their answers wake the loop, and its
+     * sleeps are bounded: the next lazy calls need no wake-up. */
+    if (k->is_lazy) {
+        loop_lazy_hold(c->loop);
+        k->is_held = true;
+    }
 }
 
 static void fail_pending(struct rcall *k, void *arg)
@@ -445,7 +459,7 @@ static int try_response(struct rconn *c, const uint8_t *p, size_t len, bool *han
         } else {
             loop_timer_stop(c->loop, &k->timer);
             k->done(k, TERN_OK, &r);
-            rcall_free(k);
+            call_finish(k);
         }
     }
     rcmd_deinit(&r.cmd);

@@ -43,6 +43,7 @@ struct loop {
     struct loop_task *post_tail; /* guarded by: post_mu */
     bool stopped;                /* guarded by: post_mu; no more posts */
     atomic_int wake_pending;     /* atomic: loop awake or eventfd written */
+    atomic_bool lazy_ok;         /* atomic: sleeps are bounded, lazy posts need no wake */
 
     /* Loop thread only. */
     struct loop_io ev_io;
@@ -50,6 +51,7 @@ struct loop {
     size_t nheap, capheap;
     struct loop_task *defer_head; /* borrowed tasks, LIFO */
     bool quit;
+    unsigned lazy_holds; /* loop_lazy_hold minus loop_lazy_release */
     int64_t warn_last_ms;
     unsigned warn_suppressed;
 };
@@ -153,7 +155,9 @@ static void run_timers(struct loop *l)
 
 /* ---- posted and deferred tasks ---------------------------------------- */
 
-int loop_post(struct loop *l, struct loop_task *t)
+/* Queues t; TERN_ECLOSED once the loop stopped. Then orders the queue store
+ * before the caller's look at wake_pending or lazy_ok. */
+static int enqueue(struct loop *l, struct loop_task *t)
 {
     t->next = NULL;
     pthread_mutex_lock(&l->post_mu);
@@ -168,6 +172,11 @@ int loop_post(struct loop *l, struct loop_task *t)
     l->post_tail = t;
     pthread_mutex_unlock(&l->post_mu);
     atomic_thread_fence(memory_order_seq_cst);
+    return TERN_OK;
+}
+
+static void wake(struct loop *l)
+{
     if (atomic_exchange_explicit(&l->wake_pending, 1, memory_order_seq_cst) == 0) {
         uint64_t one = 1;
         ssize_t n;
@@ -175,7 +184,34 @@ int loop_post(struct loop *l, struct loop_task *t)
             n = write(l->evfd, &one, sizeof(one));
         } while (n < 0 && errno == EINTR);
     }
-    return TERN_OK;
+}
+
+int loop_post(struct loop *l, struct loop_task *t)
+{
+    int err = enqueue(l, t);
+    if (err == TERN_OK)
+        wake(l);
+    return err;
+}
+
+int loop_post_lazy(struct loop *l, struct loop_task *t)
+{
+    int err = enqueue(l, t);
+    /* Same ordering as wake_pending: a loop that stops bounding its sleep
+     * looks at the queue afterwards. */
+    if (err == TERN_OK && !atomic_load_explicit(&l->lazy_ok, memory_order_seq_cst))
+        wake(l);
+    return err;
+}
+
+void loop_lazy_hold(struct loop *l)
+{
+    l->lazy_holds++;
+}
+
+void loop_lazy_release(struct loop *l)
+{
+    l->lazy_holds--;
 }
 
 /* Runs every task queued so far; returns whether any ran. */
@@ -282,7 +318,11 @@ static void *loop_main(void *arg)
         /* About to sleep: posts from now on wake the loop, and one that
          * landed before is seen here (see the top of the file). */
         atomic_store_explicit(&l->wake_pending, 0, memory_order_seq_cst);
+        bool lazy = l->lazy_holds > 0;
+        atomic_store_explicit(&l->lazy_ok, lazy, memory_order_seq_cst);
         int timeout = has_posted(l) ? 0 : next_timeout_ms(l);
+        if (lazy && (timeout < 0 || timeout > LOOP_LAZY_MS))
+            timeout = LOOP_LAZY_MS;
         int n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout);
         atomic_store_explicit(&l->wake_pending, 1, memory_order_seq_cst);
         if (n < 0) {
@@ -324,6 +364,7 @@ int loop_new(const char *name, struct loop **out)
     snprintf(l->name, sizeof(l->name), "%s", name);
     atomic_init(&l->refs, 1);
     atomic_init(&l->wake_pending, 0);
+    atomic_init(&l->lazy_ok, false);
     pthread_mutex_init(&l->post_mu, NULL);
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
