@@ -154,8 +154,9 @@ void cl_slab_unref(struct cl_slab *s);
 void *cl_slab_alloc(struct cl_slab *s, size_t n);
 /* Upper bound of the bytes cl_message_from_record_in carves for r. */
 size_t cl_record_bound(const struct msg_record *r);
-/* Generates a fresh UNIQ_KEY (32 hex chars + NUL). */
-void cl_uniq_id(char out[33]);
+/* Generates a fresh UNIQ_KEY (32 hex chars + NUL) for a message born at
+ * now_ms (clock_wall_ms()). */
+void cl_uniq_id(char out[33], int64_t now_ms);
 /* The first non-loopback IPv4 of the host as text ("127.0.0.1" when none). */
 const char *cl_local_ip(void);
 

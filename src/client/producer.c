@@ -124,6 +124,7 @@ struct prepared {
     uint8_t *zbody; /* owned: compressed body or NULL */
     tern_bytes_t body;
     int32_t sys_flag;
+    int64_t born_ms; /* wall clock */
     char uniq[33];
     char *wire_topic; /* owned */
 };
@@ -148,7 +149,9 @@ static int prepare(struct ons_producer *pr, const ons_message_t *m, const char *
         props_append(&pp->props, PROP_TAGS, tern_cstr(m->tag));
     if (m->key && *m->key)
         props_append(&pp->props, PROP_KEYS, tern_cstr(m->key));
-    cl_uniq_id(pp->uniq);
+    /* One wall clock reading for the id and the born timestamp. */
+    pp->born_ms = clock_wall_ms();
+    cl_uniq_id(pp->uniq, pp->born_ms);
     props_append(&pp->props, PROP_UNIQ_KEY, tern_cstr(pp->uniq));
     props_append(&pp->props, PROP_WAIT, tern_cstr("true"));
     if (m->start_deliver > 0) {
@@ -204,7 +207,7 @@ static void build_request(struct ons_producer *pr, const struct prepared *pp, co
     rcmd_add_i64(cmd, "d", 4);
     rcmd_add_i64(cmd, "e", q->qid);
     rcmd_add_i64(cmd, "f", pp->sys_flag);
-    rcmd_add_i64(cmd, "g", clock_wall_ms());
+    rcmd_add_i64(cmd, "g", pp->born_ms);
     rcmd_add_i64(cmd, "h", 0);
     rcmd_add_ref(cmd, tern_cstr("i"), buf_view(&pp->props));
     rcmd_add_i64(cmd, "j", 0);
@@ -245,6 +248,8 @@ int producer_send(struct ons_producer *pr, const ons_message_t *m, const char *s
     int rc = -1;
     for (int attempt = 0; attempt < attempts; attempt++) {
         int64_t left = deadline - clock_mono_ms();
+        if (attempt > 0)
+            pp.born_ms = clock_wall_ms(); /* each attempt is born anew */
         if (left <= 0) {
             if (err == NULL)
                 cl_raise(&err, ONS_ERR_TIMEOUT, "send timed out after %d ms",
@@ -333,7 +338,9 @@ int producer_enter(struct ons_producer *pr, const ons_message_t *m, ons_exceptio
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "the producer is not started");
     }
-    if (cl_message_validate(m, clock_wall_ms(), ex) != 0) {
+    /* The clock only matters for a scheduled message. */
+    int64_t now = m && m->start_deliver > 0 ? clock_wall_ms() : 0;
+    if (cl_message_validate(m, now, ex) != 0) {
         atomic_fetch_sub(&pr->active, 1);
         return -1;
     }
@@ -517,9 +524,10 @@ static int first_attempt(struct ons_producer *pr, struct async_job *j)
             memcpy(j->uniq, pp.uniq, sizeof j->uniq);
             struct rcmd cmd;
             build_request(pr, &pp, &mq, &cmd);
-            int64_t left = j->deadline - clock_mono_ms();
-            rc = cl_core_call_async(&pr->core, addr, &cmd, left > 0 ? (int)left : 1, true,
-                                    async_sent, j) == TERN_OK
+            /* j->deadline was set just now: the whole timeout is left. */
+            int left = pr->core.cfg.send_timeout_ms;
+            rc = cl_core_call_async(&pr->core, addr, &cmd, left > 0 ? left : 1, true, async_sent,
+                                    j) == TERN_OK
                      ? 0
                      : -1;
         }
@@ -556,13 +564,14 @@ static void *async_main(void *arg)
         pr->nbusy++;
         bool cancelled = pr->aq_stop;
         pthread_mutex_unlock(&pr->aq_mu);
-        /* Only a shutdown waits for `queued`, and it polls: no wake-up per job. */
+        /* Only a shutdown waits for `queued`, and it polls: no wake-up per
+         * job, and the counts (shared with the senders) drop once per take. */
         for (struct async_job *j = first, *next; j; j = next) {
             next = j->next;
             run_job(pr, j, cancelled);
-            atomic_fetch_sub(&pr->active, 1);
-            atomic_fetch_sub(&pr->queued, 1);
         }
+        atomic_fetch_sub(&pr->active, (int)n);
+        atomic_fetch_sub(&pr->queued, (int)n);
         pthread_mutex_lock(&pr->aq_mu);
         pr->nbusy--;
     }

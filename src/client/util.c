@@ -400,8 +400,8 @@ const char *cl_local_ip(void)
     return g_ip;
 }
 
-void cl_uniq_id(char out[33])
+void cl_uniq_id(char out[33], int64_t now_ms)
 {
     pthread_once(&g_once, init_host);
-    uniq_gen_next(&g_uniq, clock_wall_ms(), out);
+    uniq_gen_next(&g_uniq, now_ms, out);
 }
