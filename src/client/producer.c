@@ -116,7 +116,7 @@ static void choose_target(struct ons_producer *pr, const struct cl_route *r, con
     }
     *mq = *q;
     const char *a = cl_route_master(r, mq->broker);
-    snprintf(addr, 64, "%s", a ? a : "");
+    cl_copy(addr, 64, tern_cstr(a ? a : ""));
 }
 
 struct prepared {
@@ -275,7 +275,7 @@ int producer_send(struct ons_producer *pr, const ons_message_t *m, const char *s
         char addr[64];
         choose_target(pr, r, shard, last_broker[0] ? last_broker : NULL, &mq, addr);
         cl_route_unref(r);
-        snprintf(last_broker, sizeof last_broker, "%s", mq.broker);
+        cl_copy(last_broker, sizeof last_broker, tern_cstr(mq.broker));
         struct rcmd cmd;
         build_request(pr, &pp, &mq, &cmd);
         if (mode == SEND_ONEWAY) {
@@ -520,7 +520,7 @@ static int first_attempt(struct ons_producer *pr, struct async_job *j)
             struct cl_mq mq;
             char addr[64];
             choose_target(pr, r, NULL, NULL, &mq, addr);
-            snprintf(j->broker, sizeof j->broker, "%s", mq.broker);
+            cl_copy(j->broker, sizeof j->broker, tern_cstr(mq.broker));
             memcpy(j->uniq, pp.uniq, sizeof j->uniq);
             struct rcmd cmd;
             build_request(pr, &pp, &mq, &cmd);
