@@ -108,6 +108,14 @@ struct ons_message {
     struct cl_slab *slab; /* packed into a slab: holds one of its references */
 };
 
+/* A send result. Those from ons_send_result_new and the sync sends own their
+ * strings; the one an async callback sees is a view on the send's storage
+ * (valid only during the call) and is never freed. */
+struct ons_send_result {
+    char *message_id; /* owned (or borrowed, see above); "" when empty */
+    char *topic;
+};
+
 /* Default limit of the serialized properties block (spec §7.1). */
 #define CL_MAX_PROPS_BYTES      8192
 #define CL_MAX_BODY_BYTES       (4 * 1024 * 1024)
@@ -115,10 +123,12 @@ struct ons_message {
 #define CL_MAX_DELIVER_AHEAD_MS (40LL * 86400000LL)
 #define CL_COMPRESS_OVER        4096
 
-/* A read-only copy of m in one allocation (packed; freed by
- * ons_message_free): what an async send keeps for its retry. NULL when out
- * of memory. */
-ons_message_t *cl_message_copy_packed(const ons_message_t *m);
+/* A read-only copy of m in one block of cl_message_packed_size(m) bytes at
+ * block (pointer aligned, owned by the caller, who frees the block itself and
+ * never calls ons_message_free on the copy): what an async send keeps for its
+ * retry, in the same allocation as the send. Returns the copy (at block). */
+size_t cl_message_packed_size(const ons_message_t *m);
+ons_message_t *cl_message_pack(const ons_message_t *m, void *block);
 /* Checks what spec §7.5 lists (not the producer kind). */
 int cl_message_validate(const ons_message_t *m, int64_t now_ms, ons_exception_t **ex);
 /* Appends user properties (and nothing else) to out. */
@@ -144,8 +154,9 @@ void cl_slab_unref(struct cl_slab *s);
 void *cl_slab_alloc(struct cl_slab *s, size_t n);
 /* Upper bound of the bytes cl_message_from_record_in carves for r. */
 size_t cl_record_bound(const struct msg_record *r);
-/* Generates a fresh UNIQ_KEY (32 hex chars + NUL). */
-void cl_uniq_id(char out[33]);
+/* Generates a fresh UNIQ_KEY (32 hex chars + NUL) for a message born at
+ * now_ms (clock_wall_ms()). */
+void cl_uniq_id(char out[33], int64_t now_ms);
 /* The first non-loopback IPv4 of the host as text ("127.0.0.1" when none). */
 const char *cl_local_ip(void);
 
@@ -291,9 +302,10 @@ void cl_core_sign(struct cl_core *c, struct rcmd *req);
 /* Signed synchronous call; req is deinit'ed. out must be rresp_deinit'ed. */
 int cl_core_call(struct cl_core *c, const char *addr, struct rcmd *req, int timeout_ms,
                  struct rresp *out);
-/* Signed async call; req is deinit'ed. */
+/* Signed async call; req is deinit'ed. lazy: rclient_call_lazy (a send
+ * among many in flight), else rclient_call. */
 int cl_core_call_async(struct cl_core *c, const char *addr, struct rcmd *req, int timeout_ms,
-                       rresp_fn cb, void *arg);
+                       bool lazy, rresp_fn cb, void *arg);
 int cl_core_oneway(struct cl_core *c, const char *addr, struct rcmd *req);
 
 /* The cached route of a topic (a new reference), or NULL: never asks a name

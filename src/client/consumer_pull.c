@@ -403,7 +403,7 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
     pc->version = version;
     pc->sent_ns = clock_mono_ns();
     atomic_fetch_add(&q->refs, 1);
-    if (cl_core_call_async(&c->core, addr_copy, &cmd, PULL_TIMEOUT_MS, handle_pull, pc) !=
+    if (cl_core_call_async(&c->core, addr_copy, &cmd, PULL_TIMEOUT_MS, false, handle_pull, pc) !=
         TERN_OK) {
         free(pc);
         pq_unref(q);

@@ -306,11 +306,13 @@ int cl_core_call(struct cl_core *c, const char *addr, struct rcmd *req, int time
 }
 
 int cl_core_call_async(struct cl_core *c, const char *addr, struct rcmd *req, int timeout_ms,
-                       rresp_fn cb, void *arg)
+                       bool lazy, rresp_fn cb, void *arg)
 {
     req->language = LANG_CPP;
     cl_core_sign(c, req);
-    int rc = c->rc ? rclient_call(c->rc, addr, req, timeout_ms, cb, arg) : TERN_ECLOSED;
+    int rc = !c->rc ? TERN_ECLOSED
+             : lazy ? rclient_call_lazy(c->rc, addr, req, timeout_ms, cb, arg)
+                    : rclient_call(c->rc, addr, req, timeout_ms, cb, arg);
     rcmd_deinit(req);
     return rc;
 }

@@ -103,19 +103,22 @@ static char *carve_str(char **at, const char *s)
     return d;
 }
 
-/* client_int.h. The struct first, then the property arrays (pointer
- * aligned), then strings and the body. */
-ons_message_t *cl_message_copy_packed(const ons_message_t *m)
+/* client_int.h. */
+size_t cl_message_packed_size(const ons_message_t *m)
 {
     size_t strs = str_size(m->topic) + str_size(m->tag) + str_size(m->key) + str_size(m->msg_id) +
                   str_size(m->born_host) + str_size(m->sharding_key) + str_size(m->wire_topic) +
                   m->body_len + (m->raw_props ? m->raw_props_len + 1 : 0);
     for (size_t i = 0; i < m->nprops; i++)
         strs += str_size(m->pkeys[i]) + str_size(m->pvals[i]);
-    size_t arrays = 2 * m->nprops * sizeof(char *);
-    ons_message_t *c = cl_malloc(sizeof *c + arrays + strs);
-    if (c == NULL)
-        return NULL;
+    return sizeof(ons_message_t) + 2 * m->nprops * sizeof(char *) + strs;
+}
+
+/* client_int.h. The struct first, then the property arrays (pointer
+ * aligned), then strings and the body. */
+ons_message_t *cl_message_pack(const ons_message_t *m, void *block)
+{
+    ons_message_t *c = block;
     *c = (ons_message_t){0};
     copy_scalars(c, m);
     c->packed = true;

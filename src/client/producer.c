@@ -11,11 +11,13 @@
  * network errors and codes 1, 2, 14, 17 within SendMsgTimeoutMillis; ordered
  * sends never change queue. sendAsync sends pipelined from the caller's
  * thread (many requests in flight on one connection, like Java's
- * sendAsync); the response is handed to ASYNC_THREADS worker threads, which
- * run the callback, or, after a failure, the sync path (with its retries on
- * another broker) and then the callback. Callbacks never run on the client
- * loop, so a slow callback cannot stall the connection. Thread-safe: `active` counts sends in
- * progress so shutdown can wait for them before the rclient goes away. */
+ * sendAsync); the responses the client loop reads in one iteration are
+ * handed together (one lock, at most one wake-up) to ASYNC_THREADS worker
+ * threads, which run the callback, or, after a failure, the sync path (with
+ * its retries on another broker) and then the callback. Callbacks never run
+ * on the client loop, so a slow callback cannot stall the connection.
+ * Thread-safe: `active` counts sends in progress so shutdown can wait for
+ * them before the rclient goes away. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +70,7 @@ static void mark_failed(struct ons_producer *pr, const char *broker)
 {
     pthread_mutex_lock(&pr->fail_mu);
     snprintf(pr->failed_broker, sizeof pr->failed_broker, "%s", broker);
-    pr->failed_until = clock_mono_ms() + FAIL_AVOID_MS;
+    atomic_store(&pr->failed_until, clock_mono_ms() + FAIL_AVOID_MS);
     pthread_mutex_unlock(&pr->fail_mu);
 }
 
@@ -79,10 +81,12 @@ static const struct cl_mq *pick_queue(struct ons_producer *pr, const struct cl_r
                                       const char *avoid)
 {
     char recent[64] = "";
-    pthread_mutex_lock(&pr->fail_mu);
-    if (pr->failed_until > clock_mono_ms())
-        snprintf(recent, sizeof recent, "%s", pr->failed_broker);
-    pthread_mutex_unlock(&pr->fail_mu);
+    if (atomic_load(&pr->failed_until) != 0) {
+        pthread_mutex_lock(&pr->fail_mu);
+        if (atomic_load(&pr->failed_until) > clock_mono_ms())
+            snprintf(recent, sizeof recent, "%s", pr->failed_broker);
+        pthread_mutex_unlock(&pr->fail_mu);
+    }
     unsigned start = atomic_fetch_add(&pr->rr, 1);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < r->nwrite; i++) {
@@ -112,7 +116,7 @@ static void choose_target(struct ons_producer *pr, const struct cl_route *r, con
     }
     *mq = *q;
     const char *a = cl_route_master(r, mq->broker);
-    snprintf(addr, 64, "%s", a ? a : "");
+    cl_copy(addr, 64, tern_cstr(a ? a : ""));
 }
 
 struct prepared {
@@ -120,6 +124,7 @@ struct prepared {
     uint8_t *zbody; /* owned: compressed body or NULL */
     tern_bytes_t body;
     int32_t sys_flag;
+    int64_t born_ms; /* wall clock */
     char uniq[33];
     char *wire_topic; /* owned */
 };
@@ -136,12 +141,17 @@ static int prepare(struct ons_producer *pr, const ons_message_t *m, const char *
 {
     memset(pp, 0, sizeof *pp);
     buf_init(&pp->props);
+    /* Typical properties fit: one allocation of a size the thread's cache
+     * serves, not a chain of reallocs. */
+    buf_reserve(&pp->props, 256);
     cl_message_user_props(m, &pp->props);
     if (m->tag && *m->tag)
         props_append(&pp->props, PROP_TAGS, tern_cstr(m->tag));
     if (m->key && *m->key)
         props_append(&pp->props, PROP_KEYS, tern_cstr(m->key));
-    cl_uniq_id(pp->uniq);
+    /* One wall clock reading for the id and the born timestamp. */
+    pp->born_ms = clock_wall_ms();
+    cl_uniq_id(pp->uniq, pp->born_ms);
     props_append(&pp->props, PROP_UNIQ_KEY, tern_cstr(pp->uniq));
     props_append(&pp->props, PROP_WAIT, tern_cstr("true"));
     if (m->start_deliver > 0) {
@@ -189,19 +199,21 @@ static void build_request(struct ons_producer *pr, const struct prepared *pp, co
 {
     rcmd_init(cmd);
     cmd->code = RC_SEND_MESSAGE_V2;
-    rcmd_add_cstr(cmd, "a", pr->core.cfg.wire_group);
-    rcmd_add_cstr(cmd, "b", pp->wire_topic);
-    rcmd_add_cstr(cmd, "c", "TBW102");
+    /* Strings that outlive cmd (the config, pp, q, literals) are referenced,
+     * not copied. */
+    rcmd_add_ref(cmd, tern_cstr("a"), tern_cstr(pr->core.cfg.wire_group));
+    rcmd_add_ref(cmd, tern_cstr("b"), tern_cstr(pp->wire_topic));
+    rcmd_add_ref(cmd, tern_cstr("c"), tern_cstr("TBW102"));
     rcmd_add_i64(cmd, "d", 4);
     rcmd_add_i64(cmd, "e", q->qid);
     rcmd_add_i64(cmd, "f", pp->sys_flag);
-    rcmd_add_i64(cmd, "g", clock_wall_ms());
+    rcmd_add_i64(cmd, "g", pp->born_ms);
     rcmd_add_i64(cmd, "h", 0);
-    rcmd_add(cmd, "i", buf_view(&pp->props));
+    rcmd_add_ref(cmd, tern_cstr("i"), buf_view(&pp->props));
     rcmd_add_i64(cmd, "j", 0);
-    rcmd_add_cstr(cmd, "k", "false");
-    rcmd_add_cstr(cmd, "m", "false");
-    rcmd_add_cstr(cmd, "n", q->broker);
+    rcmd_add_ref(cmd, tern_cstr("k"), tern_cstr("false"));
+    rcmd_add_ref(cmd, tern_cstr("m"), tern_cstr("false"));
+    rcmd_add_ref(cmd, tern_cstr("n"), tern_cstr(q->broker));
     cmd->body = pp->body;
 }
 
@@ -236,6 +248,8 @@ int producer_send(struct ons_producer *pr, const ons_message_t *m, const char *s
     int rc = -1;
     for (int attempt = 0; attempt < attempts; attempt++) {
         int64_t left = deadline - clock_mono_ms();
+        if (attempt > 0)
+            pp.born_ms = clock_wall_ms(); /* each attempt is born anew */
         if (left <= 0) {
             if (err == NULL)
                 cl_raise(&err, ONS_ERR_TIMEOUT, "send timed out after %d ms",
@@ -261,7 +275,7 @@ int producer_send(struct ons_producer *pr, const ons_message_t *m, const char *s
         char addr[64];
         choose_target(pr, r, shard, last_broker[0] ? last_broker : NULL, &mq, addr);
         cl_route_unref(r);
-        snprintf(last_broker, sizeof last_broker, "%s", mq.broker);
+        cl_copy(last_broker, sizeof last_broker, tern_cstr(mq.broker));
         struct rcmd cmd;
         build_request(pr, &pp, &mq, &cmd);
         if (mode == SEND_ONEWAY) {
@@ -324,7 +338,9 @@ int producer_enter(struct ons_producer *pr, const ons_message_t *m, ons_exceptio
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "the producer is not started");
     }
-    if (cl_message_validate(m, clock_wall_ms(), ex) != 0) {
+    /* The clock only matters for a scheduled message. */
+    int64_t now = m && m->start_deliver > 0 ? clock_wall_ms() : 0;
+    if (cl_message_validate(m, now, ex) != 0) {
         atomic_fetch_sub(&pr->active, 1);
         return -1;
     }
@@ -333,23 +349,57 @@ int producer_enter(struct ons_producer *pr, const ons_message_t *m, ons_exceptio
 
 /* ---- async workers ------------------------------------------------------------ */
 
+/* Bytes of message copy a job block is rounded to, so that sends of a
+ * similar size reuse each other's blocks. */
+#define JOB_ROUND 512
+/* What pr->spare_jobs keeps at most. */
+#define JOB_SPARE_BYTES (4u << 20)
+
+static void job_free(struct spare_node *n)
+{
+    free(n);
+}
+
+/* A job block for a copy of m: a spare one or a new one (NULL: no memory). */
+static struct async_job *job_new(struct ons_producer *pr, const ons_message_t *m)
+{
+    /* The job's size keeps the copy that follows it pointer aligned. */
+    _Static_assert(sizeof(struct async_job) % _Alignof(ons_message_t) == 0, "aligned copy");
+    size_t need = sizeof(struct async_job) + cl_message_packed_size(m);
+    struct async_job *j = (struct async_job *)spare_get(&pr->spare_jobs, need);
+    if (j == NULL) {
+        need = (need + JOB_ROUND - 1) / JOB_ROUND * JOB_ROUND;
+        if ((j = cl_malloc(need)) == NULL)
+            return NULL;
+        j->node.size = need;
+    }
+    j->msg = cl_message_pack(m, j + 1);
+    return j;
+}
+
+/* Gives a finished job's block back for a later send. */
+static void job_release(struct ons_producer *pr, struct async_job *j)
+{
+    spare_put(&pr->spare_jobs, &j->node);
+}
+
 static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled)
 {
+    if (j->stage == JOB_DONE) {
+        /* Stored: the result is a view on the job (valid during the call),
+         * so a stored message needs no allocation to be reported. */
+        if (j->cb.on_success) {
+            ons_send_result_t view = {j->uniq, j->msg->topic};
+            j->cb.on_success(&view, j->cb.user);
+        }
+        job_release(pr, j);
+        return;
+    }
     ons_send_result_t *res = NULL;
     ons_exception_t *err = NULL;
-    int rc;
-    if (j->stage == JOB_DONE) {
-        /* Stored; without memory for the result the callback still runs once
-         * (an exception: retrying would store the message twice). */
-        res = j->res;
-        j->res = NULL;
-        rc = res ? 0 : cl_raise_oom(&err);
-    } else if (cancelled) {
-        rc = cl_raise(&err, ONS_ERR_ILLEGAL_STATE,
-                      "the producer was shut down before the message was sent");
-    } else {
-        rc = producer_send(pr, j->msg, NULL, SEND_SYNC, NULL, &res, &err);
-    }
+    int rc = cancelled ? cl_raise(&err, ONS_ERR_ILLEGAL_STATE,
+                                  "the producer was shut down before the message was sent")
+                       : producer_send(pr, j->msg, NULL, SEND_SYNC, NULL, &res, &err);
     if (rc == 0) {
         if (j->cb.on_success)
             j->cb.on_success(res, j->cb.user);
@@ -359,31 +409,39 @@ static void run_job(struct ons_producer *pr, struct async_job *j, bool cancelled
     }
     ons_send_result_free(res);
     ons_exception_free(err);
-    ons_message_free(j->msg);
-    free(j);
+    job_release(pr, j);
 }
 
-/* Queues j (already counted in `queued`) for a worker. False once the
- * workers are told to stop (j untouched): they may already be gone. */
-static bool job_queue(struct ons_producer *pr, struct async_job *j)
+/* Jobs a worker takes off the list per lock. A worker runs at most this many
+ * callbacks before it looks at the list again, so a slow callback delays at
+ * most this many others before job_queue recruits another worker. */
+#define JOB_TAKE 256
+
+/* Queues the n jobs first..last (linked, already counted in `queued`) for
+ * the workers. False once the workers are told to stop (jobs untouched):
+ * they may already be gone. */
+static bool job_queue(struct ons_producer *pr, struct async_job *first, struct async_job *last,
+                      size_t n)
 {
     pthread_mutex_lock(&pr->aq_mu);
     if (pr->aq_stop || pr->nworkers == 0) {
         pthread_mutex_unlock(&pr->aq_mu);
         return false;
     }
-    j->next = NULL;
-    bool was_empty = pr->head == NULL;
+    last->next = NULL;
     if (pr->tail)
-        pr->tail->next = j;
+        pr->tail->next = first;
     else
-        pr->head = j;
-    pr->tail = j;
-    /* A worker that is awake drains the whole list: wake one only when the
-     * list was empty, or every JOB_WAKE_EVERY jobs to recruit another (a
-     * futex wake per completion cost more than the callback itself). */
-    if (was_empty || ++pr->enqueued % JOB_WAKE_EVERY == 0)
+        pr->head = first;
+    pr->tail = last;
+    pr->nqueued += n;
+    /* A running (or signalled) worker comes back for the list: wake an idle
+     * one only when there is none, or when the list outgrew what one worker
+     * takes (a futex wake and a context switch cost more than a callback). */
+    if (pr->nidle > pr->nwaking && (pr->nbusy + pr->nwaking == 0 || pr->nqueued > JOB_TAKE)) {
+        pr->nwaking++;
         pthread_cond_signal(&pr->aq_cv);
+    }
     pthread_mutex_unlock(&pr->aq_mu);
     return true;
 }
@@ -396,13 +454,38 @@ static void job_run_here(struct ons_producer *pr, struct async_job *j)
     atomic_fetch_sub(&pr->queued, 1);
 }
 
+/* Queues a list of jobs, or runs them here when the workers are gone. */
+static void job_hand_off(struct ons_producer *pr, struct async_job *first, struct async_job *last,
+                         size_t n)
+{
+    if (job_queue(pr, first, last, n))
+        return;
+    /* A response after the shutdown deadline. */
+    for (struct async_job *j = first, *next; j; j = next) {
+        next = j == last ? NULL : j->next;
+        job_run_here(pr, j);
+    }
+}
+
+/* End of a client loop iteration: the answers it read go to the workers
+ * with one lock. */
+static void done_flush(void *arg)
+{
+    struct ons_producer *pr = arg;
+    struct async_job *first = pr->done_head, *last = pr->done_tail;
+    size_t n = pr->ndone;
+    pr->done_head = pr->done_tail = NULL;
+    pr->ndone = 0;
+    if (first)
+        job_hand_off(pr, first, last, n);
+}
+
 /* The response of a pipelined send (client loop thread: never blocks). */
 static void async_sent(void *arg, int err, struct rcmd *resp)
 {
     struct async_job *j = arg;
     struct ons_producer *pr = j->pr;
     if (err == TERN_OK && stored_code(resp->code)) {
-        j->res = cl_send_result_make(j->msg->topic, j->uniq);
         j->stage = JOB_DONE;
     } else {
         /* The retry (sync path, on a worker) avoids this broker for a while. */
@@ -410,8 +493,18 @@ static void async_sent(void *arg, int err, struct rcmd *resp)
             mark_failed(pr, j->broker);
         j->stage = JOB_RETRY;
     }
-    if (!job_queue(pr, j))
-        job_run_here(pr, j); /* a response after the shutdown deadline */
+    j->next = NULL;
+    if (pr->done_head == NULL) {
+        if (rclient_defer(pr->core.rc, done_flush, pr) != TERN_OK) {
+            job_hand_off(pr, j, j, 1);
+            return;
+        }
+        pr->done_head = j;
+    } else {
+        pr->done_tail->next = j;
+    }
+    pr->done_tail = j;
+    pr->ndone++;
 }
 
 /* Sends j pipelined (caller's thread). Non-zero: not sent; j untouched. */
@@ -427,12 +520,13 @@ static int first_attempt(struct ons_producer *pr, struct async_job *j)
             struct cl_mq mq;
             char addr[64];
             choose_target(pr, r, NULL, NULL, &mq, addr);
-            snprintf(j->broker, sizeof j->broker, "%s", mq.broker);
+            cl_copy(j->broker, sizeof j->broker, tern_cstr(mq.broker));
             memcpy(j->uniq, pp.uniq, sizeof j->uniq);
             struct rcmd cmd;
             build_request(pr, &pp, &mq, &cmd);
-            int64_t left = j->deadline - clock_mono_ms();
-            rc = cl_core_call_async(&pr->core, addr, &cmd, left > 0 ? (int)left : 1, async_sent,
+            /* j->deadline was set just now: the whole timeout is left. */
+            int left = pr->core.cfg.send_timeout_ms;
+            rc = cl_core_call_async(&pr->core, addr, &cmd, left > 0 ? left : 1, true, async_sent,
                                     j) == TERN_OK
                      ? 0
                      : -1;
@@ -444,37 +538,42 @@ static int first_attempt(struct ons_producer *pr, struct async_job *j)
     return rc;
 }
 
-/* Jobs a worker takes off the list per lock: fewer lock round trips with
- * the loop thread that appends, while a long list still leaves work for the
- * workers that job_queue recruits. */
-#define JOB_TAKE 32
-
 static void *async_main(void *arg)
 {
     struct ons_producer *pr = arg;
     pthread_mutex_lock(&pr->aq_mu);
     for (;;) {
-        while (pr->head == NULL && !pr->aq_stop)
+        while (pr->head == NULL && !pr->aq_stop) {
+            pr->nidle++;
             pthread_cond_wait(&pr->aq_cv, &pr->aq_mu);
+            pr->nidle--;
+            if (pr->nwaking > 0)
+                pr->nwaking--;
+        }
         struct async_job *first = pr->head, *last = first;
         if (first == NULL)
             break;
-        for (int n = 1; n < JOB_TAKE && last->next; n++)
+        size_t n = 1;
+        for (; n < JOB_TAKE && last->next; n++)
             last = last->next;
         pr->head = last->next;
         if (pr->head == NULL)
             pr->tail = NULL;
         last->next = NULL;
+        pr->nqueued -= n;
+        pr->nbusy++;
         bool cancelled = pr->aq_stop;
         pthread_mutex_unlock(&pr->aq_mu);
-        /* Only a shutdown waits for `queued`, and it polls: no wake-up per job. */
+        /* Only a shutdown waits for `queued`, and it polls: no wake-up per
+         * job, and the counts (shared with the senders) drop once per take. */
         for (struct async_job *j = first, *next; j; j = next) {
             next = j->next;
             run_job(pr, j, cancelled);
-            atomic_fetch_sub(&pr->active, 1);
-            atomic_fetch_sub(&pr->queued, 1);
         }
+        atomic_fetch_sub(&pr->active, (int)n);
+        atomic_fetch_sub(&pr->queued, (int)n);
         pthread_mutex_lock(&pr->aq_mu);
+        pr->nbusy--;
     }
     pthread_mutex_unlock(&pr->aq_mu);
     return NULL;
@@ -500,6 +599,7 @@ struct ons_producer *producer_new(const ons_properties_t *p, enum cl_kind kind, 
     pthread_mutex_init(&pr->fail_mu, NULL);
     pthread_mutex_init(&pr->aq_mu, NULL);
     pthread_cond_init(&pr->aq_cv, NULL);
+    spare_init(&pr->spare_jobs, JOB_SPARE_BYTES, job_free);
     return pr;
 }
 
@@ -541,18 +641,11 @@ void producer_shutdown(struct ons_producer *pr)
     if (state == CL_STARTED) {
         int64_t deadline = clock_mono_ms() + pr->core.cfg.send_timeout_ms;
         /* Pending async sends may finish (their callbacks run); the rest are
-         * cancelled with an exception. */
+         * cancelled with an exception. A poll: aq_cv is the workers' alone
+         * (job_queue signals one idle worker and must not wake this). */
+        while (atomic_load(&pr->queued) > 0 && clock_mono_ms() < deadline)
+            usleep(1000);
         pthread_mutex_lock(&pr->aq_mu);
-        while (atomic_load(&pr->queued) > 0 && clock_mono_ms() < deadline) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 10 * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&pr->aq_cv, &pr->aq_mu, &ts);
-        }
         pr->aq_stop = true;
         pthread_cond_broadcast(&pr->aq_cv);
         pthread_mutex_unlock(&pr->aq_mu);
@@ -579,6 +672,7 @@ void producer_destroy(struct ons_producer *pr)
     pthread_mutex_destroy(&pr->fail_mu);
     pthread_mutex_destroy(&pr->aq_mu);
     pthread_cond_destroy(&pr->aq_cv);
+    spare_deinit(&pr->spare_jobs);
     free(pr);
 }
 
@@ -642,12 +736,15 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
         return cl_raise(ex, ONS_ERR_NULL_POINTER, "send callback is NULL");
     if (producer_enter(pr, m, ex) != 0)
         return -1;
-    struct async_job *j = cl_calloc(1, sizeof *j);
-    if (j == NULL || (j->msg = cl_message_copy_packed(m)) == NULL) {
-        free(j);
+    /* One block for the job and its copy of the message. */
+    struct async_job *j = job_new(pr, m);
+    if (j == NULL) {
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise_oom(ex);
     }
+    j->next = NULL;
+    j->stage = JOB_RETRY;
+    j->broker[0] = j->uniq[0] = '\0';
     j->cb = *cb;
     j->pr = pr;
     j->deadline = clock_mono_ms() + pr->core.cfg.send_timeout_ms;
@@ -657,8 +754,7 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
     if (!stopping)
         atomic_fetch_add(&pr->queued, 1);
     if (stopping) {
-        ons_message_free(j->msg);
-        free(j);
+        job_release(pr, j);
         atomic_fetch_sub(&pr->active, 1);
         return cl_raise(ex, ONS_ERR_ILLEGAL_STATE, "the producer is shutting down");
     }
@@ -666,8 +762,7 @@ int ons_producer_send_async(ons_producer_t *pr, const ons_message_t *m,
      * it out and reports through the callback. */
     if (first_attempt(pr, j) != 0) {
         j->stage = JOB_RETRY;
-        if (!job_queue(pr, j))
-            job_run_here(pr, j);
+        job_hand_off(pr, j, j, 1);
     }
     return 0; /* the worker drops the active count */
 }

@@ -8,10 +8,10 @@
 #define TERN_CLIENT_PRODUCER_INT_H
 
 #include "client/client_int.h"
+#include "common/spare.h"
 #include "protocol/msgid.h"
 
-#define ASYNC_THREADS  4
-#define JOB_WAKE_EVERY 32
+#define ASYNC_THREADS 4
 
 /* One sendAsync. It is first sent pipelined from the caller's thread
  * (first_attempt); the response lands on the client loop, which queues the
@@ -20,15 +20,15 @@
 enum job_stage { JOB_RETRY, JOB_DONE };
 
 struct async_job {
+    struct spare_node node; /* size: the whole block; a finished job goes to pr->spare_jobs */
     struct async_job *next;
     struct ons_producer *pr; /* borrowed; the job holds one `active` count */
-    ons_message_t *msg;      /* owned copy */
+    ons_message_t *msg;      /* a packed copy in the job's own allocation (after it) */
     ons_send_callback_t cb;
     enum job_stage stage;
-    ons_send_result_t *res; /* owned: JOB_DONE's result */
-    char broker[64];        /* broker of the pipelined attempt */
-    char uniq[33];          /* its UNIQ_KEY (the message id) */
-    int64_t deadline;       /* mono ms: SendMsgTimeoutMillis from the call */
+    char broker[64];  /* broker of the pipelined attempt */
+    char uniq[33];    /* its UNIQ_KEY (the message id) */
+    int64_t deadline; /* mono ms: SendMsgTimeoutMillis from the call */
 };
 
 struct ons_producer {
@@ -38,15 +38,25 @@ struct ons_producer {
     _Atomic int active;  /* sends in progress (API calls and async jobs) */
     pthread_mutex_t fail_mu;
     char failed_broker[64]; /* guarded by fail_mu */
-    int64_t failed_until;   /* guarded by fail_mu; mono ms */
+    /* mono ms; written under fail_mu, read first without it (0: no failure
+     * yet, so a send takes neither the lock nor the clock) */
+    _Atomic int64_t failed_until;
+    /* Answers of one client loop iteration, handed to the workers together
+     * at its end (client loop thread only). */
+    struct async_job *done_head, *done_tail;
+    size_t ndone;
     pthread_mutex_t aq_mu;
     pthread_cond_t aq_cv;
     struct async_job *head, *tail; /* guarded by aq_mu */
+    size_t nqueued;                /* guarded by aq_mu: jobs on the list */
+    int nidle;                     /* guarded by aq_mu: workers waiting on aq_cv */
+    int nwaking;                   /* guarded by aq_mu: of those, signalled ones */
+    int nbusy;                     /* guarded by aq_mu: workers running jobs */
     _Atomic int queued;            /* in flight + queued + running jobs (shutdown polls it) */
-    unsigned enqueued;             /* guarded by aq_mu: jobs ever queued (wake-up pacing) */
     bool aq_stop;                  /* guarded by aq_mu */
     pthread_t workers[ASYNC_THREADS];
     int nworkers;
+    struct spare spare_jobs; /* finished jobs for the next sends to reuse */
 };
 
 enum send_mode { SEND_SYNC, SEND_ONEWAY };

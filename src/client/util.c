@@ -316,11 +316,6 @@ bool ons_check_compat(unsigned header_version)
 
 /* ---- send results ---------------------------------------------------------- */
 
-struct ons_send_result {
-    char *message_id; /* owned, never NULL once filled; "" when empty */
-    char *topic;
-};
-
 ons_send_result_t *ons_send_result_new(void)
 {
     return cl_calloc(1, sizeof(ons_send_result_t));
@@ -405,8 +400,8 @@ const char *cl_local_ip(void)
     return g_ip;
 }
 
-void cl_uniq_id(char out[33])
+void cl_uniq_id(char out[33], int64_t now_ms)
 {
     pthread_once(&g_once, init_host);
-    uniq_gen_next(&g_uniq, clock_wall_ms(), out);
+    uniq_gen_next(&g_uniq, now_ms, out);
 }

@@ -31,25 +31,59 @@ static void default_done(struct rcall *k, int err, struct rreq *resp)
         k->cb(k->arg, err, resp ? &resp->cmd : NULL);
 }
 
+/* Everything but the frame buffer as rcall_new leaves it. */
+static void reset(struct rcall *k)
+{
+    buf_t frame = k->frame;
+    memset(k, 0, offsetof(struct rcall, addr));
+    k->frame = frame;
+    k->addr[0] = '\0';
+    k->timer.heap_idx = -1;
+    k->done = default_done;
+}
+
 struct rcall *rcall_new(void)
 {
     struct rcall *k = tern_malloc(sizeof(*k));
     if (k == NULL)
         return NULL;
-    memset(k, 0, offsetof(struct rcall, addr));
-    k->addr[0] = '\0';
     buf_init(&k->frame);
-    k->timer.heap_idx = -1;
-    k->done = default_done;
+    reset(k);
     return k;
+}
+
+struct rcall *rcall_take(struct spare *s)
+{
+    struct spare_node *n = spare_get(s, 0);
+    struct rcall *k;
+    if (n) {
+        k = (struct rcall *)((char *)n - offsetof(struct rcall, node));
+        reset(k);
+        buf_reset(&k->frame);
+    } else if ((k = rcall_new()) == NULL) {
+        return NULL;
+    }
+    k->spare = s;
+    return k;
+}
+
+void rcall_destroy(struct spare_node *n)
+{
+    struct rcall *k = (struct rcall *)((char *)n - offsetof(struct rcall, node));
+    buf_deinit(&k->frame);
+    free(k);
 }
 
 void rcall_free(struct rcall *k)
 {
     if (!k)
         return;
-    buf_deinit(&k->frame);
-    free(k);
+    if (k->spare && !buf_failed(&k->frame)) {
+        k->node.size = sizeof(*k) + k->frame.cap;
+        spare_put(k->spare, &k->node);
+        return;
+    }
+    rcall_destroy(&k->node);
 }
 
 int rcall_encode(struct rcall *k, struct rcmd *req, bool is_oneway, bool force_json)

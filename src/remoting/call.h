@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/spare.h"
 #include "remoting/loop.h"
 #include "remoting/remoting.h"
 
@@ -28,11 +29,15 @@ struct rcall {
     buf_t frame;             /* owned: encoded request until handed to the connection */
     int32_t opaque;
     bool is_oneway;
+    bool is_lazy; /* posted with loop_post_lazy (rclient_call_lazy) */
+    bool is_held; /* pending with a loop_lazy_hold on its connection's loop */
     int timeout_ms;
     /* Completion: resp is the decoded response (err == TERN_OK) or NULL. */
     void (*done)(struct rcall *k, int err, struct rreq *resp);
     rresp_fn cb; /* used by the default done */
     void *arg;
+    struct spare *spare;       /* borrowed: where rcall_free puts it back, or NULL */
+    struct spare_node node;    /* while in spare */
     struct sockaddr_in sa;     /* client calls: resolved address */
     char addr[RCALL_ADDR_MAX]; /* client calls: "host:port" key */
 };
@@ -40,7 +45,14 @@ struct rcall {
 /* Allocates a call with the default done (which calls cb); NULL when out of
  * memory. */
 struct rcall *rcall_new(void);
+/* The same, reusing a call from s (a client's stock) when it holds one; the
+ * call goes back there when freed. Its frame buffer is reused too: such a
+ * call's frame is copied to the connection, never handed over. */
+struct rcall *rcall_take(struct spare *s);
+/* Puts k back into its stock, else frees it. */
 void rcall_free(struct rcall *k);
+/* Frees k itself (the stock's free function). */
+void rcall_destroy(struct spare_node *n);
 /* A fresh positive opaque from the process-wide counter. */
 int32_t rcall_next_opaque(void);
 /* Encodes req into k->frame with a new opaque; force_json for server-initiated

@@ -31,6 +31,8 @@
 #include "remoting/tls.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 3000
+/* Finished calls (with their frame buffers) a client keeps for reuse. */
+#define SPARE_CALL_BYTES (4u << 20)
 
 struct rclient {
     struct loop *loop; /* one reference held */
@@ -41,6 +43,11 @@ struct rclient {
     /* Loop thread only. */
     strmap_t conns; /* "host:port" -> struct rconn (the loop's reference) */
     bool is_closed;
+    struct loop_task defer_task;  /* runs the rclient_defer callbacks */
+    struct rclient_defer *defers; /* owned array of ndefers (capdefers) */
+    size_t ndefers, capdefers;
+    bool is_defer_queued;
+    struct spare spare_calls; /* finished calls for the next ones to reuse */
     /* Name cache. */
     pthread_mutex_t dns_mu;
     strmap_t dns; /* guarded by: dns_mu; host -> owned struct in_addr */
@@ -199,17 +206,30 @@ static int submit(struct rclient *c, const char *addr, struct rcmd *req, bool is
         call_task_fn(&k->task, false);
         return TERN_OK;
     }
-    if (loop_post(c->loop, &k->task) != TERN_OK) {
+    if ((k->is_lazy ? loop_post_lazy : loop_post)(c->loop, &k->task) != TERN_OK) {
         rcall_free(k);
         return TERN_ECLOSED;
     }
     return TERN_OK;
 }
 
+int rclient_call_lazy(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms,
+                      rresp_fn cb, void *arg)
+{
+    struct rcall *k = rcall_take(&c->spare_calls);
+    if (k == NULL)
+        return TERN_ENOMEM;
+    k->cb = cb;
+    k->arg = arg;
+    k->timeout_ms = timeout_ms;
+    k->is_lazy = true;
+    return submit(c, addr, req, false, k);
+}
+
 int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms, rresp_fn cb,
                  void *arg)
 {
-    struct rcall *k = rcall_new();
+    struct rcall *k = rcall_take(&c->spare_calls);
     if (k == NULL)
         return TERN_ENOMEM;
     k->cb = cb;
@@ -220,10 +240,50 @@ int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int time
 
 int rclient_oneway(struct rclient *c, const char *addr, struct rcmd *req)
 {
-    struct rcall *k = rcall_new();
+    struct rcall *k = rcall_take(&c->spare_calls);
     if (k == NULL)
         return TERN_ENOMEM;
     return submit(c, addr, req, true, k);
+}
+
+/* ---- end-of-iteration callbacks --------------------------------------- */
+
+struct rclient_defer {
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+static void defer_task_fn(struct loop_task *t, bool cancelled)
+{
+    (void)cancelled;
+    struct rclient *c = (struct rclient *)((char *)t - offsetof(struct rclient, defer_task));
+    /* A callback that defers again is appended and runs in this walk. */
+    for (size_t i = 0; i < c->ndefers; i++) {
+        struct rclient_defer d = c->defers[i];
+        d.fn(d.arg);
+    }
+    c->ndefers = 0;
+    c->is_defer_queued = false;
+}
+
+int rclient_defer(struct rclient *c, void (*fn)(void *arg), void *arg)
+{
+    if (!loop_on_thread(c->loop))
+        return TERN_EINVALID;
+    if (c->ndefers == c->capdefers) {
+        size_t ncap = c->capdefers ? c->capdefers * 2 : 4;
+        struct rclient_defer *nd = tern_realloc(c->defers, ncap * sizeof(*nd));
+        if (nd == NULL)
+            return TERN_ENOMEM;
+        c->defers = nd;
+        c->capdefers = ncap;
+    }
+    c->defers[c->ndefers++] = (struct rclient_defer){fn, arg};
+    if (!c->is_defer_queued) {
+        c->is_defer_queued = true;
+        loop_defer(c->loop, &c->defer_task);
+    }
+    return TERN_OK;
 }
 
 /* ---- synchronous calls ------------------------------------------------ */
@@ -270,7 +330,7 @@ int rclient_call_sync(struct rclient *c, const char *addr, struct rcmd *req, int
 {
     if (loop_on_thread(c->loop))
         return TERN_EINVALID; /* would wait for itself */
-    struct rcall *k = rcall_new();
+    struct rcall *k = rcall_take(&c->spare_calls);
     if (k == NULL)
         return TERN_ENOMEM;
     struct sync_wait w = {.err = TERN_OK, .out = out};
@@ -309,9 +369,12 @@ int rclient_new(const struct rclient_opts *o, struct rclient **out)
     }
     strmap_init(&c->conns);
     strmap_init(&c->dns);
+    spare_init(&c->spare_calls, SPARE_CALL_BYTES, rcall_destroy);
+    c->defer_task.fn = defer_task_fn;
     pthread_mutex_init(&c->dns_mu, NULL);
     int err = loop_new("tern-rpc", &c->loop);
     if (err) {
+        spare_deinit(&c->spare_calls);
         rtls_free(c->tls);
         pthread_mutex_destroy(&c->dns_mu);
         free(c);
@@ -358,5 +421,7 @@ void rclient_free(struct rclient *c)
     strmap_deinit(&c->dns);
     pthread_mutex_destroy(&c->dns_mu);
     rtls_free(c->tls);
+    free(c->defers);
+    spare_deinit(&c->spare_calls);
     free(c);
 }

@@ -225,10 +225,35 @@ int conn_write_buf(struct rconn *c, buf_t *frame)
 
 /* ---- calls ------------------------------------------------------------ */
 
+/* Queues k's frame. A call from a client's stock keeps its frame buffer for
+ * the next call (a copy, so that no buffer changes thread); others hand it
+ * over when the output is empty. */
+static int write_call(struct rconn *c, struct rcall *k)
+{
+    if (k->spare == NULL)
+        return conn_write_buf(c, &k->frame);
+    size_t len = c->out.len;
+    buf_append(&c->out, k->frame.data, k->frame.len);
+    if (buf_failed(&c->out)) {
+        buf_rollback(&c->out, len);
+        return TERN_ENOMEM;
+    }
+    queue_flush(c);
+    return TERN_OK;
+}
+
+/* The end of a call (its callback ran). */
+static void call_finish(struct rcall *k)
+{
+    if (k->is_held)
+        loop_lazy_release(k->conn->loop);
+    rcall_free(k);
+}
+
 void conn_fail_call(struct rcall *k, int err)
 {
     k->done(k, err, NULL);
-    rcall_free(k);
+    call_finish(k);
 }
 
 static void call_timeout(struct loop_timer *t)
@@ -246,7 +271,7 @@ void conn_start_call(struct rconn *c, struct rcall *k)
     }
     if (k->is_oneway) {
         /* Fire and forget: a frame that cannot be queued is lost. */
-        (void)conn_write_buf(c, &k->frame);
+        (void)write_call(c, k);
         rcall_free(k);
         return;
     }
@@ -259,13 +284,22 @@ void conn_start_call(struct rconn *c, struct rcall *k)
     k->conn = c;
     loop_timer_init(&k->timer, call_timeout);
     if (loop_timer_start(c->loop, &k->timer, k->timeout_ms > 0 ? k->timeout_ms : 3000) != TERN_OK ||
-        conn_write_buf(c, &k->frame) != TERN_OK) {
+        write_call(c, k) != TERN_OK) {
         loop_timer_stop(c->loop, &k->timer);
         pend_map_take(&c->pending, k->opaque);
         conn_fail_call(k, TERN_ENOMEM);
         return;
     }
-    buf_deinit(&k->frame);
+    if (k->spare)
+        buf_reset(&k->frame);
+    else
+        buf_deinit(&k->frame);
+    /* While lazy calls are pending their answers wake the loop, and its
+     * sleeps are bounded: the next lazy calls need no wake-up. */
+    if (k->is_lazy) {
+        loop_lazy_hold(c->loop);
+        k->is_held = true;
+    }
 }
 
 static void fail_pending(struct rcall *k, void *arg)
@@ -425,7 +459,7 @@ static int try_response(struct rconn *c, const uint8_t *p, size_t len, bool *han
         } else {
             loop_timer_stop(c->loop, &k->timer);
             k->done(k, TERN_OK, &r);
-            rcall_free(k);
+            call_finish(k);
         }
     }
     rcmd_deinit(&r.cmd);

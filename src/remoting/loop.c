@@ -2,10 +2,14 @@
 /* loop.c: the epoll event loop, its timer heap and its cross-thread queue.
  *
  * Level-triggered epoll. Invariant: only the loop thread touches fds, timers
- * and the deferred list; the post queue is guarded by post_mu, and the eventfd
- * is written only by the poster that flips wake_pending from 0 to 1, so a
- * busy loop receiving many posts costs one write(2) per iteration, not one
- * per post. See docs/design/remoting.md. */
+ * and the deferred list; the post queue is guarded by post_mu. wake_pending
+ * is 1 while the loop is awake (it drains the queue every iteration) or once
+ * the eventfd was written; the loop clears it just before it sleeps and then
+ * looks at the queue once more. A poster writes the eventfd only when it
+ * flips wake_pending from 0 to 1, so posts made while the loop works cost no
+ * system call, and a sleeping loop is woken once. Both sides order their
+ * store before their load (seq_cst): either the poster sees 0 and writes, or
+ * the loop sees the post and does not block. See docs/design/remoting.md. */
 #include "remoting/loop.h"
 
 #include <errno.h>
@@ -38,7 +42,8 @@ struct loop {
     struct loop_task *post_head; /* guarded by: post_mu */
     struct loop_task *post_tail; /* guarded by: post_mu */
     bool stopped;                /* guarded by: post_mu; no more posts */
-    atomic_int wake_pending;     /* atomic: eventfd already signalled */
+    atomic_int wake_pending;     /* atomic: loop awake or eventfd written */
+    atomic_bool lazy_ok;         /* atomic: sleeps are bounded, lazy posts need no wake */
 
     /* Loop thread only. */
     struct loop_io ev_io;
@@ -46,6 +51,7 @@ struct loop {
     size_t nheap, capheap;
     struct loop_task *defer_head; /* borrowed tasks, LIFO */
     bool quit;
+    unsigned lazy_holds; /* loop_lazy_hold minus loop_lazy_release */
     int64_t warn_last_ms;
     unsigned warn_suppressed;
 };
@@ -149,7 +155,9 @@ static void run_timers(struct loop *l)
 
 /* ---- posted and deferred tasks ---------------------------------------- */
 
-int loop_post(struct loop *l, struct loop_task *t)
+/* Queues t; TERN_ECLOSED once the loop stopped. Then orders the queue store
+ * before the caller's look at wake_pending or lazy_ok. */
+static int enqueue(struct loop *l, struct loop_task *t)
 {
     t->next = NULL;
     pthread_mutex_lock(&l->post_mu);
@@ -163,14 +171,47 @@ int loop_post(struct loop *l, struct loop_task *t)
         l->post_head = t;
     l->post_tail = t;
     pthread_mutex_unlock(&l->post_mu);
-    if (atomic_exchange_explicit(&l->wake_pending, 1, memory_order_acq_rel) == 0) {
+    atomic_thread_fence(memory_order_seq_cst);
+    return TERN_OK;
+}
+
+static void wake(struct loop *l)
+{
+    if (atomic_exchange_explicit(&l->wake_pending, 1, memory_order_seq_cst) == 0) {
         uint64_t one = 1;
         ssize_t n;
         do {
             n = write(l->evfd, &one, sizeof(one));
         } while (n < 0 && errno == EINTR);
     }
-    return TERN_OK;
+}
+
+int loop_post(struct loop *l, struct loop_task *t)
+{
+    int err = enqueue(l, t);
+    if (err == TERN_OK)
+        wake(l);
+    return err;
+}
+
+int loop_post_lazy(struct loop *l, struct loop_task *t)
+{
+    int err = enqueue(l, t);
+    /* Same ordering as wake_pending: a loop that stops bounding its sleep
+     * looks at the queue afterwards. */
+    if (err == TERN_OK && !atomic_load_explicit(&l->lazy_ok, memory_order_seq_cst))
+        wake(l);
+    return err;
+}
+
+void loop_lazy_hold(struct loop *l)
+{
+    l->lazy_holds++;
+}
+
+void loop_lazy_release(struct loop *l)
+{
+    l->lazy_holds--;
 }
 
 /* Runs every task queued so far; returns whether any ran. */
@@ -214,10 +255,16 @@ static void on_eventfd(struct loop_io *io, uint32_t events)
     struct loop *l = (struct loop *)((char *)io - offsetof(struct loop, ev_io));
     uint64_t v;
     ssize_t n = read(l->evfd, &v, sizeof(v));
-    (void)n;
-    /* Reset before draining: a post that lands after the drain writes again. */
-    atomic_store_explicit(&l->wake_pending, 0, memory_order_release);
-    run_posted(l, false);
+    (void)n; /* the posts run after the fd callbacks of this iteration */
+}
+
+/* Whether a task is queued (the loop's last look before sleeping). */
+static bool has_posted(struct loop *l)
+{
+    pthread_mutex_lock(&l->post_mu);
+    bool any = l->post_head != NULL;
+    pthread_mutex_unlock(&l->post_mu);
+    return any;
 }
 
 /* ---- fds -------------------------------------------------------------- */
@@ -268,7 +315,16 @@ static void *loop_main(void *arg)
     tls_loop = l;
     struct epoll_event evs[MAX_EVENTS];
     while (!l->quit) {
-        int n = epoll_wait(l->epfd, evs, MAX_EVENTS, next_timeout_ms(l));
+        /* About to sleep: posts from now on wake the loop, and one that
+         * landed before is seen here (see the top of the file). */
+        atomic_store_explicit(&l->wake_pending, 0, memory_order_seq_cst);
+        bool lazy = l->lazy_holds > 0;
+        atomic_store_explicit(&l->lazy_ok, lazy, memory_order_seq_cst);
+        int timeout = has_posted(l) ? 0 : next_timeout_ms(l);
+        if (lazy && (timeout < 0 || timeout > LOOP_LAZY_MS))
+            timeout = LOOP_LAZY_MS;
+        int n = epoll_wait(l->epfd, evs, MAX_EVENTS, timeout);
+        atomic_store_explicit(&l->wake_pending, 1, memory_order_seq_cst);
         if (n < 0) {
             if (errno != EINTR)
                 log_error("remoting", "epoll_wait failed loop=%s err=%s", l->name, strerror(errno));
@@ -279,6 +335,7 @@ static void *loop_main(void *arg)
             io->cb(io, evs[i].events);
         }
         run_timers(l);
+        run_posted(l, false);
         run_deferred(l);
     }
     /* Tasks posted while stopping still run normally (they see closed
@@ -293,6 +350,8 @@ static void *loop_main(void *arg)
     l->stopped = true;
     pthread_mutex_unlock(&l->post_mu);
     run_posted(l, true);
+    /* Cancelled calls complete there; what their callbacks deferred runs. */
+    run_deferred(l);
     tls_loop = NULL;
     return NULL;
 }
@@ -305,6 +364,7 @@ int loop_new(const char *name, struct loop **out)
     snprintf(l->name, sizeof(l->name), "%s", name);
     atomic_init(&l->refs, 1);
     atomic_init(&l->wake_pending, 0);
+    atomic_init(&l->lazy_ok, false);
     pthread_mutex_init(&l->post_mu, NULL);
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

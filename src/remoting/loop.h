@@ -58,6 +58,19 @@ struct loop *loop_current(void);
  * stopped. */
 int loop_post(struct loop *l, struct loop_task *t);
 
+/* Longest a lazy post waits for a loop that is asleep (ms). */
+#define LOOP_LAZY_MS 1
+
+/* Thread-safe. As loop_post, but while lazy posts are allowed (some loop
+ * thread code holds loop_lazy_hold) it does not wake a sleeping loop: t runs
+ * at the loop's next wake-up, at the latest LOOP_LAZY_MS later. For work that
+ * may wait a little to leave in a batch (many calls in flight already). */
+int loop_post_lazy(struct loop *l, struct loop_task *t);
+/* Loop thread only. While holds outnumber releases, the loop never sleeps
+ * longer than LOOP_LAZY_MS and lazy posts do not wake it. */
+void loop_lazy_hold(struct loop *l);
+void loop_lazy_release(struct loop *l);
+
 /* Loop thread only. Runs t at the end of this iteration (before sleeping).
  * The caller keeps t alive and must not defer it twice. */
 void loop_defer(struct loop *l, struct loop_task *t);

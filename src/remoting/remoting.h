@@ -151,6 +151,18 @@ void rclient_free(struct rclient *c);
 int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms, rresp_fn cb,
                  void *arg);
 int rclient_oneway(struct rclient *c, const char *addr, struct rcmd *req);
+/* As rclient_call, for callers that keep many calls in flight: while other
+ * such calls are pending (their answers keep the loop busy), the request
+ * waits for the loop's next wake-up, at most about 1 ms, instead of waking
+ * it, and leaves with the others in one write. */
+int rclient_call_lazy(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms,
+                      rresp_fn cb, void *arg);
+/* Loop thread only (from an rresp_fn): fn(arg) runs once at the end of this
+ * loop iteration, after the other responses read with this one and before the
+ * loop sleeps, also when the client is being freed. Lets a callback collect
+ * work and hand it to other threads once per batch. Errors: TERN_EINVALID off
+ * the loop thread, TERN_ENOMEM; then fn does not run. */
+int rclient_defer(struct rclient *c, void (*fn)(void *arg), void *arg);
 
 /* A response kept beyond its callback: the frame copy and the decoded view. */
 struct rresp {

@@ -162,13 +162,15 @@ TEST(big_body_is_compressed)
 }
 
 struct async_state {
-    atomic_int ok, failed;
+    atomic_int ok, failed, wrong_topic;
     char ids[20][40];
 };
 
 static void on_ok(const ons_send_result_t *r, void *user)
 {
     struct async_state *s = user;
+    if (strcmp(ons_send_result_get_topic(r), "TopicP") != 0)
+        atomic_fetch_add(&s->wrong_topic, 1);
     int i = atomic_fetch_add(&s->ok, 1);
     if (i < 20)
         snprintf(s->ids[i], 40, "%s", ons_send_result_get_message_id(r));
@@ -203,6 +205,7 @@ TEST(async_and_oneway_sends)
         usleep(10000);
     ASSERT_EQ(atomic_load(&st.ok), 20);
     ASSERT_EQ(atomic_load(&st.failed), 0);
+    ASSERT_EQ(atomic_load(&st.wrong_topic), 0);
     usleep(300 * 1000);
     struct found f;
     collect_all("TopicP", 4, &f);

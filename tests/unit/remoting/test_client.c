@@ -669,4 +669,82 @@ TEST(sync_call_on_loop_thread_refused_and_free_fails_pending)
     stop_server(srv, &s);
 }
 
+/* Batches the way the async producer does: callbacks collect, the deferred
+ * function runs once per loop iteration and takes what they collected. */
+struct defer_state {
+    struct rclient *cli;
+    atomic_int done;   /* callbacks run */
+    int pending;       /* loop thread only: callbacks since the last flush */
+    int flushed;       /* loop thread only: callbacks accounted by flushes */
+    int flushes;       /* loop thread only */
+    int empty_flushes; /* loop thread only: flushes that found nothing */
+    int defer_err;     /* loop thread only: first rclient_defer error */
+};
+
+static void defer_flush(void *arg)
+{
+    struct defer_state *d = arg;
+    d->flushes++;
+    if (d->pending == 0)
+        d->empty_flushes++;
+    d->flushed += d->pending;
+    d->pending = 0;
+}
+
+static void defer_cb(void *arg, int err, struct rcmd *resp)
+{
+    (void)err;
+    (void)resp;
+    struct defer_state *d = arg;
+    if (d->pending++ == 0) {
+        int rc = rclient_defer(d->cli, defer_flush, d);
+        if (rc != TERN_OK && d->defer_err == TERN_OK)
+            d->defer_err = rc;
+    }
+    atomic_fetch_add(&d->done, 1);
+}
+
+TEST(defer_runs_after_the_callbacks_of_an_iteration)
+{
+    struct sctx s;
+    struct rserver *srv = start_server_on(&s, 0);
+    ASSERT(srv != NULL);
+    struct rclient *cli = NULL;
+    ASSERT_EQ(rclient_new(NULL, &cli), TERN_OK);
+    char addr[32];
+    addr_of(addr, sizeof(addr), rserver_port(srv));
+    struct defer_state d = {.cli = cli};
+    /* Off the loop thread there is no iteration to run at the end of. */
+    ASSERT_EQ(rclient_defer(cli, defer_flush, &d), TERN_EINVALID);
+    enum { N = 2000 };
+    struct rcmd req;
+    rcmd_init(&req);
+    req.code = CODE_ECHO;
+    for (int i = 0; i < N; i++)
+        ASSERT_EQ(rclient_call(cli, addr, &req, 10000, defer_cb, &d), TERN_OK);
+    for (int waited = 0; atomic_load(&d.done) < N && waited < 1000; waited++)
+        sleep_ms(5);
+    ASSERT_EQ(atomic_load(&d.done), N);
+    /* A call held by the server completes when the client is freed; what its
+     * callback defers still runs. */
+    req.code = CODE_HOLD;
+    ASSERT_EQ(rclient_call(cli, addr, &req, 10000, defer_cb, &d), TERN_OK);
+    for (bool held = false; !held; sleep_ms(5)) {
+        pthread_mutex_lock(&s.mu);
+        held = s.held != NULL;
+        pthread_mutex_unlock(&s.mu);
+    }
+    rclient_free(cli); /* joins the loop thread: d is ours again */
+    ASSERT_EQ(atomic_load(&d.done), N + 1);
+    ASSERT_EQ(d.defer_err, TERN_OK);
+    ASSERT_EQ(d.pending, 0);
+    ASSERT_EQ(d.flushed, N + 1);
+    ASSERT_EQ(d.empty_flushes, 0);
+    /* Responses read together were flushed together (not asserted: a loaded
+     * machine may deliver them one by one). */
+    printf("  defer: %d callbacks in %d flushes\n", N + 1, d.flushes);
+    rcmd_deinit(&req);
+    stop_server(srv, &s);
+}
+
 TEST_MAIN()

@@ -190,4 +190,73 @@ TEST(pend_map_put_take_with_collisions)
     free(calls);
 }
 
+/* A task that records when it ran, and optionally takes or drops a lazy
+ * hold on its loop (loop thread only). */
+struct lazy_task {
+    struct loop_task task;
+    struct loop *l;
+    int hold; /* +1 hold, -1 release, 0 neither */
+    atomic_llong ran_ns;
+};
+
+static void lazy_fn(struct loop_task *t, bool cancelled)
+{
+    struct lazy_task *lt = (struct lazy_task *)t;
+    if (!cancelled && lt->hold > 0)
+        loop_lazy_hold(lt->l);
+    if (!cancelled && lt->hold < 0)
+        loop_lazy_release(lt->l);
+    atomic_store(&lt->ran_ns, cancelled ? -1 : clock_mono_ns());
+}
+
+/* Posts t lazily (or not) and waits up to 2 s; returns the delay in ms or
+ * -1 when it did not run. */
+static long run_and_time(struct loop *l, struct lazy_task *t, bool lazy)
+{
+    atomic_store(&t->ran_ns, 0);
+    t->task.fn = lazy_fn;
+    t->l = l;
+    int64_t t0 = clock_mono_ns();
+    if ((lazy ? loop_post_lazy : loop_post)(l, &t->task) != TERN_OK)
+        return -1;
+    for (int i = 0; i < 2000 && atomic_load(&t->ran_ns) == 0; i++)
+        usleep(1000);
+    long long ran = atomic_load(&t->ran_ns);
+    return ran > 0 ? (long)((ran - t0) / 1000000) : -1;
+}
+
+TEST(lazy_posts_wake_an_idle_loop_and_wait_little_for_a_held_one)
+{
+    struct loop *l = NULL;
+    ASSERT_EQ(loop_new("t-lazy", &l), TERN_OK);
+    struct lazy_task t = {0};
+    /* No hold: the loop sleeps without a deadline, so only a wake-up runs
+     * the task. */
+    t.hold = 0;
+    long ms = run_and_time(l, &t, true);
+    ASSERT(ms >= 0);
+    ASSERT(ms < 1000);
+    /* Held: the lazy post does not wake the loop, whose sleeps are bounded
+     * by LOOP_LAZY_MS, so it still runs soon. */
+    t.hold = 1;
+    ASSERT(run_and_time(l, &t, false) >= 0);
+    for (int i = 0; i < 20; i++) {
+        t.hold = 0;
+        usleep(3000); /* let the loop fall asleep */
+        ms = run_and_time(l, &t, true);
+        ASSERT(ms >= 0);
+        ASSERT(ms < 1000);
+    }
+    /* Released: back to waking it (an unbounded sleep otherwise). */
+    t.hold = -1;
+    ASSERT(run_and_time(l, &t, false) >= 0);
+    t.hold = 0;
+    usleep(3000);
+    ms = run_and_time(l, &t, true);
+    ASSERT(ms >= 0);
+    ASSERT(ms < 1000);
+    loop_stop(l, NULL, NULL);
+    loop_unref(l);
+}
+
 TEST_MAIN()
