@@ -754,13 +754,16 @@ TEST(sync_flush_send_and_admin_bodies)
     struct fixture f;
     ASSERT_EQ(fx_prepare(&f), 0);
     fx_set(&f, "flushDiskType", "SYNC_FLUSH");
+    fx_set(&f, "syncFlushThreads", "2");
     ASSERT_EQ(fx_start_broker(&f), TERN_OK);
     struct rresp r;
-    ASSERT_EQ(send_msg(&f, RC_SEND_MESSAGE_V2, "SyncTopic", 0, NULL, tern_cstr("durable"), &r),
-              TERN_OK);
-    ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
-    ASSERT_EQ(fx_i64(&r, "queueOffset"), 0);
-    rresp_deinit(&r);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(send_msg(&f, RC_SEND_MESSAGE_V2, "SyncTopic", 0, NULL, tern_cstr("durable"), &r),
+                  TERN_OK);
+        ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
+        ASSERT_EQ(fx_i64(&r, "queueOffset"), i);
+        rresp_deinit(&r);
+    }
 
     static const int codes[] = {RC_GET_ALL_TOPIC_CONFIG, RC_GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
                                 RC_GET_BROKER_RUNTIME_INFO, RC_GET_BROKER_CONFIG};
@@ -774,8 +777,11 @@ TEST(sync_flush_send_and_admin_bodies)
         ASSERT(r.cmd.body.len > 0);
         if (codes[i] == RC_GET_ALL_TOPIC_CONFIG)
             ASSERT(memmem(r.cmd.body.ptr, r.cmd.body.len, "\"SyncTopic\"", 11));
-        if (codes[i] == RC_GET_BROKER_CONFIG)
+        if (codes[i] == RC_GET_BROKER_CONFIG) {
             ASSERT(memmem(r.cmd.body.ptr, r.cmd.body.len, "flushDiskType=SYNC_FLUSH", 24));
+            ASSERT(memmem(r.cmd.body.ptr, r.cmd.body.len, "syncFlushThreads=2", 18));
+            ASSERT(memmem(r.cmd.body.ptr, r.cmd.body.len, "commitLogWriteMode=auto", 23));
+        }
         rresp_deinit(&r);
     }
     struct rcmd req;
