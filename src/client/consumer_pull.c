@@ -125,7 +125,7 @@ static void deliver(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, 
         j->n = k;
         atomic_fetch_add(&q->refs, 1);
         j->pq = q;
-        cons_push_job(c, j);
+        cons_push_job_loop(c, j);
         i += k;
     }
 }
@@ -212,7 +212,7 @@ static bool queue_raw(struct ons_consumer *c, struct pq *q, const uint8_t *base,
     j->n = n;
     atomic_fetch_add(&q->refs, 1);
     j->pq = q;
-    cons_push_job(c, j);
+    cons_push_job_loop(c, j);
     return true;
 }
 
@@ -252,6 +252,8 @@ static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp
     n = note_in_flight(q, recs, n, has_next, next, &buffered);
     cons_stats_pulled(q, n, took_ns);
     bool issued = false;
+    if (!c->orderly)
+        cons_wake_at_loop_end(c);
     if (buffered <= PQ_MAX_BUFFERED && !atomic_load(&q->dropped)) {
         issue_pull(c, q, true);
         issued = true;
