@@ -134,6 +134,14 @@ ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct 
 struct cl_slab;
 ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const struct msg_record *r,
                                          struct cl_slab *slab);
+/* The same for a record whose bytes (body, topic, properties) are the
+ * slab's own writable copy of stored records, followed by at least one
+ * spare byte: the message carved from slab points into them for its body
+ * and raw properties, each NUL-terminated in place on the length field
+ * after it (already decoded into r). Messages not carved from slab (full)
+ * copy as cl_message_from_record_in. */
+ons_message_t *cl_message_from_record_borrow(const struct cl_config *cfg,
+                                             const struct msg_record *r, struct cl_slab *slab);
 /* Slabs: the messages of one pull in one allocation, freed with the last of
  * them (messages are freed on consume threads: one cross-thread free per
  * pull instead of one per message). cl_slab_new gives the caller one
@@ -144,6 +152,8 @@ void cl_slab_unref(struct cl_slab *s);
 void *cl_slab_alloc(struct cl_slab *s, size_t n);
 /* Upper bound of the bytes cl_message_from_record_in carves for r. */
 size_t cl_record_bound(const struct msg_record *r);
+/* The same for cl_message_from_record_borrow. */
+size_t cl_record_bound_borrow(const struct msg_record *r);
 /* Generates a fresh UNIQ_KEY (32 hex chars + NUL). */
 void cl_uniq_id(char out[33]);
 /* The first non-loopback IPv4 of the host as text ("127.0.0.1" when none). */

@@ -508,6 +508,22 @@ int consumer_unsubscribe(struct ons_consumer *c, const char *topic, ons_exceptio
     return 0;
 }
 
+/* Frees the queued jobs. Jobs never run stay un-acked: they are delivered
+ * again later. */
+static void free_queued_jobs(struct ons_consumer *c)
+{
+    pthread_mutex_lock(&c->cq_mu);
+    struct cjob *j = c->head;
+    c->head = c->tail = NULL;
+    c->cq_msgs = 0;
+    pthread_mutex_unlock(&c->cq_mu);
+    while (j) {
+        struct cjob *n = j->next;
+        cons_free_job(j);
+        j = n;
+    }
+}
+
 static void stop_workers(struct ons_consumer *c)
 {
     if (c->puller_running) {
@@ -532,15 +548,7 @@ static void stop_workers(struct ons_consumer *c)
     c->slots = NULL;
     c->nslots = 0;
     pthread_mutex_unlock(&c->run_mu);
-    /* Jobs never run stay un-acked: they are delivered again later. */
-    struct cjob *j = c->head;
-    c->head = c->tail = NULL;
-    c->cq_msgs = 0;
-    while (j) {
-        struct cjob *n = j->next;
-        cons_free_job(j);
-        j = n;
-    }
+    free_queued_jobs(c);
 }
 
 int consumer_start(struct ons_consumer *c, ons_exception_t **ex)
@@ -642,6 +650,7 @@ void consumer_shutdown(struct ons_consumer *c)
         pthread_mutex_unlock(&c->mu);
         rclient_free(c->core.rc); /* in-flight pulls complete with TERN_ECLOSED */
         c->core.rc = NULL;
+        free_queued_jobs(c); /* queued by pull responses since stop_workers */
         cons_rebalance_drop_all(c);
     }
     pthread_mutex_unlock(&c->core.life_mu);

@@ -248,6 +248,11 @@ size_t cl_record_bound(const struct msg_record *r)
     return sizeof(ons_message_t) + r->body.len + 8 * r->props.len + 2 * r->topic.len + 192;
 }
 
+size_t cl_record_bound_borrow(const struct msg_record *r)
+{
+    return cl_record_bound(r) - r->body.len;
+}
+
 /* A zeroed ons_message_t (and size - sizeof of room after it) from the
  * slab, owning one slab reference; NULL when slab is NULL or full. */
 static ons_message_t *slab_carve(struct cl_slab *s, size_t size)
@@ -263,15 +268,42 @@ static ons_message_t *slab_carve(struct cl_slab *s, size_t size)
     return m;
 }
 
+static ons_message_t *from_record(const struct cl_config *cfg, const struct msg_record *r,
+                                  struct cl_slab *slab, bool borrow);
+
 ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct msg_record *r)
 {
-    return cl_message_from_record_in(cfg, r, NULL);
+    return from_record(cfg, r, NULL, false);
+}
+
+ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const struct msg_record *r,
+                                         struct cl_slab *slab)
+{
+    return from_record(cfg, r, slab, false);
+}
+
+ons_message_t *cl_message_from_record_borrow(const struct cl_config *cfg,
+                                             const struct msg_record *r, struct cl_slab *slab)
+{
+    return from_record(cfg, r, slab, true);
+}
+
+/* The bytes of v (inside r's slab, which m holds), NUL-terminated in place:
+ * the byte after a body or a properties block is a length field the record
+ * was already decoded from, or the spare byte after the last record. */
+static char *borrow_str(tern_bytes_t v)
+{
+    char *p = (char *)v.ptr;
+    p[v.len] = '\0';
+    return p;
 }
 
 /* client_int.h. One allocation per message (see struct ons_message.packed),
- * or a piece of slab: the first pass sizes every part, the second copies. */
-ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const struct msg_record *r,
-                                         struct cl_slab *slab)
+ * or a piece of slab: the first pass sizes every part, the second copies.
+ * borrow: body and raw properties stay in the record's bytes when the
+ * message is carved from the slab holding them. */
+static ons_message_t *from_record(const struct cl_config *cfg, const struct msg_record *r,
+                                  struct cl_slab *slab, bool borrow)
 {
     struct rec_props rp;
     scan_props(r->props, &rp);
@@ -302,8 +334,13 @@ ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const stru
     size += strlen(plain) + strlen(topic) + host_len + 3;
     size += opt_len(&rp, RP_TAGS) + opt_len(&rp, RP_KEYS) + opt_len(&rp, RP_SHARD);
     size += id[0] ? strlen(id) + 1 : opt_len(&rp, RP_UNIQ);
-    size += r->props.len + 1 + (inflated ? 0 : body_len + 1);
-    ons_message_t *m = slab_carve(slab, size);
+    size_t copied = r->props.len + 1 + (inflated ? 0 : body_len + 1);
+    ons_message_t *m = borrow ? slab_carve(slab, size) : NULL;
+    if (m == NULL) {
+        borrow = false;
+        size += copied;
+        m = slab_carve(slab, size);
+    }
     if (m == NULL)
         m = cl_calloc(1, size);
     if (m == NULL) {
@@ -331,12 +368,12 @@ ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const stru
     m->key = carve_opt(&cv, &rp, RP_KEYS);
     m->sharding_key = carve_opt(&cv, &rp, RP_SHARD);
     m->msg_id = id[0] ? carve_str(&cv, id, strlen(id)) : carve_opt(&cv, &rp, RP_UNIQ);
-    m->raw_props = carve_str(&cv, r->props.ptr, r->props.len);
+    m->raw_props = borrow ? borrow_str(r->props) : carve_str(&cv, r->props.ptr, r->props.len);
     m->raw_props_len = r->props.len;
     if (inflated) {
         m->body = m->inflated = inflated;
     } else {
-        m->body = (uint8_t *)carve_str(&cv, r->body.ptr, body_len);
+        m->body = (uint8_t *)(borrow ? borrow_str(r->body) : carve_str(&cv, r->body.ptr, body_len));
     }
     m->body_len = body_len;
     if (rp.has[RP_START]) {
