@@ -27,6 +27,10 @@
 #define PULL_ERROR_DELAY 3000
 #define CALL_TIMEOUT_MS  3000
 #define PULL_BATCH       32 /* maxMsgNums of a pull */
+/* Pulls in flight per queue while a concurrent consumer catches up on a
+ * backlog (consumer_pull.c), and the most a queue tracks at once. */
+#define PULL_WINDOW 4
+#define PULL_SLOTS  (PULL_WINDOW + 2)
 /* Listener time a consume thread should get from one hand-off: waking
  * another thread for less costs more than it saves. */
 #define SPLIT_NS 50000
@@ -64,8 +68,10 @@ struct pq {
     bool retry; /* the group's %RETRY% topic */
     _Atomic bool dropped;
     pthread_mutex_t mu;
-    int64_t next_offset; /* guarded by mu: next pull offset */
-    int64_t *inflight;   /* guarded by mu: sorted offsets fetched, not yet acked */
+    int64_t next_offset;         /* guarded by mu: next pull offset */
+    int64_t pulling[PULL_SLOTS]; /* guarded by mu: start offsets of the pulls in flight */
+    size_t npulling;             /* guarded by mu */
+    int64_t *inflight;           /* guarded by mu: sorted offsets fetched, not yet acked */
     size_t ninflight, cap;
     int64_t reported; /* guarded by mu: last offset committed to the store */
     /* Ordered consumption only. */

@@ -4,7 +4,16 @@
  * is due; the response arrives on the rclient loop thread, which decodes the
  * records, re-checks tags, records the offsets in flight, hands the messages
  * to consumption (jobs, or an ordered queue's buffer) and reschedules the
- * queue. More than 1000 buffered messages pause a queue's pulls for 50 ms. */
+ * queue. More than 1000 buffered messages pause a queue's pulls for 50 ms.
+ *
+ * A queue's pulls form a chain: each answer moves next_offset on and the
+ * next pull starts there. While a concurrent consumer catches up (an answer
+ * brought a full batch of consecutive offsets), pulls of the following
+ * batches go out ahead, up to PULL_WINDOW in flight, so the broker reads
+ * the next batches while this one is handled. Only an answer pulled from
+ * the queue's current next_offset counts; one overtaken by the chain (a
+ * short or filtered batch before it) is dropped unread, and its range is
+ * pulled again from the chain. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +62,7 @@ void cons_pull_schedule(struct ons_consumer *c, struct pq *q, int64_t delay_ms)
 struct pull_ctx {
     struct ons_consumer *c;
     struct pq *q;    /* one reference */
+    int64_t off;     /* queueOffset of the pull */
     int64_t version; /* subscription version the pull was filtered with */
     int64_t sent_ns; /* mono ns when the pull was sent */
 };
@@ -69,7 +79,45 @@ int64_t cons_sub_version(struct ons_consumer *c, const char *wire_topic)
     return v;
 }
 
-static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop);
+static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop, int64_t at);
+
+/* q->mu held. */
+static bool pulling_at(const struct pq *q, int64_t off)
+{
+    for (size_t i = 0; i < q->npulling; i++)
+        if (q->pulling[i] == off)
+            return true;
+    return false;
+}
+
+/* Forgets one pull from off (q->mu held). */
+static void pulling_done(struct pq *q, int64_t off)
+{
+    for (size_t i = 0; i < q->npulling; i++)
+        if (q->pulling[i] == off) {
+            q->pulling[i] = q->pulling[--q->npulling];
+            return;
+        }
+}
+
+/* After an answer with a full batch of consecutive offsets: pulls of the
+ * next batches, until PULL_WINDOW are in flight or they would buffer more
+ * than PQ_MAX_BUFFERED. Loop thread. */
+static void pull_ahead(struct ons_consumer *c, struct pq *q)
+{
+    for (int k = 1; k < PULL_WINDOW; k++) {
+        pthread_mutex_lock(&q->mu);
+        int64_t off = q->next_offset + (int64_t)k * PULL_BATCH;
+        bool room = q->npulling < PULL_WINDOW &&
+                    q->ninflight + (q->npulling + 1) * PULL_BATCH <= PQ_MAX_BUFFERED;
+        bool have = pulling_at(q, off);
+        pthread_mutex_unlock(&q->mu);
+        if (!room)
+            return;
+        if (!have)
+            issue_pull(c, q, true, off);
+    }
+}
 
 /* Records the offsets of a pulled batch as in flight (ascending, after every
  * earlier one) and the queue's next pull offset. Returns how many records
@@ -240,8 +288,8 @@ static bool queue_raw(struct ons_consumer *c, struct pq *q, const uint8_t *base,
  * one raw job built on a consume thread, an ordered queue's built here and
  * appended to its buffer. Returns true when the next pull was issued.
  * took_ns: the pull's round trip. */
-static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp, bool has_next,
-                         int64_t next, int64_t took_ns)
+static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp, int64_t off,
+                         bool has_next, int64_t next, int64_t took_ns)
 {
     struct msg_record stack[PULL_BATCH], *recs = stack;
     size_t cap = PULL_BATCH, n = 0;
@@ -273,8 +321,10 @@ static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp
     if (!c->orderly)
         cons_wake_at_loop_end(c);
     if (buffered <= PQ_MAX_BUFFERED && !atomic_load(&q->dropped)) {
-        issue_pull(c, q, true);
+        issue_pull(c, q, true, -1);
         issued = true;
+        if (!c->orderly && n == PULL_BATCH && has_next && next == off + PULL_BATCH)
+            pull_ahead(c, q);
     }
     size_t span = 0; /* the records are contiguous from the body's start */
     for (size_t i = 0; i < n; i++)
@@ -298,6 +348,30 @@ static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp
     return issued;
 }
 
+/* A pull from off that could not be sent: forgotten; the chain's is
+ * retried later. */
+static void unsent(struct ons_consumer *c, struct pq *q, int64_t off, bool ahead)
+{
+    pthread_mutex_lock(&q->mu);
+    pulling_done(q, off);
+    pthread_mutex_unlock(&q->mu);
+    if (!ahead)
+        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
+}
+
+/* Makes sure the chain has a pull in flight or due (after dropping an
+ * answer pulled ahead). Loop thread. */
+static void ensure_chain(struct ons_consumer *c, struct pq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    bool full = q->ninflight > PQ_MAX_BUFFERED;
+    pthread_mutex_unlock(&q->mu);
+    if (full)
+        cons_pull_schedule(c, q, PULL_FULL_DELAY);
+    else
+        issue_pull(c, q, true, -1);
+}
+
 /* Pull response (rclient loop thread): decodes, queues consume jobs and
  * schedules the queue's next pull. arg owns one pq reference. */
 static void handle_pull(void *arg, int err, struct rcmd *resp)
@@ -305,8 +379,20 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
     struct pull_ctx *pc = arg;
     struct ons_consumer *c = pc->c;
     struct pq *q = pc->q;
-    int64_t version = pc->version, took_ns = clock_mono_ns() - pc->sent_ns;
+    int64_t version = pc->version, took_ns = clock_mono_ns() - pc->sent_ns, off = pc->off;
     free(pc);
+    pthread_mutex_lock(&q->mu);
+    pulling_done(q, off);
+    bool chain = off == q->next_offset;
+    pthread_mutex_unlock(&q->mu);
+    if (!chain) {
+        /* Pulled ahead and overtaken: dropped unread. The chain goes on
+         * (issue_pull skips a pull from next_offset already in flight). */
+        if (err != TERN_ECLOSED && !atomic_load(&q->dropped))
+            ensure_chain(c, q);
+        pq_unref(q);
+        return;
+    }
     int64_t cur = q->retry ? version : cons_sub_version(c, q->wire_topic);
     if (err == TERN_OK && !atomic_load(&q->dropped) && cur != version) {
         /* Filtered with an expression that was replaced meanwhile: forget the
@@ -329,7 +415,7 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
     bool has_next = rcmd_get_i64(resp, "nextBeginOffset", &next) == TERN_OK;
     switch (resp->code) {
     case RESP_SUCCESS:
-        if (!handle_found(c, q, resp, has_next, next, took_ns))
+        if (!handle_found(c, q, resp, off, has_next, next, took_ns))
             cons_pull_schedule(c, q, PULL_FULL_DELAY);
         break;
     case RESP_PULL_NOT_FOUND:
@@ -340,7 +426,7 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
             q->next_offset = next;
             pthread_mutex_unlock(&q->mu);
         }
-        issue_pull(c, q, true);
+        issue_pull(c, q, true, -1);
         break;
     default:
         cl_log(ONS_LOG_WARN, "pull %s:%d answered code %d", q->wire_topic, q->qid, resp->code);
@@ -352,11 +438,14 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
     pq_unref(q);
 }
 
-/* Sends q's next PULL_MESSAGE. on_loop: called from a pull response on the
- * rclient loop thread, where nothing may block: a queue whose route is not
- * cached goes through the pull thread instead. */
-static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
+/* Sends a PULL_MESSAGE of q from at, or (at < 0: the chain) from its next
+ * offset unless a pull from there is in flight. on_loop: called from a pull
+ * response on the rclient loop thread, where nothing may block: a queue
+ * whose route is not cached goes through the pull thread instead. A pull
+ * ahead that cannot be sent is not retried (the chain pulls its range). */
+static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop, int64_t at)
 {
+    bool ahead = at >= 0;
     if (c->orderly && !cons_order_lock_valid(c, q)) {
         /* No fresh broker lock: do not fetch; the service thread re-locks. */
         cons_pull_schedule(c, q, 1000);
@@ -367,7 +456,8 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
     if (on_loop) {
         r = cl_core_route_cached(&c->core, q->wire_topic);
         if (r == NULL) {
-            cons_pull_schedule(c, q, 0);
+            if (!ahead)
+                cons_pull_schedule(c, q, 0);
             return;
         }
         addr = cl_route_master(r, q->broker);
@@ -376,7 +466,8 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
     }
     if (addr == NULL) {
         cl_route_unref(r);
-        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
+        if (!ahead)
+            cons_pull_schedule(c, q, PULL_ERROR_DELAY);
         return;
     }
     char expr[1024] = "*";
@@ -391,9 +482,16 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
         pthread_mutex_unlock(&c->mu);
     }
     pthread_mutex_lock(&q->mu);
-    int64_t off = q->next_offset;
+    int64_t off = ahead ? at : q->next_offset;
     int64_t commit = pq_commit_offset_locked(q);
+    bool skip = pulling_at(q, off) || q->npulling == PULL_SLOTS;
+    if (!skip)
+        q->pulling[q->npulling++] = off;
     pthread_mutex_unlock(&q->mu);
+    if (skip) {
+        cl_route_unref(r);
+        return;
+    }
     bool do_commit = !c->core.cfg.broadcasting && commit > 0;
     struct rcmd cmd;
     rcmd_init(&cmd);
@@ -415,19 +513,20 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
     struct pull_ctx *pc = cl_calloc(1, sizeof *pc);
     if (pc == NULL) {
         rcmd_deinit(&cmd);
-        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
+        unsent(c, q, off, ahead);
         return;
     }
     pc->c = c;
     pc->q = q;
+    pc->off = off;
     pc->version = version;
     pc->sent_ns = clock_mono_ns();
     atomic_fetch_add(&q->refs, 1);
     if (cl_core_call_async(&c->core, addr_copy, &cmd, PULL_TIMEOUT_MS, handle_pull, pc) !=
         TERN_OK) {
         free(pc);
+        unsent(c, q, off, ahead);
         pq_unref(q);
-        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
     }
 }
 
@@ -468,7 +567,7 @@ void *cons_pull_main(void *arg)
             struct pull_task *t = due;
             due = t->next;
             if (!atomic_load(&t->pq->dropped))
-                issue_pull(c, t->pq, false);
+                issue_pull(c, t->pq, false, -1);
             pq_unref(t->pq);
             free(t);
         }
