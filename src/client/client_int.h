@@ -140,8 +140,31 @@ ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const stru
  * and raw properties, each NUL-terminated in place on the length field
  * after it (already decoded into r). Messages not carved from slab (full)
  * copy as cl_message_from_record_in. */
+struct cl_rec_memo;
 ons_message_t *cl_message_from_record_borrow(const struct cl_config *cfg,
-                                             const struct msg_record *r, struct cl_slab *slab);
+                                             const struct msg_record *r, struct cl_slab *slab,
+                                             struct cl_rec_memo *memo);
+/* What building one message of a batch tells the next (records of one
+ * producer repeat their property names in the same order, and the born
+ * host): the verdict on each property name by position, and the born host
+ * text. Zeroed before the batch; points into the batch's records, so it
+ * lives no longer than they do. NULL: nothing remembered. */
+#define CL_REC_MEMO_NAMES 16
+struct cl_rec_memo {
+    size_t nnames;
+    struct {
+        const uint8_t *k;
+        size_t len;
+        int rp; /* index of the property the SDK reads, or -1 */
+        bool internal;
+    } names[CL_REC_MEMO_NAMES];
+    bool has_host;
+    uint8_t host_addr[16];
+    int32_t host_port;
+    bool host_v6;
+    char host_text[48];
+    size_t host_len;
+};
 /* Slabs: the messages of one pull in one allocation, freed with the last of
  * them (messages are freed on consume threads: one cross-thread free per
  * pull instead of one per message). cl_slab_new gives the caller one

@@ -213,10 +213,13 @@ static size_t build_batch(struct ons_consumer *c, struct pq *q, const struct msg
                q->qid);
         return 0;
     }
+    struct cl_rec_memo memo;
+    memo.nnames = 0;
+    memo.has_host = false;
     if (borrow)
         prefetch_records(recs, n);
     for (size_t i = 0; i < n; i++)
-        msgs[i] = borrow ? cl_message_from_record_borrow(&c->core.cfg, &recs[i], slab)
+        msgs[i] = borrow ? cl_message_from_record_borrow(&c->core.cfg, &recs[i], slab, &memo)
                          : cl_message_from_record_in(&c->core.cfg, &recs[i], slab);
     if (!q->retry)
         cons_sub_filter(c, msgs, n); /* one subscription lock for the batch */

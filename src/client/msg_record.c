@@ -86,22 +86,47 @@ struct rec_props {
     size_t resume; /* props_next position after the last memoised pair */
 };
 
-static void scan_props(tern_bytes_t props, struct rec_props *out)
+/* Which property the SDK reads k is (-1: none) and whether it is hidden
+ * from listeners; the verdict of the same name at the same position of the
+ * batch's previous record when memo has it. */
+static int classify_name(tern_bytes_t k, size_t pos, struct cl_rec_memo *memo, bool *internal)
+{
+    if (memo && pos < memo->nnames && memo->names[pos].len == k.len &&
+        memcmp(memo->names[pos].k, k.ptr, k.len) == 0) {
+        *internal = memo->names[pos].internal;
+        return memo->names[pos].rp;
+    }
+    int i = 0;
+    while (i < RP_COUNT &&
+           !(REC_PROP_NAMES[i].len == k.len && memcmp(REC_PROP_NAMES[i].s, k.ptr, k.len) == 0))
+        i++;
+    int rp = i < RP_COUNT ? i : -1;
+    *internal = is_internal_prop(k);
+    if (memo && pos < CL_REC_MEMO_NAMES) {
+        memo->names[pos].k = k.ptr;
+        memo->names[pos].len = k.len;
+        memo->names[pos].rp = rp;
+        memo->names[pos].internal = *internal;
+        if (memo->nnames <= pos)
+            memo->nnames = pos + 1;
+    }
+    return rp;
+}
+
+static void scan_props(tern_bytes_t props, struct rec_props *out, struct cl_rec_memo *memo)
 {
     memset(out, 0, offsetof(struct rec_props, memo));
     out->nmemo = 0;
     out->resume = 0;
     tern_bytes_t k, v;
-    for (size_t it = 0; props_next(props, &it, &k, &v);) {
-        int i = 0;
-        while (i < RP_COUNT &&
-               !(REC_PROP_NAMES[i].len == k.len && memcmp(REC_PROP_NAMES[i].s, k.ptr, k.len) == 0))
-            i++;
-        if (i < RP_COUNT) {
+    size_t pos = 0;
+    for (size_t it = 0; props_next(props, &it, &k, &v); pos++) {
+        bool internal;
+        int i = classify_name(k, pos, memo, &internal);
+        if (i >= 0) {
             out->v[i] = v;
             out->has[i] = true;
         }
-        bool internal = is_internal_prop(k);
         if (!internal) {
             out->nuser++;
             out->user_bytes += k.len + v.len + 2;
@@ -269,23 +294,24 @@ static ons_message_t *slab_carve(struct cl_slab *s, size_t size)
 }
 
 static ons_message_t *from_record(const struct cl_config *cfg, const struct msg_record *r,
-                                  struct cl_slab *slab, bool borrow);
+                                  struct cl_slab *slab, bool borrow, struct cl_rec_memo *memo);
 
 ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct msg_record *r)
 {
-    return from_record(cfg, r, NULL, false);
+    return from_record(cfg, r, NULL, false, NULL);
 }
 
 ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const struct msg_record *r,
                                          struct cl_slab *slab)
 {
-    return from_record(cfg, r, slab, false);
+    return from_record(cfg, r, slab, false, NULL);
 }
 
 ons_message_t *cl_message_from_record_borrow(const struct cl_config *cfg,
-                                             const struct msg_record *r, struct cl_slab *slab)
+                                             const struct msg_record *r, struct cl_slab *slab,
+                                             struct cl_rec_memo *memo)
 {
-    return from_record(cfg, r, slab, true);
+    return from_record(cfg, r, slab, true, memo);
 }
 
 /* The bytes of v (inside r's slab, which m holds), NUL-terminated in place:
@@ -302,11 +328,33 @@ static char *borrow_str(tern_bytes_t v)
  * or a piece of slab: the first pass sizes every part, the second copies.
  * borrow: body and raw properties stay in the record's bytes when the
  * message is carved from the slab holding them. */
+/* The born host text of r (memo: the previous one's when it is the same
+ * host). Returns its length. */
+static size_t host_text(const struct msg_record *r, struct cl_rec_memo *memo, char *out)
+{
+    const struct msg_host *h = &r->born_host;
+    if (memo && memo->has_host && memo->host_port == h->port && memo->host_v6 == h->is_v6 &&
+        memcmp(memo->host_addr, h->addr, sizeof h->addr) == 0) {
+        memcpy(out, memo->host_text, memo->host_len + 1);
+        return memo->host_len;
+    }
+    size_t n = format_host(h, out);
+    if (memo) {
+        memcpy(memo->host_addr, h->addr, sizeof h->addr);
+        memo->host_port = h->port;
+        memo->host_v6 = h->is_v6;
+        memcpy(memo->host_text, out, n + 1);
+        memo->host_len = n;
+        memo->has_host = true;
+    }
+    return n;
+}
+
 static ons_message_t *from_record(const struct cl_config *cfg, const struct msg_record *r,
-                                  struct cl_slab *slab, bool borrow)
+                                  struct cl_slab *slab, bool borrow, struct cl_rec_memo *memo)
 {
     struct rec_props rp;
-    scan_props(r->props, &rp);
+    scan_props(r->props, &rp, memo);
     char wire[512], real[512];
     cl_copy(wire, sizeof wire, r->topic);
     const char *topic = wire;
@@ -320,7 +368,7 @@ static ons_message_t *from_record(const struct cl_config *cfg, const struct msg_
     if (!rp.has[RP_UNIQ])
         msgid_encode(&r->store_host, r->phy_off, id);
     char host[HOST_TEXT_MAX];
-    size_t host_len = format_host(&r->born_host, host);
+    size_t host_len = host_text(r, memo, host);
     uint8_t *inflated = NULL;
     size_t body_len = r->body.len;
     if ((r->sys_flag & MSG_SYSFLAG_COMPRESSED) && inflate_body(r, &inflated, &body_len) != 0) {

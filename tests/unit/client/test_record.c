@@ -152,8 +152,9 @@ TEST(borrowed_body_and_properties)
     ASSERT_EQ(msg_decode(raw, span, &r[0]), TERN_OK);
     ASSERT_EQ(msg_decode(raw + r[0].total_size, span - (size_t)r[0].total_size, &r[1]), TERN_OK);
     ons_message_t *m[2];
+    struct cl_rec_memo memo = {0};
     for (int i = 0; i < 2; i++) {
-        m[i] = cl_message_from_record_borrow(&cfg, &r[i], slab);
+        m[i] = cl_message_from_record_borrow(&cfg, &r[i], slab, &memo);
         ASSERT(m[i] != NULL);
     }
     size_t len = 0;
@@ -168,11 +169,25 @@ TEST(borrowed_body_and_properties)
     ASSERT_STR_EQ(ons_message_get_tag(m[0]), "a");
     ASSERT_STR_EQ(ons_message_get_msg_id(m[1]), "ID2");
     ASSERT_STR_EQ(ons_message_get_user_properties(m[0], "color"), "red");
+    /* The same names again at the same positions: the memo's verdicts. */
+    ons_message_t *twice[2];
+    for (int i = 0; i < 2; i++) {
+        twice[i] = cl_message_from_record_borrow(&cfg, &r[0], NULL, &memo);
+        ASSERT(twice[i] != NULL);
+        ASSERT_STR_EQ(ons_message_get_tag(twice[i]), "a");
+        ASSERT_STR_EQ(ons_message_get_msg_id(twice[i]), "ID1");
+        ASSERT_EQ(ons_message_user_properties_count(twice[i]), 1);
+        ASSERT_STR_EQ(ons_message_get_user_properties(twice[i], "color"), "red");
+        ASSERT_STR_EQ(ons_message_get_born_host(twice[i]), "10.0.0.1:1");
+    }
+    ASSERT_STR_EQ(ons_message_get_born_host(m[1]), "10.0.0.1:2");
+    ons_message_free(twice[0]);
+    ons_message_free(twice[1]);
     /* The slab is full now: the next message is a copy of its own. */
     struct msg_record again = r[0];
     while (cl_slab_alloc(slab, 16) != NULL)
         ;
-    ons_message_t *copy = cl_message_from_record_borrow(&cfg, &again, slab);
+    ons_message_t *copy = cl_message_from_record_borrow(&cfg, &again, slab, NULL);
     ASSERT(copy != NULL);
     ASSERT(ons_message_get_body(copy, &len) != (const void *)r[0].body.ptr);
     ASSERT_STR_EQ(ons_message_get_body(copy, &len), "body");
