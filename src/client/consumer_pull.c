@@ -479,7 +479,7 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop, int64
         pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < c->nsubs; i++)
             if (strcmp(c->subs[i].wire_topic, q->wire_topic) == 0) {
-                snprintf(expr, sizeof expr, "%s", c->subs[i].expr);
+                cl_copy(expr, sizeof expr, tern_cstr(c->subs[i].expr));
                 version = c->subs[i].version;
             }
         pthread_mutex_unlock(&c->mu);
@@ -511,7 +511,7 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop, int64
     rcmd_add_i64(&cmd, "subVersion", version);
     rcmd_add_cstr(&cmd, "expressionType", "TAG");
     char addr_copy[64];
-    snprintf(addr_copy, sizeof addr_copy, "%s", addr);
+    cl_copy(addr_copy, sizeof addr_copy, tern_cstr(addr));
     cl_route_unref(r);
     struct pull_ctx *pc = cl_calloc(1, sizeof *pc);
     if (pc == NULL) {
