@@ -178,18 +178,17 @@ static void deliver(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, 
     }
 }
 
-/* Asks for the cache lines a build reads of every record at once (topic and
- * properties; bodies are borrowed, not read): the loop thread copied them
- * on another CPU, and misses taken one message at a time would wait in
- * turn. */
-static void prefetch_records(const struct msg_record *recs, size_t n)
+/* Asks for the cache lines a build reads of a record (topic and properties;
+ * bodies are borrowed, not read): the loop thread copied them on another
+ * CPU, and a build that waits for each in turn spends most of its time
+ * there. Asked PREFETCH_AHEAD records early. */
+#define PREFETCH_AHEAD 4
+static void prefetch_record(const struct msg_record *r)
 {
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = recs[i].topic.ptr, *end = recs[i].props.ptr + recs[i].props.len;
-        for (; p < end; p += 64)
-            __builtin_prefetch(p);
-        __builtin_prefetch(end - 1);
-    }
+    const uint8_t *p = r->topic.ptr, *end = r->props.ptr + r->props.len;
+    for (; p < end; p += 64)
+        __builtin_prefetch(p);
+    __builtin_prefetch(end - 1);
 }
 
 /* Builds the messages of recs[0..n) (into slab when it has room), drops
@@ -216,11 +215,14 @@ static size_t build_batch(struct ons_consumer *c, struct pq *q, const struct msg
     struct cl_rec_memo memo;
     memo.nnames = 0;
     memo.has_host = false;
-    if (borrow)
-        prefetch_records(recs, n);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; borrow && i < n && i < PREFETCH_AHEAD; i++)
+        prefetch_record(&recs[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (borrow && i + PREFETCH_AHEAD < n)
+            prefetch_record(&recs[i + PREFETCH_AHEAD]);
         msgs[i] = borrow ? cl_message_from_record_borrow(&c->core.cfg, &recs[i], slab, &memo)
                          : cl_message_from_record_in(&c->core.cfg, &recs[i], slab);
+    }
     if (!q->retry)
         cons_sub_filter(c, msgs, n); /* one subscription lock for the batch */
     size_t nm = 0, nskip = 0;
