@@ -201,8 +201,9 @@ void cons_check_timeouts(struct ons_consumer *c, int64_t now)
         int idx = claim_timed_out(c, now, limit);
         if (idx < 0)
             return;
-        /* The slot array lives until the consume threads are joined, and
-         * this thread is stopped before them. */
+        /* The slot array outlives a claimed slot: stop_workers frees it
+         * after joining the consume threads, and the one owning this slot
+         * waits in slot_end until the slot is given back. */
         struct run_slot *s = &c->slots[idx];
         struct cjob *j = atomic_load(&s->job);
         bool ok = true;
