@@ -144,6 +144,37 @@ ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct 
 struct cl_slab;
 ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const struct msg_record *r,
                                          struct cl_slab *slab);
+/* The same for a record whose bytes (body, topic, properties) are the
+ * slab's own writable copy of stored records, followed by at least one
+ * spare byte: the message carved from slab points into them for its body
+ * and raw properties, each NUL-terminated in place on the length field
+ * after it (already decoded into r). Messages not carved from slab (full)
+ * copy as cl_message_from_record_in. */
+struct cl_rec_memo;
+ons_message_t *cl_message_from_record_borrow(const struct cl_config *cfg,
+                                             const struct msg_record *r, struct cl_slab *slab,
+                                             struct cl_rec_memo *memo);
+/* What building one message of a batch tells the next (records of one
+ * producer repeat their property names in the same order, and the born
+ * host): the verdict on each property name by position, and the born host
+ * text. Zeroed before the batch; points into the batch's records, so it
+ * lives no longer than they do. NULL: nothing remembered. */
+#define CL_REC_MEMO_NAMES 16
+struct cl_rec_memo {
+    size_t nnames;
+    struct {
+        const uint8_t *k;
+        size_t len;
+        int rp; /* index of the property the SDK reads, or -1 */
+        bool internal;
+    } names[CL_REC_MEMO_NAMES];
+    bool has_host;
+    uint8_t host_addr[16];
+    int32_t host_port;
+    bool host_v6;
+    char host_text[48];
+    size_t host_len;
+};
 /* Slabs: the messages of one pull in one allocation, freed with the last of
  * them (messages are freed on consume threads: one cross-thread free per
  * pull instead of one per message). cl_slab_new gives the caller one
@@ -154,6 +185,8 @@ void cl_slab_unref(struct cl_slab *s);
 void *cl_slab_alloc(struct cl_slab *s, size_t n);
 /* Upper bound of the bytes cl_message_from_record_in carves for r. */
 size_t cl_record_bound(const struct msg_record *r);
+/* The same for cl_message_from_record_borrow. */
+size_t cl_record_bound_borrow(const struct msg_record *r);
 /* Generates a fresh UNIQ_KEY (32 hex chars + NUL) for a message born at
  * now_ms (clock_wall_ms()). */
 void cl_uniq_id(char out[33], int64_t now_ms);

@@ -206,36 +206,90 @@ static void consumer_heartbeat(void *owner, buf_t *out)
     jw_obj_end(&w);
 }
 
-/* Whether a queued job should wake an idle consume thread (cq_mu held).
+/* How many idle consume threads queued jobs should wake (cq_mu held).
  * A wake-up is two context switches, dearer than a fast listener's whole
- * batch, so a Consumer wakes another thread only when none runs or the
- * queued work (messages x the listener's average time) is more than the
- * running threads get through in SPLIT_NS each. Ordered queues may block
- * in their listener (suspend) and always wake one. The service thread
+ * batch, so a Consumer wakes a thread only when none runs or the queued
+ * work (messages x the listener's average time) is more than the running
+ * threads get through in SPLIT_NS each. Ordered queues may block in their
+ * listener (suspend) and always wake one. The service thread
  * (cons_wake_if_waiting) wakes one each second while work waits, should
  * every running thread be stuck in a listener. */
-static bool want_wake(struct ons_consumer *c)
+static int wake_count(struct ons_consumer *c)
 {
-    if (c->cq_idle == 0)
-        return false;
+    if (c->cq_idle == 0 || c->head == NULL)
+        return 0;
     int running = c->nthreads - c->cq_idle;
-    if (c->orderly || running <= 0)
-        return true;
+    if (c->orderly)
+        return 1;
     int64_t avg = atomic_load(&c->listen_ns);
-    return (int64_t)c->cq_msgs * (avg > 0 ? avg : 1) > (int64_t)SPLIT_NS * running;
+    int64_t work = (int64_t)c->cq_msgs * (avg > 0 ? avg : 1);
+    int want = (int)((work + SPLIT_NS - 1) / SPLIT_NS) - running;
+    if (running <= 0 && want < 1)
+        want = 1;
+    return want < 0 ? 0 : want > c->cq_idle ? c->cq_idle : want;
 }
 
-void cons_push_job(struct ons_consumer *c, struct cjob *j)
+static void signal_n(struct ons_consumer *c, int n)
 {
-    pthread_mutex_lock(&c->cq_mu);
+    for (int i = 0; i < n; i++)
+        pthread_cond_signal(&c->cq_cv);
+}
+
+static void enqueue_locked(struct ons_consumer *c, struct cjob *j)
+{
     if (c->tail)
         c->tail->next = j;
     else
         c->head = j;
     c->tail = j;
     c->cq_msgs += j->n;
-    if (want_wake(c))
-        pthread_cond_signal(&c->cq_cv);
+}
+
+/* Signals after unlocking: a thread woken under the lock would only block
+ * on it again. */
+void cons_push_job(struct ons_consumer *c, struct cjob *j)
+{
+    pthread_mutex_lock(&c->cq_mu);
+    enqueue_locked(c, j);
+    int n = wake_count(c) > 0 ? 1 : 0;
+    pthread_mutex_unlock(&c->cq_mu);
+    signal_n(c, n);
+}
+
+/* The deferred wake-up: as many threads as the queued work wants. */
+static void wake_deferred(struct loop_task *t, bool cancelled)
+{
+    (void)cancelled; /* a stopping loop still runs deferred tasks: wake anyway */
+    struct ons_consumer *c =
+        (struct ons_consumer *)((char *)t - offsetof(struct ons_consumer, wake_task));
+    c->wake_deferred = false;
+    pthread_mutex_lock(&c->cq_mu);
+    int n = wake_count(c);
+    pthread_mutex_unlock(&c->cq_mu);
+    signal_n(c, n);
+}
+
+bool cons_wake_at_loop_end(struct ons_consumer *c)
+{
+    struct loop *l = loop_current();
+    if (l == NULL)
+        return false;
+    if (!c->wake_deferred) {
+        c->wake_deferred = true;
+        c->wake_task.fn = wake_deferred;
+        loop_defer(l, &c->wake_task);
+    }
+    return true;
+}
+
+void cons_push_job_loop(struct ons_consumer *c, struct cjob *j)
+{
+    if (!cons_wake_at_loop_end(c)) {
+        cons_push_job(c, j);
+        return;
+    }
+    pthread_mutex_lock(&c->cq_mu);
+    enqueue_locked(c, j);
     pthread_mutex_unlock(&c->cq_mu);
 }
 
@@ -454,6 +508,22 @@ int consumer_unsubscribe(struct ons_consumer *c, const char *topic, ons_exceptio
     return 0;
 }
 
+/* Frees the queued jobs. Jobs never run stay un-acked: they are delivered
+ * again later. */
+static void free_queued_jobs(struct ons_consumer *c)
+{
+    pthread_mutex_lock(&c->cq_mu);
+    struct cjob *j = c->head;
+    c->head = c->tail = NULL;
+    c->cq_msgs = 0;
+    pthread_mutex_unlock(&c->cq_mu);
+    while (j) {
+        struct cjob *n = j->next;
+        cons_free_job(j);
+        j = n;
+    }
+}
+
 static void stop_workers(struct ons_consumer *c)
 {
     if (c->puller_running) {
@@ -478,15 +548,7 @@ static void stop_workers(struct ons_consumer *c)
     c->slots = NULL;
     c->nslots = 0;
     pthread_mutex_unlock(&c->run_mu);
-    /* Jobs never run stay un-acked: they are delivered again later. */
-    struct cjob *j = c->head;
-    c->head = c->tail = NULL;
-    c->cq_msgs = 0;
-    while (j) {
-        struct cjob *n = j->next;
-        cons_free_job(j);
-        j = n;
-    }
+    free_queued_jobs(c);
 }
 
 int consumer_start(struct ons_consumer *c, ons_exception_t **ex)
@@ -539,6 +601,7 @@ int consumer_start(struct ons_consumer *c, ons_exception_t **ex)
     c->threads = cl_calloc((size_t)c->core.cfg.consume_threads, sizeof(pthread_t));
     c->slots = cl_calloc((size_t)c->core.cfg.consume_threads, sizeof(struct run_slot));
     c->nslots = c->slots ? c->core.cfg.consume_threads : 0;
+    atomic_store(&c->slot_seq, 0);
     for (int i = 0; c->threads && c->slots && i < c->core.cfg.consume_threads; i++)
         if (pthread_create(&c->threads[c->nthreads], NULL, cons_consume_main, c) == 0)
             c->nthreads++;
@@ -587,6 +650,7 @@ void consumer_shutdown(struct ons_consumer *c)
         pthread_mutex_unlock(&c->mu);
         rclient_free(c->core.rc); /* in-flight pulls complete with TERN_ECLOSED */
         c->core.rc = NULL;
+        free_queued_jobs(c); /* queued by pull responses since stop_workers */
         cons_rebalance_drop_all(c);
     }
     pthread_mutex_unlock(&c->core.life_mu);

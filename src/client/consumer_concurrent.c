@@ -6,6 +6,7 @@
  * locally 5 s later. A listener call running past ConsumeTimeout is handed
  * back the same way by the service thread and its late result is ignored.
  * The consume threads also run ordered drain jobs (consumer_order.c). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,38 +119,76 @@ static bool send_to_retry(struct ons_consumer *c, const ons_message_t *m)
 
 /* ---- ConsumeTimeout ---------------------------------------------------------- */
 
-/* Records that the calling consume thread runs j. Returns the slot index,
- * or -1 when none is free (the call is then not watched). */
-static int slot_begin(struct ons_consumer *c, struct cjob *j)
+/* Records that the calling consume thread's slot (NULL: not watched) runs
+ * j since now_ms. Atomics only: the slot is the thread's own while IDLE. */
+static void slot_begin(struct run_slot *s, struct cjob *j, int64_t now_ms)
 {
-    int idx = -1;
-    pthread_mutex_lock(&c->run_mu);
-    for (int i = 0; i < c->nslots && idx < 0; i++)
-        if (c->slots[i].state == RUN_IDLE) {
-            c->slots[i] = (struct run_slot){j, clock_mono_ms(), RUN_ACTIVE};
-            idx = i;
-        }
-    pthread_mutex_unlock(&c->run_mu);
-    return idx;
+    if (s == NULL)
+        return;
+    atomic_store_explicit(&s->job, j, memory_order_relaxed);
+    atomic_store_explicit(&s->started, now_ms, memory_order_relaxed);
+    atomic_store_explicit(&s->state, RUN_ACTIVE, memory_order_release);
 }
 
 /* Ends the watch of a call. Returns true when it timed out: its messages
  * were handed back and acknowledged, so its result must be ignored. Waits
- * while the service thread is handing the messages back (they stay valid). */
-static bool slot_end(struct ons_consumer *c, int idx)
+ * while the slot is claimed (the service thread hands the messages back, or
+ * the running info reads them: they stay valid). */
+static bool slot_end(struct ons_consumer *c, struct run_slot *s)
 {
-    if (idx < 0)
+    if (s == NULL)
         return false;
+    int st = RUN_ACTIVE;
+    if (atomic_compare_exchange_strong(&s->state, &st, RUN_IDLE))
+        return false;
+    bool timed_out = false;
     pthread_mutex_lock(&c->run_mu);
-    while (c->slots[idx].state == RUN_HANDING_BACK)
-        pthread_cond_wait(&c->run_cv, &c->run_mu);
-    bool timed_out = c->slots[idx].state == RUN_TIMED_OUT;
-    c->slots[idx] = (struct run_slot){NULL, 0, RUN_IDLE};
+    for (;;) {
+        st = atomic_load(&s->state);
+        if (st == RUN_TIMED_OUT) {
+            timed_out = true;
+            atomic_store(&s->state, RUN_IDLE);
+            break;
+        }
+        if (st == RUN_ACTIVE && atomic_compare_exchange_strong(&s->state, &st, RUN_IDLE))
+            break;
+        if (st != RUN_ACTIVE)
+            pthread_cond_wait(&c->run_cv, &c->run_mu);
+    }
     pthread_mutex_unlock(&c->run_mu);
     return timed_out;
 }
 
+/* Gives a claimed slot back (run_mu held): ACTIVE again, or TIMED_OUT. */
+static void slot_release_locked(struct ons_consumer *c, struct run_slot *s, int state)
+{
+    atomic_store(&s->state, state);
+    pthread_cond_broadcast(&c->run_cv);
+}
+
 static bool send_to_retry(struct ons_consumer *c, const ons_message_t *m);
+
+/* Claims the first slot whose call runs longer than limit (HANDING_BACK);
+ * -1 when none. A slot whose call ended and a new one began between the
+ * look and the claim is given back at once. */
+static int claim_timed_out(struct ons_consumer *c, int64_t now, int64_t limit)
+{
+    int idx = -1;
+    pthread_mutex_lock(&c->run_mu);
+    for (int i = 0; i < c->nslots && idx < 0; i++) {
+        struct run_slot *s = &c->slots[i];
+        int st = RUN_ACTIVE;
+        if (atomic_load(&s->state) != RUN_ACTIVE || now - atomic_load(&s->started) <= limit ||
+            !atomic_compare_exchange_strong(&s->state, &st, RUN_HANDING_BACK))
+            continue;
+        if (now - atomic_load(&s->started) <= limit)
+            slot_release_locked(c, s, RUN_ACTIVE);
+        else
+            idx = i;
+    }
+    pthread_mutex_unlock(&c->run_mu);
+    return idx;
+}
 
 /* consumer_int.h. A call past the limit is handed back like ReconsumeLater
  * (broadcasting: dropped with a log line). If a hand-back fails, the call is
@@ -159,18 +198,14 @@ void cons_check_timeouts(struct ons_consumer *c, int64_t now)
 {
     int64_t limit = c->core.cfg.consume_timeout_ms;
     for (;;) {
-        struct cjob *j = NULL;
-        int idx = -1;
-        pthread_mutex_lock(&c->run_mu);
-        for (int i = 0; i < c->nslots && j == NULL; i++)
-            if (c->slots[i].state == RUN_ACTIVE && now - c->slots[i].started > limit) {
-                c->slots[i].state = RUN_HANDING_BACK;
-                j = c->slots[i].job;
-                idx = i;
-            }
-        pthread_mutex_unlock(&c->run_mu);
-        if (j == NULL)
+        int idx = claim_timed_out(c, now, limit);
+        if (idx < 0)
             return;
+        /* The slot array outlives a claimed slot: stop_workers frees it
+         * after joining the consume threads, and the one owning this slot
+         * waits in slot_end until the slot is given back. */
+        struct run_slot *s = &c->slots[idx];
+        struct cjob *j = atomic_load(&s->job);
         bool ok = true;
         for (size_t i = 0; i < j->n && ok; i++) {
             const ons_message_t *m = j->msgs[i];
@@ -182,25 +217,49 @@ void cons_check_timeouts(struct ons_consumer *c, int64_t now)
             for (size_t i = 0; i < j->n; i++)
                 pq_ack(j->pq, j->msgs[i]->queue_offset);
         pthread_mutex_lock(&c->run_mu);
-        c->slots[idx].state = ok ? RUN_TIMED_OUT : RUN_ACTIVE;
         if (!ok)
-            c->slots[idx].started = now;
-        pthread_cond_broadcast(&c->run_cv);
+            atomic_store(&s->started, now);
+        slot_release_locked(c, s, ok ? RUN_TIMED_OUT : RUN_ACTIVE);
         pthread_mutex_unlock(&c->run_mu);
     }
 }
 
+/* consumer_int.h. An ACTIVE slot is claimed (INSPECTED) while its job is
+ * read; a HANDING_BACK or TIMED_OUT one cannot change without run_mu. */
+void cons_describe_slot(struct ons_consumer *c, int i, int64_t mono_now, char *line, size_t cap)
+{
+    struct run_slot *s = &c->slots[i];
+    int st = RUN_ACTIVE;
+    bool claimed = atomic_compare_exchange_strong(&s->state, &st, RUN_INSPECTED);
+    const struct cjob *j = atomic_load(&s->job);
+    if (!claimed && st != RUN_HANDING_BACK && st != RUN_TIMED_OUT) {
+        snprintf(line, cap, "consume-%d: idle\n", i);
+        return;
+    }
+    if (j == NULL || j->n == 0) {
+        snprintf(line, cap, "consume-%d: idle\n", i);
+    } else {
+        const struct pq *q = j->pq;
+        snprintf(line, cap,
+                 "consume-%d: in the listener for %" PRId64
+                 " ms: %zu message(s) of %s@%s:%d from offset %" PRId64 "%s\n",
+                 i, mono_now - atomic_load(&s->started), j->n, q->wire_topic, q->broker, q->qid,
+                 j->msgs[0]->queue_offset, claimed ? "" : " (past ConsumeTimeout)");
+    }
+    if (claimed)
+        slot_release_locked(c, s, RUN_ACTIVE);
+}
+
 /* ---- running jobs ------------------------------------------------------------ */
 
-/* One listener call over view (a slice of a job). Returns the listener's
- * action, or -1 when the call timed out and its messages were handed back.
- * *took_ns: the listener's own time (the watch's locking excluded). */
-static int call_listener(struct ons_consumer *c, const struct sub *s, bool subscribed,
-                         struct cjob *view, int64_t *took_ns)
+/* One listener call over view (a slice of a job), started at *clock_ns
+ * (mono ns), which becomes the call's end. Returns the listener's action,
+ * or -1 when the call timed out and its messages were handed back. */
+static int call_listener(struct ons_consumer *c, struct run_slot *slot, const struct sub *s,
+                         bool subscribed, struct cjob *view, int64_t *clock_ns)
 {
     int action = ONS_ACTION_COMMIT_MESSAGE;
-    int slot = slot_begin(c, view);
-    int64_t t0 = clock_mono_ns();
+    slot_begin(slot, view, *clock_ns / 1000000);
     if (subscribed && s->fn) {
         struct ons_consume_context ctx = {0};
         if (c->batch) {
@@ -211,7 +270,7 @@ static int call_listener(struct ons_consumer *c, const struct sub *s, bool subsc
             action = fn(view->msgs[0], &ctx, s->user);
         }
     }
-    *took_ns = clock_mono_ns() - t0;
+    *clock_ns = clock_mono_ns();
     return slot_end(c, slot) ? -1 : action;
 }
 
@@ -270,7 +329,12 @@ static void hand_off_rest(struct ons_consumer *c, struct cjob *j)
     cons_push_job(c, rest);
 }
 
-static void run_cjob(struct ons_consumer *c, struct cjob *j)
+/* A call this slow (per message) publishes the listener's moving average at
+ * once, so other threads split the next jobs; faster ones publish it once
+ * per job (a shared store per message costs more than a fast listener). */
+#define LISTEN_PUBLISH_NS (SPLIT_NS / 32)
+
+static void run_cjob(struct ons_consumer *c, struct cjob *j, struct run_slot *slot)
 {
     struct pq *q = j->pq;
     if (j->raw) {
@@ -285,6 +349,8 @@ static void run_cjob(struct ons_consumer *c, struct cjob *j)
     bool subscribed = j->n > 0 && cons_sub_lookup(c, j->msgs[0]->topic, &s, NULL, NULL);
     size_t per = c->batch ? (size_t)c->core.cfg.batch_max : 1, keep = 0;
     struct ack_batch acks = {.q = q, .n = 0};
+    int64_t avg = atomic_load(&c->listen_ns), clock_ns = clock_mono_ns(), took_all = 0;
+    size_t n_ok = 0, n_failed = 0;
     for (size_t i = 0; i < j->n; i += per) {
         size_t k = j->n - i < per ? j->n - i : per;
         struct cjob view = {.pq = q, .msgs = j->msgs + i, .n = k};
@@ -294,12 +360,17 @@ static void run_cjob(struct ons_consumer *c, struct cjob *j)
                 ons_message_free(view.msgs[x]);
             continue;
         }
-        int64_t took = 0;
-        int action = call_listener(c, &s, subscribed, &view, &took);
-        int64_t per_msg = took / (int64_t)k, avg = atomic_load(&c->listen_ns);
-        atomic_store(&c->listen_ns, avg + (per_msg - avg) / 8);
-        bool ok = action == ONS_ACTION_COMMIT_MESSAGE;
-        cons_stats_consumed(q, ok ? k : 0, ok ? 0 : k, took);
+        int64_t t0 = clock_ns;
+        int action = call_listener(c, slot, &s, subscribed, &view, &clock_ns);
+        int64_t took = clock_ns - t0, per_msg = took / (int64_t)k;
+        avg += (per_msg - avg) / 8;
+        if (per_msg >= LISTEN_PUBLISH_NS)
+            atomic_store(&c->listen_ns, avg);
+        took_all += took;
+        if (action == ONS_ACTION_COMMIT_MESSAGE)
+            n_ok += k;
+        else
+            n_failed += k;
         for (size_t x = 0; x < k; x++) {
             ons_message_t *m = view.msgs[x];
             bool done = true;
@@ -321,6 +392,9 @@ static void run_cjob(struct ons_consumer *c, struct cjob *j)
                 j->msgs[keep++] = m;
         }
     }
+    atomic_store(&c->listen_ns, avg);
+    if (n_ok + n_failed)
+        cons_stats_consumed(q, n_ok, n_failed, took_all);
     ack_flush(&acks);
     j->n = keep;
     if (keep) {
@@ -385,6 +459,10 @@ static struct cjob *take_job(struct ons_consumer *c, int64_t now, int64_t *earli
 void *cons_consume_main(void *arg)
 {
     struct ons_consumer *c = arg;
+    /* The slot array outlives this thread (stop_workers frees it after the
+     * joins); without one (out of memory) calls are not watched. */
+    int idx = atomic_fetch_add(&c->slot_seq, 1);
+    struct run_slot *slot = idx < c->nslots ? &c->slots[idx] : NULL;
     pthread_mutex_lock(&c->cq_mu);
     for (;;) {
         if (c->cq_stop)
@@ -410,7 +488,7 @@ void *cons_consume_main(void *arg)
         if (c->orderly)
             cons_order_run(c, j);
         else
-            run_cjob(c, j);
+            run_cjob(c, j, slot);
         pthread_mutex_lock(&c->cq_mu);
     }
     pthread_mutex_unlock(&c->cq_mu);

@@ -247,19 +247,8 @@ static void write_threads(struct ons_consumer *c, buf_t *out, int64_t mono_now)
 {
     pthread_mutex_lock(&c->run_mu);
     for (int i = 0; i < c->nslots; i++) {
-        const struct run_slot *s = &c->slots[i];
         char line[320];
-        if (s->state == RUN_IDLE || s->job == NULL || s->job->n == 0) {
-            snprintf(line, sizeof line, "consume-%d: idle\n", i);
-        } else {
-            const struct pq *q = s->job->pq;
-            snprintf(line, sizeof line,
-                     "consume-%d: in the listener for %" PRId64
-                     " ms: %zu message(s) of %s@%s:%d from offset %" PRId64 "%s\n",
-                     i, mono_now - s->started, s->job->n, q->wire_topic, q->broker, q->qid,
-                     s->job->msgs[0]->queue_offset,
-                     s->state == RUN_ACTIVE ? "" : " (past ConsumeTimeout)");
-        }
+        cons_describe_slot(c, i, mono_now, line, sizeof line);
         buf_append(out, line, strlen(line));
     }
     pthread_mutex_unlock(&c->run_mu);

@@ -20,12 +20,17 @@
 
 #include "client/client_int.h"
 #include "protocol/json.h"
+#include "remoting/loop.h"
 
 #define REBALANCE_MS     20000
 #define COMMIT_MS        5000
 #define PULL_ERROR_DELAY 3000
 #define CALL_TIMEOUT_MS  3000
 #define PULL_BATCH       32 /* maxMsgNums of a pull */
+/* Pulls in flight per queue while a concurrent consumer catches up on a
+ * backlog (consumer_pull.c), and the most a queue tracks at once. */
+#define PULL_WINDOW 4
+#define PULL_SLOTS  (PULL_WINDOW + 2)
 /* Listener time a consume thread should get from one hand-off: waking
  * another thread for less costs more than it saves. */
 #define SPLIT_NS 50000
@@ -63,8 +68,10 @@ struct pq {
     bool retry; /* the group's %RETRY% topic */
     _Atomic bool dropped;
     pthread_mutex_t mu;
-    int64_t next_offset; /* guarded by mu: next pull offset */
-    int64_t *inflight;   /* guarded by mu: sorted offsets fetched, not yet acked */
+    int64_t next_offset;         /* guarded by mu: next pull offset */
+    int64_t pulling[PULL_SLOTS]; /* guarded by mu: start offsets of the pulls in flight */
+    size_t npulling;             /* guarded by mu */
+    int64_t *inflight;           /* guarded by mu: sorted offsets fetched, not yet acked */
     size_t ninflight, cap;
     int64_t reported; /* guarded by mu: last offset committed to the store */
     /* Ordered consumption only. */
@@ -100,12 +107,20 @@ struct cjob {
     struct msg_record *recs; /* in raw */
 };
 
-/* A consume thread's current job, for ConsumeTimeout. */
-enum run_state { RUN_IDLE, RUN_ACTIVE, RUN_HANDING_BACK, RUN_TIMED_OUT };
+/* A consume thread's current listener call, for ConsumeTimeout and the
+ * running info; one slot per consume thread, written by it alone while
+ * IDLE. The thread moves IDLE -> ACTIVE -> IDLE with atomics only; the
+ * service thread claims an ACTIVE slot by compare-and-swap (HANDING_BACK,
+ * then TIMED_OUT or ACTIVE again), the running info likewise (INSPECTED,
+ * then ACTIVE again), both under run_mu. A thread whose slot was claimed
+ * waits on run_cv under run_mu until it is ACTIVE or TIMED_OUT again, so
+ * a claimed slot's job stays valid while run_mu is held. */
+enum run_state { RUN_IDLE, RUN_ACTIVE, RUN_HANDING_BACK, RUN_TIMED_OUT, RUN_INSPECTED };
 struct run_slot {
-    struct cjob *job; /* borrowed from the consume thread running it */
-    int64_t started;  /* mono ms */
-    enum run_state state;
+    _Atomic int state;          /* enum run_state */
+    _Atomic(struct cjob *) job; /* borrowed from the consume thread running it */
+    _Atomic int64_t started;    /* mono ms */
+    char pad[64 - sizeof(int64_t) - 2 * sizeof(void *)]; /* one slot per cache line */
 };
 
 struct ons_consumer {
@@ -133,17 +148,20 @@ struct ons_consumer {
     /* consumption */
     pthread_mutex_t cq_mu;
     pthread_cond_t cq_cv;
-    struct cjob *head, *tail;  /* guarded by cq_mu */
-    size_t cq_msgs;            /* guarded by cq_mu: messages in the queued jobs */
-    int cq_idle;               /* guarded by cq_mu: consume threads waiting for a job */
-    _Atomic int64_t listen_ns; /* moving average of a listener call per message */
-    bool cq_stop;              /* guarded by cq_mu */
+    struct cjob *head, *tail;   /* guarded by cq_mu */
+    size_t cq_msgs;             /* guarded by cq_mu: messages in the queued jobs */
+    int cq_idle;                /* guarded by cq_mu: consume threads waiting for a job */
+    struct loop_task wake_task; /* the loop thread's deferred wake-up (cons_push_job_loop) */
+    bool wake_deferred;         /* loop thread only: wake_task is deferred */
+    _Atomic int64_t listen_ns;  /* moving average of a listener call per message */
+    bool cq_stop;               /* guarded by cq_mu */
     pthread_t *threads;
     int nthreads;
     pthread_mutex_t run_mu;
     pthread_cond_t run_cv;
-    struct run_slot *slots; /* guarded by run_mu; ConsumeThreadNums entries */
+    struct run_slot *slots; /* ConsumeThreadNums entries; the array is guarded by run_mu */
     int nslots;
+    _Atomic int slot_seq;          /* consume threads take slots[slot_seq++] */
     _Atomic int64_t start_wall_ms; /* when start() succeeded */
 };
 
@@ -168,6 +186,14 @@ bool cons_sub_lookup(struct ons_consumer *c, const char *topic, struct sub *out_
  * lock for the batch. */
 void cons_sub_filter(struct ons_consumer *c, ons_message_t **msgs, size_t n);
 void cons_push_job(struct ons_consumer *c, struct cjob *j);
+/* The same from the rclient loop thread (pull responses): the consume
+ * threads are woken once at the end of the loop's iteration, for every job
+ * it queued, not once per job. */
+void cons_push_job_loop(struct ons_consumer *c, struct cjob *j);
+/* Loop thread: defers that wake-up now (tasks deferred earlier run later:
+ * a pull response arms it before sending the next pull, so the pull is
+ * written first). False when not called on a loop thread. */
+bool cons_wake_at_loop_end(struct ons_consumer *c);
 /* Builds a raw job's messages on the calling consume thread: filters them by
  * the subscription, acknowledges the skipped ones. Afterwards j->msgs holds
  * j->n messages (possibly none). */
@@ -226,6 +252,8 @@ bool cons_send_back(struct ons_consumer *c, const struct pq *q, const ons_messag
 /* Hands back listener calls running longer than ConsumeTimeout (service
  * thread). */
 void cons_check_timeouts(struct ons_consumer *c, int64_t now);
+/* One line on what consume thread i does (running info; run_mu held). */
+void cons_describe_slot(struct ons_consumer *c, int i, int64_t mono_now, char *line, size_t cap);
 
 /* ---- consumer_order.c ---------------------------------------------------------- */
 

@@ -4,7 +4,16 @@
  * is due; the response arrives on the rclient loop thread, which decodes the
  * records, re-checks tags, records the offsets in flight, hands the messages
  * to consumption (jobs, or an ordered queue's buffer) and reschedules the
- * queue. More than 1000 buffered messages pause a queue's pulls for 50 ms. */
+ * queue. More than 1000 buffered messages pause a queue's pulls for 50 ms.
+ *
+ * A queue's pulls form a chain: each answer moves next_offset on and the
+ * next pull starts there. While a concurrent consumer catches up (an answer
+ * brought a full batch of consecutive offsets), pulls of the following
+ * batches go out ahead, up to PULL_WINDOW in flight, so the broker reads
+ * the next batches while this one is handled. Only an answer pulled from
+ * the queue's current next_offset counts; one overtaken by the chain (a
+ * short or filtered batch before it) is dropped unread, and its range is
+ * pulled again from the chain. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +62,7 @@ void cons_pull_schedule(struct ons_consumer *c, struct pq *q, int64_t delay_ms)
 struct pull_ctx {
     struct ons_consumer *c;
     struct pq *q;    /* one reference */
+    int64_t off;     /* queueOffset of the pull */
     int64_t version; /* subscription version the pull was filtered with */
     int64_t sent_ns; /* mono ns when the pull was sent */
 };
@@ -69,7 +79,45 @@ int64_t cons_sub_version(struct ons_consumer *c, const char *wire_topic)
     return v;
 }
 
-static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop);
+static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop, int64_t at);
+
+/* q->mu held. */
+static bool pulling_at(const struct pq *q, int64_t off)
+{
+    for (size_t i = 0; i < q->npulling; i++)
+        if (q->pulling[i] == off)
+            return true;
+    return false;
+}
+
+/* Forgets one pull from off (q->mu held). */
+static void pulling_done(struct pq *q, int64_t off)
+{
+    for (size_t i = 0; i < q->npulling; i++)
+        if (q->pulling[i] == off) {
+            q->pulling[i] = q->pulling[--q->npulling];
+            return;
+        }
+}
+
+/* After an answer with a full batch of consecutive offsets: pulls of the
+ * next batches, until PULL_WINDOW are in flight or they would buffer more
+ * than PQ_MAX_BUFFERED. Loop thread. */
+static void pull_ahead(struct ons_consumer *c, struct pq *q)
+{
+    for (int k = 1; k < PULL_WINDOW; k++) {
+        pthread_mutex_lock(&q->mu);
+        int64_t off = q->next_offset + (int64_t)k * PULL_BATCH;
+        bool room = q->npulling < PULL_WINDOW &&
+                    q->ninflight + (q->npulling + 1) * PULL_BATCH <= PQ_MAX_BUFFERED;
+        bool have = pulling_at(q, off);
+        pthread_mutex_unlock(&q->mu);
+        if (!room)
+            return;
+        if (!have)
+            issue_pull(c, q, true, off);
+    }
+}
 
 /* Records the offsets of a pulled batch as in flight (ascending, after every
  * earlier one) and the queue's next pull offset. Returns how many records
@@ -125,9 +173,22 @@ static void deliver(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, 
         j->n = k;
         atomic_fetch_add(&q->refs, 1);
         j->pq = q;
-        cons_push_job(c, j);
+        cons_push_job_loop(c, j);
         i += k;
     }
+}
+
+/* Asks for the cache lines a build reads of a record (topic and properties;
+ * bodies are borrowed, not read): the loop thread copied them on another
+ * CPU, and a build that waits for each in turn spends most of its time
+ * there. Asked PREFETCH_AHEAD records early. */
+#define PREFETCH_AHEAD 4
+static void prefetch_record(const struct msg_record *r)
+{
+    const uint8_t *p = r->topic.ptr, *end = r->props.ptr + r->props.len;
+    for (; p < end; p += 64)
+        __builtin_prefetch(p);
+    __builtin_prefetch(end - 1);
 }
 
 /* Builds the messages of recs[0..n) (into slab when it has room), drops
@@ -137,7 +198,7 @@ static void deliver(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, 
  * stay in flight and hold the commit offset back until the queue is
  * dropped; nothing is lost. */
 static size_t build_batch(struct ons_consumer *c, struct pq *q, const struct msg_record *recs,
-                          size_t n, struct cl_slab *slab, ons_message_t ***out)
+                          size_t n, struct cl_slab *slab, bool borrow, ons_message_t ***out)
 {
     *out = NULL;
     if (n == 0)
@@ -151,8 +212,17 @@ static size_t build_batch(struct ons_consumer *c, struct pq *q, const struct msg
                q->qid);
         return 0;
     }
-    for (size_t i = 0; i < n; i++)
-        msgs[i] = cl_message_from_record_in(&c->core.cfg, &recs[i], slab);
+    struct cl_rec_memo memo;
+    memo.nnames = 0;
+    memo.has_host = false;
+    for (size_t i = 0; borrow && i < n && i < PREFETCH_AHEAD; i++)
+        prefetch_record(&recs[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (borrow && i + PREFETCH_AHEAD < n)
+            prefetch_record(&recs[i + PREFETCH_AHEAD]);
+        msgs[i] = borrow ? cl_message_from_record_borrow(&c->core.cfg, &recs[i], slab, &memo)
+                         : cl_message_from_record_in(&c->core.cfg, &recs[i], slab);
+    }
     if (!q->retry)
         cons_sub_filter(c, msgs, n); /* one subscription lock for the batch */
     size_t nm = 0, nskip = 0;
@@ -176,24 +246,25 @@ void cons_build_job(struct ons_consumer *c, struct cjob *j)
 {
     struct cl_slab *raw = j->raw;
     size_t n = j->n;
-    j->n = build_batch(c, j->pq, j->recs, n, raw, &j->msgs);
+    j->n = build_batch(c, j->pq, j->recs, n, raw, true, &j->msgs);
     j->recs = NULL;
     j->raw = NULL;
     cl_slab_unref(raw); /* the built messages hold their own references */
 }
 
 /* Queues the records of a concurrent consumer's pull as one raw job: the
- * framed bytes and the records are copied into one slab with room for the
- * messages a consume thread builds there. False when out of memory. */
+ * framed bytes (and a spare byte) and the records are copied into one slab
+ * with room for the messages a consume thread builds there, which borrow
+ * their bodies from the framed bytes. False when out of memory. */
 static bool queue_raw(struct ons_consumer *c, struct pq *q, const uint8_t *base, size_t span,
                       const struct msg_record *recs, size_t n)
 {
-    size_t bound = span + 16 + n * sizeof *recs + 16;
+    size_t bound = span + 1 + 16 + n * sizeof *recs + 16;
     for (size_t i = 0; i < n; i++)
-        bound += cl_record_bound(&recs[i]) + 16;
+        bound += cl_record_bound_borrow(&recs[i]) + 16;
     struct cl_slab *slab = cl_slab_new(bound);
     struct cjob *j = slab ? cl_calloc(1, sizeof *j) : NULL;
-    uint8_t *raw = j ? cl_slab_alloc(slab, span) : NULL;
+    uint8_t *raw = j ? cl_slab_alloc(slab, span + 1) : NULL;
     struct msg_record *rr = raw ? cl_slab_alloc(slab, n * sizeof *rr) : NULL;
     if (rr == NULL) {
         free(j);
@@ -212,7 +283,7 @@ static bool queue_raw(struct ons_consumer *c, struct pq *q, const uint8_t *base,
     j->n = n;
     atomic_fetch_add(&q->refs, 1);
     j->pq = q;
-    cons_push_job(c, j);
+    cons_push_job_loop(c, j);
     return true;
 }
 
@@ -222,8 +293,8 @@ static bool queue_raw(struct ons_consumer *c, struct pq *q, const uint8_t *base,
  * one raw job built on a consume thread, an ordered queue's built here and
  * appended to its buffer. Returns true when the next pull was issued.
  * took_ns: the pull's round trip. */
-static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp, bool has_next,
-                         int64_t next, int64_t took_ns)
+static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp, int64_t off,
+                         bool has_next, int64_t next, int64_t took_ns)
 {
     struct msg_record stack[PULL_BATCH], *recs = stack;
     size_t cap = PULL_BATCH, n = 0;
@@ -252,9 +323,13 @@ static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp
     n = note_in_flight(q, recs, n, has_next, next, &buffered);
     cons_stats_pulled(q, n, took_ns);
     bool issued = false;
+    if (!c->orderly)
+        cons_wake_at_loop_end(c);
     if (buffered <= PQ_MAX_BUFFERED && !atomic_load(&q->dropped)) {
-        issue_pull(c, q, true);
+        issue_pull(c, q, true, -1);
         issued = true;
+        if (!c->orderly && n == PULL_BATCH && has_next && next == off + PULL_BATCH)
+            pull_ahead(c, q);
     }
     size_t span = 0; /* the records are contiguous from the body's start */
     for (size_t i = 0; i < n; i++)
@@ -269,13 +344,37 @@ static bool handle_found(struct ons_consumer *c, struct pq *q, struct rcmd *resp
         bound += cl_record_bound(&recs[i]) + 16;
     struct cl_slab *slab = n ? cl_slab_new(bound) : NULL; /* NULL: one allocation each */
     ons_message_t **msgs = NULL;
-    size_t nm = build_batch(c, q, recs, n, slab, &msgs);
+    size_t nm = build_batch(c, q, recs, n, slab, false, &msgs);
     cl_slab_unref(slab);
     if (recs != stack)
         free(recs);
     deliver(c, q, msgs, nm);
     free(msgs);
     return issued;
+}
+
+/* A pull from off that could not be sent: forgotten; the chain's is
+ * retried later. */
+static void unsent(struct ons_consumer *c, struct pq *q, int64_t off, bool ahead)
+{
+    pthread_mutex_lock(&q->mu);
+    pulling_done(q, off);
+    pthread_mutex_unlock(&q->mu);
+    if (!ahead)
+        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
+}
+
+/* Makes sure the chain has a pull in flight or due (after dropping an
+ * answer pulled ahead). Loop thread. */
+static void ensure_chain(struct ons_consumer *c, struct pq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    bool full = q->ninflight > PQ_MAX_BUFFERED;
+    pthread_mutex_unlock(&q->mu);
+    if (full)
+        cons_pull_schedule(c, q, PULL_FULL_DELAY);
+    else
+        issue_pull(c, q, true, -1);
 }
 
 /* Pull response (rclient loop thread): decodes, queues consume jobs and
@@ -285,8 +384,20 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
     struct pull_ctx *pc = arg;
     struct ons_consumer *c = pc->c;
     struct pq *q = pc->q;
-    int64_t version = pc->version, took_ns = clock_mono_ns() - pc->sent_ns;
+    int64_t version = pc->version, took_ns = clock_mono_ns() - pc->sent_ns, off = pc->off;
     free(pc);
+    pthread_mutex_lock(&q->mu);
+    pulling_done(q, off);
+    bool chain = off == q->next_offset;
+    pthread_mutex_unlock(&q->mu);
+    if (!chain) {
+        /* Pulled ahead and overtaken: dropped unread. The chain goes on
+         * (issue_pull skips a pull from next_offset already in flight). */
+        if (err != TERN_ECLOSED && !atomic_load(&q->dropped))
+            ensure_chain(c, q);
+        pq_unref(q);
+        return;
+    }
     int64_t cur = q->retry ? version : cons_sub_version(c, q->wire_topic);
     if (err == TERN_OK && !atomic_load(&q->dropped) && cur != version) {
         /* Filtered with an expression that was replaced meanwhile: forget the
@@ -309,7 +420,7 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
     bool has_next = rcmd_get_i64(resp, "nextBeginOffset", &next) == TERN_OK;
     switch (resp->code) {
     case RESP_SUCCESS:
-        if (!handle_found(c, q, resp, has_next, next, took_ns))
+        if (!handle_found(c, q, resp, off, has_next, next, took_ns))
             cons_pull_schedule(c, q, PULL_FULL_DELAY);
         break;
     case RESP_PULL_NOT_FOUND:
@@ -320,7 +431,7 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
             q->next_offset = next;
             pthread_mutex_unlock(&q->mu);
         }
-        issue_pull(c, q, true);
+        issue_pull(c, q, true, -1);
         break;
     default:
         cl_log(ONS_LOG_WARN, "pull %s:%d answered code %d", q->wire_topic, q->qid, resp->code);
@@ -332,11 +443,14 @@ static void handle_pull(void *arg, int err, struct rcmd *resp)
     pq_unref(q);
 }
 
-/* Sends q's next PULL_MESSAGE. on_loop: called from a pull response on the
- * rclient loop thread, where nothing may block: a queue whose route is not
- * cached goes through the pull thread instead. */
-static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
+/* Sends a PULL_MESSAGE of q from at, or (at < 0: the chain) from its next
+ * offset unless a pull from there is in flight. on_loop: called from a pull
+ * response on the rclient loop thread, where nothing may block: a queue
+ * whose route is not cached goes through the pull thread instead. A pull
+ * ahead that cannot be sent is not retried (the chain pulls its range). */
+static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop, int64_t at)
 {
+    bool ahead = at >= 0;
     if (c->orderly && !cons_order_lock_valid(c, q)) {
         /* No fresh broker lock: do not fetch; the service thread re-locks. */
         cons_pull_schedule(c, q, 1000);
@@ -347,7 +461,8 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
     if (on_loop) {
         r = cl_core_route_cached(&c->core, q->wire_topic);
         if (r == NULL) {
-            cons_pull_schedule(c, q, 0);
+            if (!ahead)
+                cons_pull_schedule(c, q, 0);
             return;
         }
         addr = cl_route_master(r, q->broker);
@@ -356,7 +471,8 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
     }
     if (addr == NULL) {
         cl_route_unref(r);
-        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
+        if (!ahead)
+            cons_pull_schedule(c, q, PULL_ERROR_DELAY);
         return;
     }
     char expr[1024] = "*";
@@ -365,15 +481,22 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
         pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < c->nsubs; i++)
             if (strcmp(c->subs[i].wire_topic, q->wire_topic) == 0) {
-                snprintf(expr, sizeof expr, "%s", c->subs[i].expr);
+                cl_copy(expr, sizeof expr, tern_cstr(c->subs[i].expr));
                 version = c->subs[i].version;
             }
         pthread_mutex_unlock(&c->mu);
     }
     pthread_mutex_lock(&q->mu);
-    int64_t off = q->next_offset;
+    int64_t off = ahead ? at : q->next_offset;
     int64_t commit = pq_commit_offset_locked(q);
+    bool skip = pulling_at(q, off) || q->npulling == PULL_SLOTS;
+    if (!skip)
+        q->pulling[q->npulling++] = off;
     pthread_mutex_unlock(&q->mu);
+    if (skip) {
+        cl_route_unref(r);
+        return;
+    }
     bool do_commit = !c->core.cfg.broadcasting && commit > 0;
     struct rcmd cmd;
     rcmd_init(&cmd);
@@ -390,24 +513,25 @@ static void issue_pull(struct ons_consumer *c, struct pq *q, bool on_loop)
     rcmd_add_i64(&cmd, "subVersion", version);
     rcmd_add_cstr(&cmd, "expressionType", "TAG");
     char addr_copy[64];
-    snprintf(addr_copy, sizeof addr_copy, "%s", addr);
+    cl_copy(addr_copy, sizeof addr_copy, tern_cstr(addr));
     cl_route_unref(r);
     struct pull_ctx *pc = cl_calloc(1, sizeof *pc);
     if (pc == NULL) {
         rcmd_deinit(&cmd);
-        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
+        unsent(c, q, off, ahead);
         return;
     }
     pc->c = c;
     pc->q = q;
+    pc->off = off;
     pc->version = version;
     pc->sent_ns = clock_mono_ns();
     atomic_fetch_add(&q->refs, 1);
     if (cl_core_call_async(&c->core, addr_copy, &cmd, PULL_TIMEOUT_MS, false, handle_pull, pc) !=
         TERN_OK) {
         free(pc);
+        unsent(c, q, off, ahead);
         pq_unref(q);
-        cons_pull_schedule(c, q, PULL_ERROR_DELAY);
     }
 }
 
@@ -448,7 +572,7 @@ void *cons_pull_main(void *arg)
             struct pull_task *t = due;
             due = t->next;
             if (!atomic_load(&t->pq->dropped))
-                issue_pull(c, t->pq, false);
+                issue_pull(c, t->pq, false, -1);
             pq_unref(t->pq);
             free(t);
         }

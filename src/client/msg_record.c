@@ -86,22 +86,47 @@ struct rec_props {
     size_t resume; /* props_next position after the last memoised pair */
 };
 
-static void scan_props(tern_bytes_t props, struct rec_props *out)
+/* Which property the SDK reads k is (-1: none) and whether it is hidden
+ * from listeners; the verdict of the same name at the same position of the
+ * batch's previous record when memo has it. */
+static int classify_name(tern_bytes_t k, size_t pos, struct cl_rec_memo *memo, bool *internal)
+{
+    if (memo && pos < memo->nnames && memo->names[pos].len == k.len &&
+        memcmp(memo->names[pos].k, k.ptr, k.len) == 0) {
+        *internal = memo->names[pos].internal;
+        return memo->names[pos].rp;
+    }
+    int i = 0;
+    while (i < RP_COUNT &&
+           !(REC_PROP_NAMES[i].len == k.len && memcmp(REC_PROP_NAMES[i].s, k.ptr, k.len) == 0))
+        i++;
+    int rp = i < RP_COUNT ? i : -1;
+    *internal = is_internal_prop(k);
+    if (memo && pos < CL_REC_MEMO_NAMES) {
+        memo->names[pos].k = k.ptr;
+        memo->names[pos].len = k.len;
+        memo->names[pos].rp = rp;
+        memo->names[pos].internal = *internal;
+        if (memo->nnames <= pos)
+            memo->nnames = pos + 1;
+    }
+    return rp;
+}
+
+static void scan_props(tern_bytes_t props, struct rec_props *out, struct cl_rec_memo *memo)
 {
     memset(out, 0, offsetof(struct rec_props, memo));
     out->nmemo = 0;
     out->resume = 0;
     tern_bytes_t k, v;
-    for (size_t it = 0; props_next(props, &it, &k, &v);) {
-        int i = 0;
-        while (i < RP_COUNT &&
-               !(REC_PROP_NAMES[i].len == k.len && memcmp(REC_PROP_NAMES[i].s, k.ptr, k.len) == 0))
-            i++;
-        if (i < RP_COUNT) {
+    size_t pos = 0;
+    for (size_t it = 0; props_next(props, &it, &k, &v); pos++) {
+        bool internal;
+        int i = classify_name(k, pos, memo, &internal);
+        if (i >= 0) {
             out->v[i] = v;
             out->has[i] = true;
         }
-        bool internal = is_internal_prop(k);
         if (!internal) {
             out->nuser++;
             out->user_bytes += k.len + v.len + 2;
@@ -248,6 +273,11 @@ size_t cl_record_bound(const struct msg_record *r)
     return sizeof(ons_message_t) + r->body.len + 8 * r->props.len + 2 * r->topic.len + 192;
 }
 
+size_t cl_record_bound_borrow(const struct msg_record *r)
+{
+    return cl_record_bound(r) - r->body.len;
+}
+
 /* A zeroed ons_message_t (and size - sizeof of room after it) from the
  * slab, owning one slab reference; NULL when slab is NULL or full. */
 static ons_message_t *slab_carve(struct cl_slab *s, size_t size)
@@ -263,18 +293,68 @@ static ons_message_t *slab_carve(struct cl_slab *s, size_t size)
     return m;
 }
 
+static ons_message_t *from_record(const struct cl_config *cfg, const struct msg_record *r,
+                                  struct cl_slab *slab, bool borrow, struct cl_rec_memo *memo);
+
 ons_message_t *cl_message_from_record(const struct cl_config *cfg, const struct msg_record *r)
 {
-    return cl_message_from_record_in(cfg, r, NULL);
+    return from_record(cfg, r, NULL, false, NULL);
 }
 
-/* client_int.h. One allocation per message (see struct ons_message.packed),
- * or a piece of slab: the first pass sizes every part, the second copies. */
 ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const struct msg_record *r,
                                          struct cl_slab *slab)
 {
+    return from_record(cfg, r, slab, false, NULL);
+}
+
+ons_message_t *cl_message_from_record_borrow(const struct cl_config *cfg,
+                                             const struct msg_record *r, struct cl_slab *slab,
+                                             struct cl_rec_memo *memo)
+{
+    return from_record(cfg, r, slab, true, memo);
+}
+
+/* The bytes of v (inside r's slab, which m holds), NUL-terminated in place:
+ * the byte after a body or a properties block is a length field the record
+ * was already decoded from, or the spare byte after the last record. */
+static char *borrow_str(tern_bytes_t v)
+{
+    char *p = (char *)v.ptr;
+    p[v.len] = '\0';
+    return p;
+}
+
+/* client_int.h. One allocation per message (see struct ons_message.packed),
+ * or a piece of slab: the first pass sizes every part, the second copies.
+ * borrow: body and raw properties stay in the record's bytes when the
+ * message is carved from the slab holding them. */
+/* The born host text of r (memo: the previous one's when it is the same
+ * host). Returns its length. */
+static size_t host_text(const struct msg_record *r, struct cl_rec_memo *memo, char *out)
+{
+    const struct msg_host *h = &r->born_host;
+    if (memo && memo->has_host && memo->host_port == h->port && memo->host_v6 == h->is_v6 &&
+        memcmp(memo->host_addr, h->addr, sizeof h->addr) == 0) {
+        memcpy(out, memo->host_text, memo->host_len + 1);
+        return memo->host_len;
+    }
+    size_t n = format_host(h, out);
+    if (memo) {
+        memcpy(memo->host_addr, h->addr, sizeof h->addr);
+        memo->host_port = h->port;
+        memo->host_v6 = h->is_v6;
+        memcpy(memo->host_text, out, n + 1);
+        memo->host_len = n;
+        memo->has_host = true;
+    }
+    return n;
+}
+
+static ons_message_t *from_record(const struct cl_config *cfg, const struct msg_record *r,
+                                  struct cl_slab *slab, bool borrow, struct cl_rec_memo *memo)
+{
     struct rec_props rp;
-    scan_props(r->props, &rp);
+    scan_props(r->props, &rp, memo);
     char wire[512], real[512];
     cl_copy(wire, sizeof wire, r->topic);
     const char *topic = wire;
@@ -288,7 +368,7 @@ ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const stru
     if (!rp.has[RP_UNIQ])
         msgid_encode(&r->store_host, r->phy_off, id);
     char host[HOST_TEXT_MAX];
-    size_t host_len = format_host(&r->born_host, host);
+    size_t host_len = host_text(r, memo, host);
     uint8_t *inflated = NULL;
     size_t body_len = r->body.len;
     if ((r->sys_flag & MSG_SYSFLAG_COMPRESSED) && inflate_body(r, &inflated, &body_len) != 0) {
@@ -302,8 +382,13 @@ ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const stru
     size += strlen(plain) + strlen(topic) + host_len + 3;
     size += opt_len(&rp, RP_TAGS) + opt_len(&rp, RP_KEYS) + opt_len(&rp, RP_SHARD);
     size += id[0] ? strlen(id) + 1 : opt_len(&rp, RP_UNIQ);
-    size += r->props.len + 1 + (inflated ? 0 : body_len + 1);
-    ons_message_t *m = slab_carve(slab, size);
+    size_t copied = r->props.len + 1 + (inflated ? 0 : body_len + 1);
+    ons_message_t *m = borrow ? slab_carve(slab, size) : NULL;
+    if (m == NULL) {
+        borrow = false;
+        size += copied;
+        m = slab_carve(slab, size);
+    }
     if (m == NULL)
         m = cl_calloc(1, size);
     if (m == NULL) {
@@ -331,12 +416,12 @@ ons_message_t *cl_message_from_record_in(const struct cl_config *cfg, const stru
     m->key = carve_opt(&cv, &rp, RP_KEYS);
     m->sharding_key = carve_opt(&cv, &rp, RP_SHARD);
     m->msg_id = id[0] ? carve_str(&cv, id, strlen(id)) : carve_opt(&cv, &rp, RP_UNIQ);
-    m->raw_props = carve_str(&cv, r->props.ptr, r->props.len);
+    m->raw_props = borrow ? borrow_str(r->props) : carve_str(&cv, r->props.ptr, r->props.len);
     m->raw_props_len = r->props.len;
     if (inflated) {
         m->body = m->inflated = inflated;
     } else {
-        m->body = (uint8_t *)carve_str(&cv, r->body.ptr, body_len);
+        m->body = (uint8_t *)(borrow ? borrow_str(r->body) : carve_str(&cv, r->body.ptr, body_len));
     }
     m->body_len = body_len;
     if (rp.has[RP_START]) {

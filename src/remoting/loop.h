@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* loop.h: one epoll event loop per I/O thread (private to remoting/).
+/* loop.h: one epoll event loop per I/O thread (private to remoting/; the SDK
+ * consumer also uses loop_current and loop_defer from rclient callbacks).
  *
  * Everything in a loop (fds, timers, deferred tasks) is touched only by its
  * own thread, except loop_post(), the one thread-safe entry: an MPSC queue

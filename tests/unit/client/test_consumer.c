@@ -25,6 +25,7 @@ static void setup(void)
                                 "TopicC5", "TopicC6", "TopicC7", "TopicC8"};
         for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++)
             ASSERT_EQ(cfx_topic(&g_fx, topics[i], 4), 0);
+        ASSERT_EQ(cfx_topic(&g_fx, "TopicC9", 2), 0);
         ons_properties_t *p = cfx_props(&g_fx, "GID_cprod");
         g_pr = ons_factory_create_producer(p, NULL);
         ons_properties_free(p);
@@ -300,6 +301,39 @@ TEST(shutdown_commits_offsets_and_restart_resumes)
         snprintf(b, sizeof b, "second%d", i);
         ASSERT_EQ(count_body(&s, b), 1);
     }
+    ons_consumer_destroy(c);
+}
+
+/* A backlog of several full pulls per queue: the consumer pulls batches
+ * ahead of the one it handles (consumer_pull.c); every message still comes
+ * exactly once, and none after the backlog. */
+TEST(backlog_drained_with_pulls_ahead_exactly_once)
+{
+    setup();
+    static struct seen s;
+    seen_init(&s);
+    ons_consumer_t *c = consumer("GID_c9", "TopicC9", "*", &s, NULL, true);
+    ASSERT(c != NULL);
+    ons_consumer_destroy(c); /* the group's offsets now sit at the queues' ends */
+    enum { N = 250 };
+    for (int i = 0; i < N; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "b%d", i);
+        psend("TopicC9", "T", "k", b, NULL);
+    }
+    c = consumer("GID_c9", "TopicC9", "*", &s, NULL, true);
+    ASSERT(c != NULL);
+    ASSERT(wait_count(&s, N, 15000));
+    usleep(500 * 1000);
+    ASSERT_EQ(seen_count(&s), N);
+    for (int i = 0; i < N; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "b%d", i);
+        ASSERT_EQ(count_body(&s, b), 1);
+    }
+    psend("TopicC9", "T", "k", "late", NULL);
+    ASSERT(wait_count(&s, N + 1, 10000));
+    ASSERT_EQ(count_body(&s, "late"), 1);
     ons_consumer_destroy(c);
 }
 

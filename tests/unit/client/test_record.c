@@ -2,7 +2,8 @@
 /* test_record.c: a stored record turned into the message a listener sees
  * (msg_record.c): system properties hidden, user ones in record order with
  * the last value of a repeated name, records with more properties than the
- * first pass memoises, the born host text, the %RETRY% topic. */
+ * first pass memoises, the born host text, the %RETRY% topic, bodies and
+ * properties borrowed from records in a slab. */
 #include <ons/ons.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,5 +125,75 @@ TEST(retry_copy_shows_real_topic)
     ASSERT_STR_EQ(ons_message_get_born_host(m), "0.0.0.0:0");
     ASSERT_EQ(ons_message_user_properties_count(m), 0);
     ons_message_free(m);
+    cl_config_deinit(&cfg);
+}
+
+/* Two stored records copied into a slab (with the spare byte after them):
+ * messages built with cl_message_from_record_borrow point into the records
+ * for body and raw properties, NUL-terminated in place, and read the same
+ * as copies; a slab without room left copies instead. */
+TEST(borrowed_body_and_properties)
+{
+    struct cl_config cfg = config();
+    struct msg_record in[2];
+    uint8_t h[4] = {10, 0, 0, 1};
+    record(&in[0], "T", "TAGS\001a\002UNIQ_KEY\001ID1\002color\001red\002", h, 1);
+    record(&in[1], "T", "UNIQ_KEY\001ID2\002", h, 2);
+    in[1].body = tern_cstr("second body");
+    size_t span = msg_encoded_size(&in[0]) + msg_encoded_size(&in[1]);
+    struct cl_slab *slab = cl_slab_new(span + 1 + 2 * (cl_record_bound_borrow(&in[0]) + 16));
+    ASSERT(slab != NULL);
+    uint8_t *raw = cl_slab_alloc(slab, span + 1);
+    ASSERT(raw != NULL);
+    msg_encode(&in[0], raw);
+    msg_encode(&in[1], raw + msg_encoded_size(&in[0]));
+    raw[span] = 0x7f;
+    struct msg_record r[2];
+    ASSERT_EQ(msg_decode(raw, span, &r[0]), TERN_OK);
+    ASSERT_EQ(msg_decode(raw + r[0].total_size, span - (size_t)r[0].total_size, &r[1]), TERN_OK);
+    ons_message_t *m[2];
+    struct cl_rec_memo memo = {0};
+    for (int i = 0; i < 2; i++) {
+        m[i] = cl_message_from_record_borrow(&cfg, &r[i], slab, &memo);
+        ASSERT(m[i] != NULL);
+    }
+    size_t len = 0;
+    const char *b = ons_message_get_body(m[0], &len);
+    ASSERT(b == (const char *)r[0].body.ptr);
+    ASSERT_EQ(len, 4);
+    ASSERT_STR_EQ(b, "body");
+    ASSERT_STR_EQ(ons_message_get_body(m[1], &len), "second body");
+    ASSERT(m[1]->raw_props == (char *)r[1].props.ptr);
+    ASSERT_STR_EQ(m[1]->raw_props, "UNIQ_KEY\001ID2\002");
+    ASSERT_EQ(raw[span], 0);
+    ASSERT_STR_EQ(ons_message_get_tag(m[0]), "a");
+    ASSERT_STR_EQ(ons_message_get_msg_id(m[1]), "ID2");
+    ASSERT_STR_EQ(ons_message_get_user_properties(m[0], "color"), "red");
+    /* The same names again at the same positions: the memo's verdicts. */
+    ons_message_t *twice[2];
+    for (int i = 0; i < 2; i++) {
+        twice[i] = cl_message_from_record_borrow(&cfg, &r[0], NULL, &memo);
+        ASSERT(twice[i] != NULL);
+        ASSERT_STR_EQ(ons_message_get_tag(twice[i]), "a");
+        ASSERT_STR_EQ(ons_message_get_msg_id(twice[i]), "ID1");
+        ASSERT_EQ(ons_message_user_properties_count(twice[i]), 1);
+        ASSERT_STR_EQ(ons_message_get_user_properties(twice[i], "color"), "red");
+        ASSERT_STR_EQ(ons_message_get_born_host(twice[i]), "10.0.0.1:1");
+    }
+    ASSERT_STR_EQ(ons_message_get_born_host(m[1]), "10.0.0.1:2");
+    ons_message_free(twice[0]);
+    ons_message_free(twice[1]);
+    /* The slab is full now: the next message is a copy of its own. */
+    struct msg_record again = r[0];
+    while (cl_slab_alloc(slab, 16) != NULL)
+        ;
+    ons_message_t *copy = cl_message_from_record_borrow(&cfg, &again, slab, NULL);
+    ASSERT(copy != NULL);
+    ASSERT(ons_message_get_body(copy, &len) != (const void *)r[0].body.ptr);
+    ASSERT_STR_EQ(ons_message_get_body(copy, &len), "body");
+    ons_message_free(copy);
+    ons_message_free(m[0]);
+    ons_message_free(m[1]);
+    cl_slab_unref(slab);
     cl_config_deinit(&cfg);
 }
