@@ -213,8 +213,10 @@ static int submit(struct rclient *c, const char *addr, struct rcmd *req, bool is
     return TERN_OK;
 }
 
-int rclient_call_lazy(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms,
-                      rresp_fn cb, void *arg)
+/* A call with a response callback; lazy ones may wait for the loop's next
+ * wake-up (rclient_call_lazy). */
+static int call_cb(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms,
+                   rresp_fn cb, void *arg, bool lazy)
 {
     struct rcall *k = rcall_take(&c->spare_calls);
     if (k == NULL)
@@ -222,20 +224,20 @@ int rclient_call_lazy(struct rclient *c, const char *addr, struct rcmd *req, int
     k->cb = cb;
     k->arg = arg;
     k->timeout_ms = timeout_ms;
-    k->is_lazy = true;
+    k->is_lazy = lazy;
     return submit(c, addr, req, false, k);
+}
+
+int rclient_call_lazy(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms,
+                      rresp_fn cb, void *arg)
+{
+    return call_cb(c, addr, req, timeout_ms, cb, arg, true);
 }
 
 int rclient_call(struct rclient *c, const char *addr, struct rcmd *req, int timeout_ms, rresp_fn cb,
                  void *arg)
 {
-    struct rcall *k = rcall_take(&c->spare_calls);
-    if (k == NULL)
-        return TERN_ENOMEM;
-    k->cb = cb;
-    k->arg = arg;
-    k->timeout_ms = timeout_ms;
-    return submit(c, addr, req, false, k);
+    return call_cb(c, addr, req, timeout_ms, cb, arg, false);
 }
 
 int rclient_oneway(struct rclient *c, const char *addr, struct rcmd *req)
