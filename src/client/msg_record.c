@@ -324,10 +324,6 @@ static char *borrow_str(tern_bytes_t v)
     return p;
 }
 
-/* client_int.h. One allocation per message (see struct ons_message.packed),
- * or a piece of slab: the first pass sizes every part, the second copies.
- * borrow: body and raw properties stay in the record's bytes when the
- * message is carved from the slab holding them. */
 /* The born host text of r (memo: the previous one's when it is the same
  * host). Returns its length. */
 static size_t host_text(const struct msg_record *r, struct cl_rec_memo *memo, char *out)
@@ -350,6 +346,10 @@ static size_t host_text(const struct msg_record *r, struct cl_rec_memo *memo, ch
     return n;
 }
 
+/* client_int.h. One allocation per message (see struct ons_message.packed),
+ * or a piece of slab: the first pass sizes every part, the second copies.
+ * borrow: body and raw properties stay in the record's bytes when the
+ * message is carved from the slab holding them. */
 static ons_message_t *from_record(const struct cl_config *cfg, const struct msg_record *r,
                                   struct cl_slab *slab, bool borrow, struct cl_rec_memo *memo)
 {

@@ -203,22 +203,29 @@ static void queue_flush(struct rconn *c)
     loop_defer(c->loop, &c->flush_task);
 }
 
+/* Copies n bytes to the output and queues a flush; on ENOMEM the output is
+ * left as it was. */
+static int append_out(struct rconn *c, const void *p, size_t n)
+{
+    size_t len = c->out.len;
+    buf_append(&c->out, p, n);
+    if (buf_failed(&c->out)) {
+        buf_rollback(&c->out, len);
+        return TERN_ENOMEM;
+    }
+    queue_flush(c);
+    return TERN_OK;
+}
+
 int conn_write_buf(struct rconn *c, buf_t *frame)
 {
-    if (c->out.len == c->out_off) {
-        buf_t tmp = c->out;
-        c->out = *frame;
-        c->out_off = 0;
-        *frame = tmp;
-        frame->len = 0;
-    } else {
-        size_t len = c->out.len;
-        buf_append(&c->out, frame->data, frame->len);
-        if (buf_failed(&c->out)) {
-            buf_rollback(&c->out, len);
-            return TERN_ENOMEM;
-        }
-    }
+    if (c->out.len != c->out_off)
+        return append_out(c, frame->data, frame->len);
+    buf_t tmp = c->out;
+    c->out = *frame;
+    c->out_off = 0;
+    *frame = tmp;
+    frame->len = 0;
     queue_flush(c);
     return TERN_OK;
 }
@@ -232,14 +239,7 @@ static int write_call(struct rconn *c, struct rcall *k)
 {
     if (k->spare == NULL)
         return conn_write_buf(c, &k->frame);
-    size_t len = c->out.len;
-    buf_append(&c->out, k->frame.data, k->frame.len);
-    if (buf_failed(&c->out)) {
-        buf_rollback(&c->out, len);
-        return TERN_ENOMEM;
-    }
-    queue_flush(c);
-    return TERN_OK;
+    return append_out(c, k->frame.data, k->frame.len);
 }
 
 /* The end of a call (its callback ran). */

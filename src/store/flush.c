@@ -12,7 +12,7 @@
  * TERN_ETIMEOUT. Thread 0 does the periodic pass: consume queues and index
  * progress every STORE_CQ_FLUSH_MS, a checkpoint write and the resident-set
  * trim, so that the workers never wait behind it. Callbacks run on a flush
- *  * thread with no lock held. */
+ * thread with no lock held. */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
