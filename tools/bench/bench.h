@@ -144,6 +144,11 @@ void mqbench_catch_signals(void);
 bool mqbench_interrupted(void);
 /* Fills body with n random alphanumeric bytes, as the Java benchmark sends. */
 void mqbench_fill_body(uint8_t *body, size_t n);
+/* out = "mqbench-<idx>-<seq>" (a message key); out holds at least
+ * MQBENCH_KEY_MAX bytes. Hand-formatted: snprintf was a visible cost per
+ * message. */
+#define MQBENCH_KEY_MAX 48
+void mqbench_format_key(char *out, int idx, uint64_t seq);
 
 /* Parses a non-negative decimal integer (suffixes k/m/g = 10^3/10^6/10^9)
  * or exits with a message naming opt. */

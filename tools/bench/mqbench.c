@@ -118,6 +118,28 @@ bool mqbench_interrupted(void)
     return interrupted != 0;
 }
 
+void mqbench_format_key(char *out, int idx, uint64_t seq)
+{
+    char tmp[MQBENCH_KEY_MAX];
+    char *e = tmp + sizeof tmp, *q = e;
+    uint64_t v = seq;
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    *--q = '-';
+    v = idx < 0 ? 0 : (uint64_t)idx;
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    static const char prefix[] = "mqbench-";
+    size_t n = (size_t)(e - q);
+    memcpy(out, prefix, sizeof prefix - 1);
+    memcpy(out + sizeof prefix - 1, q, n);
+    out[sizeof prefix - 1 + n] = '\0';
+}
+
 void mqbench_fill_body(uint8_t *body, size_t n)
 {
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

@@ -61,8 +61,8 @@ struct opending {
 /* Sets the message's KEYS to "mqbench-<idx>-<seq++>". */
 static void next_key(struct osender *s)
 {
-    char key[48];
-    snprintf(key, sizeof key, "mqbench-%d-%llu", s->idx, (unsigned long long)s->seq++);
+    char key[MQBENCH_KEY_MAX];
+    mqbench_format_key(key, s->idx, s->seq++);
     ons_message_set_key(s->msg, key);
 }
 

@@ -74,12 +74,12 @@ struct worker {
     struct conn *conn; /* borrowed from p->conns */
     pthread_t tid;
     int idx;
-    uint64_t rr;  /* round-robin position over p->route */
-    uint64_t seq; /* per-worker message counter, for KEYS */
-    buf_t props;  /* scratch: properties of the message being built */
-    buf_t batch;  /* scratch: batch body */
-    buf_t hdr_i;  /* scratch: header "i" value */
-    char key[48]; /* scratch: KEYS value */
+    uint64_t rr;               /* round-robin position over p->route */
+    uint64_t seq;              /* per-worker message counter, for KEYS */
+    buf_t props;               /* scratch: properties of the message being built */
+    buf_t batch;               /* scratch: batch body */
+    buf_t hdr_i;               /* scratch: header "i" value */
+    char key[MQBENCH_KEY_MAX]; /* scratch: KEYS value */
 };
 
 /* Callback state of one async request. */
@@ -92,34 +92,11 @@ struct pending {
 
 /* ---- request building -------------------------------------------------- */
 
-/* w->key = "mqbench-<idx>-<seq++>" (snprintf was a visible cost per message). */
-static void format_key(struct worker *w)
-{
-    char tmp[48];
-    char *e = tmp + sizeof tmp, *q = e;
-    uint64_t v = w->seq++;
-    do {
-        *--q = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    *--q = '-';
-    v = (uint64_t)w->idx;
-    do {
-        *--q = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    static const char prefix[] = "mqbench-";
-    size_t n = (size_t)(e - q);
-    memcpy(w->key, prefix, sizeof prefix - 1);
-    memcpy(w->key + sizeof prefix - 1, q, n);
-    w->key[sizeof prefix - 1 + n] = '\0';
-}
-
 static void message_props(struct prod *p, struct worker *w, buf_t *out)
 {
     char uniq[33];
     uniq_gen_next(&p->uniq, clock_wall_ms(), uniq);
-    format_key(w);
+    mqbench_format_key(w->key, w->idx, w->seq++);
     props_append(out, PROP_TAGS, tern_cstr("TagA"));
     props_append(out, PROP_KEYS, tern_cstr(w->key));
     props_append(out, PROP_WAIT, tern_cstr("true"));
