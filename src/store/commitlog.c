@@ -64,6 +64,7 @@ int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct 
         }
         if (was_short && cl->repaired_start < 0)
             cl->repaired_start = starts[i];
+        mfile_advise_log(m);
         push_seg(cl, m);
     }
     free(starts);
@@ -177,6 +178,7 @@ static void *alloc_main(void *arg)
         struct mfile *m = NULL;
         int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
         if (rc == TERN_OK) {
+            mfile_advise_log(m);
             /* The new entry must be durable before records synced into it are
              * acknowledged. */
             rc = mfile_fsync_dir(cl->dir);
@@ -374,6 +376,7 @@ static int roll(struct commitlog *cl)
     if (!m) {
         int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
         if (rc == TERN_OK) {
+            mfile_advise_log(m);
             rc = mfile_fsync_dir(cl->dir);
             if (rc) {
                 mfile_destroy(m);

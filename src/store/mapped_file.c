@@ -114,6 +114,14 @@ int mfile_open_path(const char *path, int64_t start, int64_t size, struct mfile 
     return map_fd(path, fd, start, size, out);
 }
 
+void mfile_advise_log(struct mfile *m)
+{
+#if defined(MADV_HUGEPAGE)
+    (void)madvise(m->base, (size_t)m->size, MADV_HUGEPAGE);
+#endif
+    (void)madvise(m->base, (size_t)m->size, MADV_RANDOM);
+}
+
 void mfile_close(struct mfile *m)
 {
     if (!m)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_store.c: the store facade's append and read paths: round trip, batches,
  * segment rollover, the GetMessageStatus table, offset by time, key queries,
- * read_at, reopen after a clean close, the lock file and input limits. */
+ * read_at, reopen after a clean close, the lock file, input limits and the
+ * mapping advice of commit-log segments. */
 #include "harness.h"
 #include "store_test_util.h"
 
@@ -733,6 +734,97 @@ TEST(delete_topic_during_puts)
     ASSERT_EQ(r.put_errors, 0);
     ASSERT(deletes > 0);
     ASSERT_EQ(tst_put(s, "Race", 0, "after", NULL, NULL, NULL, NULL), TERN_OK);
+    store_close(s);
+    tst_rm_rf(dir);
+}
+
+/* VmFlags of this process's mapping of each file whose path contains `part`:
+ * calls fn for every one; returns how many were found. */
+static int each_mapping_flags(const char *part, void (*fn)(const char *flags, void *arg),
+                              void *arg)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    bool in = false;
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmFlags:", 8) == 0) {
+            if (in) {
+                fn(line + 8, arg);
+                n++;
+            }
+            in = false;
+        } else if (strchr(line, '-') && strchr(line, '/') && strstr(line, part)) {
+            in = true;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+struct advice_seen {
+    int random, huge;
+};
+
+static void note_advice(const char *flags, void *arg)
+{
+    struct advice_seen *a = arg;
+    a->random += strstr(flags, " rr") != NULL;
+    a->huge += strstr(flags, " hg") != NULL;
+}
+
+/* Transparent huge pages can be switched off for the whole machine; then
+ * MADV_HUGEPAGE is refused and the flag is absent. */
+static bool thp_available(void)
+{
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f)
+        return false;
+    char buf[128] = "";
+    bool ok = fgets(buf, sizeof buf, f) != NULL && strstr(buf, "[never]") == NULL;
+    fclose(f);
+    return ok;
+}
+
+/* Every commit-log segment, opened or created (by a roll or by the
+ * preallocating thread), is mapped with MADV_RANDOM and MADV_HUGEPAGE
+ * (mfile_advise_log; the reason is in docs/design/store.md). Consume-queue
+ * files are not. */
+TEST(commitlog_segments_advised)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    char body[4096];
+    memset(body, 'x', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    for (int i = 0; i < 600; i++) /* ~2.5 MiB: rolls 1 MiB segments twice */
+        ASSERT_EQ(tst_put(s, "Adv", 0, body, NULL, NULL, NULL, NULL), TERN_OK);
+    char part[4200];
+    snprintf(part, sizeof part, "%s/commitlog/", dir);
+    struct advice_seen a = {0};
+    int n = each_mapping_flags(part, note_advice, &a);
+    ASSERT(n >= 3);
+    ASSERT_EQ(a.random, n);
+    if (thp_available())
+        ASSERT_EQ(a.huge, n);
+    snprintf(part, sizeof part, "%s/consumequeue/", dir);
+    struct advice_seen q = {0};
+    int nq = each_mapping_flags(part, note_advice, &q);
+    ASSERT(nq >= 1);
+    ASSERT_EQ(q.random, 0);
+    store_close(s);
+    /* Reopened segments get the same advice. */
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    snprintf(part, sizeof part, "%s/commitlog/", dir);
+    struct advice_seen r = {0};
+    n = each_mapping_flags(part, note_advice, &r);
+    ASSERT(n >= 3);
+    ASSERT_EQ(r.random, n);
     store_close(s);
     tst_rm_rf(dir);
 }
