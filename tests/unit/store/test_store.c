@@ -740,8 +740,7 @@ TEST(delete_topic_during_puts)
 
 /* VmFlags of this process's mapping of each file whose path contains `part`:
  * calls fn for every one; returns how many were found. */
-static int each_mapping_flags(const char *part, void (*fn)(const char *flags, void *arg),
-                              void *arg)
+static int each_mapping_flags(const char *part, void (*fn)(const char *flags, void *arg), void *arg)
 {
     FILE *f = fopen("/proc/self/smaps", "r");
     if (!f)
