@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Tern needs to build and test, only if missing.
 # Idempotent; safe to run on every invocation of scripts/run.sh and scripts/test.sh.
-# `scripts/deps.sh --fuzz` also installs clang for the libFuzzer builds.
+# `scripts/deps.sh --test` also installs clang (scripts/test.sh compiles every file
+# with it too, tools/check_clang.sh); `--fuzz` clang and its runtime for the
+# libFuzzer builds.
 set -euo pipefail
 PKGS=(zlib1g-dev libdeflate-dev clang-format libmicrohttpd-dev libsqlite3-dev libssl-dev curl openssl)
-if [ "${1:-}" = "--fuzz" ]; then
-  PKGS+=(clang libclang-rt-14-dev)
-fi
+case "${1:-}" in
+  --test) PKGS+=(clang) ;;
+  --fuzz) PKGS+=(clang libclang-rt-14-dev) ;;
+esac
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

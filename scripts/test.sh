@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit tests and corpus
 # replays (release and ASan+UBSan builds), integration tests with real broker
-# processes, the ali-ons compatibility suite, and the layer/format checks.
+# processes, the ali-ons compatibility suite, and the layer/format/clang checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh --test
 
 echo "== checks"
 bash tools/check_layers.sh
@@ -14,6 +14,9 @@ echo "== release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 (cd build && ctest --output-on-failure -j2)
+
+echo "== clang warnings (every file, syntax only)"
+bash tools/check_clang.sh build
 
 echo "== asan+ubsan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTERN_SANITIZE=ON >/dev/null
