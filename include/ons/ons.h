@@ -326,8 +326,9 @@ ONS_EXPORT bool ons_consumer_is_started(const ons_consumer_t *c);
 ONS_EXPORT bool ons_consumer_is_closed(const ons_consumer_t *c);
 ONS_EXPORT void ons_consumer_destroy(ons_consumer_t *c);
 
-/* Ordered consumers are declared but NOT SUPPORTED YET in this version: the
- * factory fails with ONS_ERR_NOT_SUPPORTED. */
+/* Ordered consumers: one message at a time per queue, under the broker's
+ * queue lock (renewed while held); ONS_ORDER_ACTION_SUSPEND retries the same
+ * message after SuspendTimeMillis. */
 typedef struct ons_order_consumer ons_order_consumer_t;
 ONS_EXPORT ons_order_consumer_t *ons_factory_create_ordered_consumer(const ons_properties_t *p,
                                                                      ons_exception_t **ex);

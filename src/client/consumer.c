@@ -303,6 +303,9 @@ void cons_wake_if_waiting(struct ons_consumer *c)
 
 void cons_free_job(struct cjob *j)
 {
+    if (j->direct)
+        rreq_respond_code(j->direct, RESP_SYSTEM_ERROR,
+                          "not consumed: the consumer is shutting down");
     for (size_t i = 0; j->msgs && i < j->n; i++)
         ons_message_free(j->msgs[i]);
     free(j->msgs);
@@ -395,8 +398,13 @@ struct ons_consumer *consumer_new(const ons_properties_t *p, enum cl_kind kind, 
         cl_raise_oom(ex);
         return NULL;
     }
-    struct cl_core_hooks h = {
-        consumer_heartbeat, consumer_tick, consumer_notify, NULL, cons_running_info, true, true};
+    struct cl_core_hooks h = {.build_heartbeat = consumer_heartbeat,
+                              .tick = consumer_tick,
+                              .notify = consumer_notify,
+                              .running_info = cons_running_info,
+                              .consume_directly = cons_direct_request,
+                              .heartbeat_all_brokers = true,
+                              .is_consumer = true};
     if (cl_core_init(&c->core, p, kind, &h, c, ex) != 0) {
         free(c);
         return NULL;

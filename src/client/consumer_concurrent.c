@@ -485,7 +485,9 @@ void *cons_consume_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&c->cq_mu);
-        if (c->orderly)
+        if (j->direct)
+            cons_direct_run(c, j);
+        else if (c->orderly)
             cons_order_run(c, j);
         else
             run_cjob(c, j, slot);

@@ -105,6 +105,9 @@ struct cjob {
      * builds the messages into the same slab (cons_build_job). */
     struct cl_slab *raw;
     struct msg_record *recs; /* in raw */
+    /* A CONSUME_MESSAGE_DIRECTLY to answer (consumer_direct.c): owned; the
+     * job's one message is that request's, and pq is NULL. */
+    struct rreq *direct;
 };
 
 /* A consume thread's current listener call, for ConsumeTimeout and the
@@ -166,6 +169,10 @@ struct ons_consumer {
 };
 
 struct ons_consume_context {
+    int unused;
+};
+
+struct ons_consume_order_context {
     int unused;
 };
 
@@ -275,6 +282,16 @@ void cons_running_info(void *owner, const struct rcmd *req, buf_t *out);
 /* Writes one SubscriptionData object (heartbeat and running info). */
 void cons_write_sub(jw_t *w, const char *topic, const char *expr, char *const *tags, size_t ntags,
                     int64_t version);
+
+/* ---- consumer_direct.c ------------------------------------------------------ */
+
+/* The cl_core consume_directly hook (loop thread): queues the request's
+ * message ahead of the other jobs, or refuses it (stopping, bad body). */
+void cons_direct_request(void *owner, struct rreq *req);
+/* Runs a direct job on a consume thread (takes j): the listener once, outside
+ * the normal flow (no ack, no retry, no statistics), then the
+ * ConsumeMessageDirectlyResult answer. */
+void cons_direct_run(struct ons_consumer *c, struct cjob *j);
 
 void cons_order_enqueue(struct ons_consumer *c, struct pq *q, ons_message_t **msgs, size_t n);
 /* Runs a drain job on a consume thread (takes j). */

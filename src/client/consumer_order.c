@@ -35,10 +35,6 @@ struct ons_order_consumer {
     struct ons_consumer c;
 };
 
-struct ons_consume_order_context {
-    int unused;
-};
-
 /* ---- broker locks ------------------------------------------------------------ */
 
 /* LOCK_BATCH_MQ or UNLOCK_BATCH_MQ for qs (all of one broker). For a lock,

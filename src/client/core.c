@@ -445,6 +445,20 @@ static void on_check_txn(void *ctx, struct rreq *req)
         on_unsupported(ctx, req);
 }
 
+/* True when req names this client's group (a request without the header is
+ * taken as meant for it); otherwise answers SYSTEM_ERROR (Java's wording). */
+static bool for_my_group(struct cl_core *c, struct rreq *req)
+{
+    tern_bytes_t group = rcmd_get(&req->cmd, "consumerGroup");
+    if (group.ptr == NULL || tern_bytes_eq_cstr(group, c->cfg.wire_group))
+        return true;
+    char msg[256];
+    snprintf(msg, sizeof msg, "The Consumer Group <%.*s> not exist in this consumer",
+             (int)(group.len > 128 ? 128 : group.len), (const char *)group.ptr);
+    rreq_respond_code(req, RESP_SYSTEM_ERROR, msg);
+    return false;
+}
+
 static void on_running_info(void *ctx, struct rreq *req)
 {
     struct cl_core *c = ctx;
@@ -452,11 +466,8 @@ static void on_running_info(void *ctx, struct rreq *req)
         on_unsupported(ctx, req);
         return;
     }
-    tern_bytes_t group = rcmd_get(&req->cmd, "consumerGroup");
-    if (group.ptr && !tern_bytes_eq_cstr(group, c->cfg.wire_group)) {
-        rreq_respond_code(req, RESP_SYSTEM_ERROR, "this client does not consume for that group");
+    if (!for_my_group(c, req))
         return;
-    }
     buf_t body;
     buf_init(&body);
     c->hooks.running_info(c->owner, &req->cmd, &body);
@@ -473,13 +484,24 @@ static void on_running_info(void *ctx, struct rreq *req)
     buf_deinit(&body);
 }
 
+static void on_consume_directly(void *ctx, struct rreq *req)
+{
+    struct cl_core *c = ctx;
+    if (c->hooks.consume_directly == NULL) {
+        on_unsupported(ctx, req);
+        return;
+    }
+    if (for_my_group(c, req))
+        c->hooks.consume_directly(c->owner, req);
+}
+
 static const struct rprocessor CLIENT_TABLE[] = {
     {RC_NOTIFY_CONSUMER_IDS_CHANGED, "NOTIFY_CONSUMER_IDS_CHANGED", on_notify_ids_changed, 0},
     {RC_CHECK_TRANSACTION_STATE, "CHECK_TRANSACTION_STATE", on_check_txn, 0},
     {RC_RESET_CONSUMER_CLIENT_OFFSET, "RESET_CONSUMER_CLIENT_OFFSET", on_unsupported, 0},
     {RC_GET_CONSUMER_STATUS_FROM_CLIENT, "GET_CONSUMER_STATUS_FROM_CLIENT", on_unsupported, 0},
     {RC_GET_CONSUMER_RUNNING_INFO, "GET_CONSUMER_RUNNING_INFO", on_running_info, 0},
-    {RC_CONSUME_MESSAGE_DIRECTLY, "CONSUME_MESSAGE_DIRECTLY", on_unsupported, 0},
+    {RC_CONSUME_MESSAGE_DIRECTLY, "CONSUME_MESSAGE_DIRECTLY", on_consume_directly, 0},
 };
 
 /* Checks that one name server answers (any answer will do). */

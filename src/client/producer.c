@@ -590,7 +590,7 @@ struct ons_producer *producer_new(const ons_properties_t *p, enum cl_kind kind, 
         cl_raise_oom(ex);
         return NULL;
     }
-    struct cl_core_hooks h = {producer_heartbeat, NULL, NULL, check_txn, NULL, false, false};
+    struct cl_core_hooks h = {.build_heartbeat = producer_heartbeat, .check_txn = check_txn};
     if (cl_core_init(&pr->core, p, kind, &h, pr, ex) != 0) {
         free(pr);
         return NULL;

@@ -16,7 +16,9 @@
 #include "common/error.h"
 #include "namesrv/namesrv.h"
 #include "protocol/cmd.h"
+#include "common/arena.h"
 #include "protocol/codes.h"
+#include "protocol/json.h"
 #include "protocol/message.h"
 #include "remoting/remoting.h"
 
@@ -165,6 +167,31 @@ static inline int cfx_pull(struct cfx *f, const char *group, const char *topic, 
     }
     rresp_deinit(&resp);
     return n;
+}
+
+/* The id of the one online client of group (from the broker), or false. */
+static inline bool cfx_client_id(struct cfx *f, const char *group, char *out, size_t cap)
+{
+    struct rcmd req;
+    rcmd_init(&req);
+    req.code = RC_GET_CONSUMER_LIST_BY_GROUP;
+    rcmd_add_cstr(&req, "consumerGroup", group);
+    struct rresp resp;
+    rresp_init(&resp);
+    int rc = rclient_call_sync(f->cli, f->addr, &req, 5000, &resp);
+    rcmd_deinit(&req);
+    arena_t a;
+    arena_init(&a);
+    struct json_val *v = NULL;
+    bool ok = rc == TERN_OK && resp.cmd.code == RESP_SUCCESS &&
+              json_parse(resp.cmd.body, &a, &v) == TERN_OK;
+    const struct json_val *ids = ok ? json_get(v, "consumerIdList") : NULL;
+    ok = ids && ids->type == JSON_ARRAY && ids->n == 1 && ids->items[0].type == JSON_STRING;
+    if (ok)
+        snprintf(out, cap, "%s", (const char *)ids->items[0].str.ptr);
+    arena_deinit(&a);
+    rresp_deinit(&resp);
+    return ok;
 }
 
 /* Properties for a client of this fixture (caller frees). */

@@ -91,28 +91,6 @@ static void send_tagged(const char *topic, const char *tag, int n)
     }
 }
 
-/* The id of the one online client of group (from the broker), or false. */
-static bool client_id_of(const char *group, char *out, size_t cap, arena_t *a)
-{
-    struct rcmd req;
-    rcmd_init(&req);
-    req.code = RC_GET_CONSUMER_LIST_BY_GROUP;
-    rcmd_add_cstr(&req, "consumerGroup", group);
-    struct rresp resp;
-    rresp_init(&resp);
-    int rc = rclient_call_sync(g_fx.cli, g_fx.addr, &req, 5000, &resp);
-    rcmd_deinit(&req);
-    struct json_val *v = NULL;
-    bool ok = rc == TERN_OK && resp.cmd.code == RESP_SUCCESS &&
-              json_parse(resp.cmd.body, a, &v) == TERN_OK;
-    const struct json_val *ids = ok ? json_get(v, "consumerIdList") : NULL;
-    ok = ids && ids->type == JSON_ARRAY && ids->n == 1 && ids->items[0].type == JSON_STRING;
-    if (ok)
-        snprintf(out, cap, "%s", (const char *)ids->items[0].str.ptr);
-    rresp_deinit(&resp);
-    return ok;
-}
-
 /* Asks the broker for the running info of (group, client). Returns the
  * response code; *out: the parsed body (arena a) on success. */
 static int running_info(const char *group, const char *client, struct json_val **out, arena_t *a)
@@ -166,7 +144,7 @@ TEST(running_info_reports_what_the_consumer_did)
     arena_t a;
     arena_init(&a);
     char id[256];
-    ASSERT(client_id_of("GID_ri1", id, sizeof id, &a));
+    ASSERT(cfx_client_id(&g_fx, "GID_ri1", id, sizeof id));
     struct json_val *ri = NULL;
     ASSERT_EQ(running_info("GID_ri1", id, &ri, &a), RESP_SUCCESS);
 
