@@ -264,8 +264,7 @@ static void check_kind(enum kind k, const char *group, const char *topic)
     ASSERT_EQ(atomic_load(&g_calls), 3);
 
     /* A msgId that names no stored message: the broker refuses it. */
-    ASSERT_EQ(direct(group, client, "7F00000100002A9F00000000FFFFFF00", &r, &a),
-              RESP_SYSTEM_ERROR);
+    ASSERT_EQ(direct(group, client, "7F00000100002A9F00000000FFFFFF00", &r, &a), RESP_SYSTEM_ERROR);
 
     /* The direct calls acknowledged and re-sent nothing: no redelivery. */
     usleep(1500 * 1000);
