@@ -295,6 +295,9 @@ struct cl_core_hooks {
      * must not block). Takes req (answers it, now or later from another
      * thread). NULL: the request is refused. */
     void (*consume_directly)(void *owner, struct rreq *req);
+    /* RESET_CONSUMER_CLIENT_OFFSET arrived for this client's group (loop
+     * thread: must not block). Takes req. NULL: the request is refused. */
+    void (*reset_offset)(void *owner, struct rreq *req);
     bool heartbeat_all_brokers; /* consumers: every address; producers: masters */
     bool is_consumer;
 };

@@ -365,6 +365,7 @@ static void consumer_tick(void *owner, int64_t now)
     struct ons_consumer *c = owner;
     if (atomic_load(&c->core.state) != CL_STARTED)
         return;
+    cons_reset_apply(c);
     if (atomic_exchange(&c->rebalance_due, false) || now >= c->next_rebalance) {
         bool ok = cons_rebalance(c);
         c->next_rebalance = now + (ok ? REBALANCE_MS : 1000);
@@ -403,6 +404,7 @@ struct ons_consumer *consumer_new(const ons_properties_t *p, enum cl_kind kind, 
                               .notify = consumer_notify,
                               .running_info = cons_running_info,
                               .consume_directly = cons_direct_request,
+                              .reset_offset = cons_reset_request,
                               .heartbeat_all_brokers = true,
                               .is_consumer = true};
     if (cl_core_init(&c->core, p, kind, &h, c, ex) != 0) {
@@ -670,6 +672,7 @@ void consumer_destroy(struct ons_consumer *c)
         return;
     consumer_shutdown(c);
     cl_core_deinit(&c->core);
+    cons_reset_free_pending(c);
     for (size_t i = 0; i < c->nsubs; i++)
         sub_free(&c->subs[i]);
     free(c->subs);

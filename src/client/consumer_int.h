@@ -166,6 +166,7 @@ struct ons_consumer {
     int nslots;
     _Atomic int slot_seq;          /* consume threads take slots[slot_seq++] */
     _Atomic int64_t start_wall_ms; /* when start() succeeded */
+    struct cons_reset *resets;     /* guarded by mu: owned, offset resets to apply */
 };
 
 struct ons_consume_context {
@@ -282,6 +283,27 @@ void cons_running_info(void *owner, const struct rcmd *req, buf_t *out);
 /* Writes one SubscriptionData object (heartbeat and running info). */
 void cons_write_sub(jw_t *w, const char *topic, const char *expr, char *const *tags, size_t ntags,
                     int64_t version);
+
+/* ---- consumer_reset.c ------------------------------------------------------- */
+
+struct cons_reset;
+/* The cl_core reset_offset hook (loop thread): parses the new offsets of the
+ * request's topic and queues them for the service thread. Takes req. */
+void cons_reset_request(void *owner, struct rreq *req);
+/* Service thread (tick, before the rebalance): applies the queued resets:
+ * each queue's committed offset becomes the new one, a held queue is dropped
+ * and the next rebalance (requested here) takes it again from there. */
+void cons_reset_apply(struct ons_consumer *c);
+/* Frees resets never applied (destroy). */
+void cons_reset_free_pending(struct ons_consumer *c);
+/* consumer_offset.c: makes off the committed offset of one queue (the
+ * broker's, synchronously, or the broadcasting file). */
+void cons_offset_reset(struct ons_consumer *c, const char *wire_topic, const char *broker, int qid,
+                       int64_t off);
+/* consumer_rebalance.c: removes a held queue from the consumer and marks it
+ * dropped, without committing it; returns it (one reference) or NULL. */
+struct pq *cons_rebalance_detach(struct ons_consumer *c, const char *wire_topic, const char *broker,
+                                 int qid);
 
 /* ---- consumer_direct.c ------------------------------------------------------ */
 

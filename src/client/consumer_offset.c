@@ -81,6 +81,41 @@ static void local_save(struct ons_consumer *c)
         cl_log(ONS_LOG_WARN, "cannot write %s", file);
 }
 
+/* UPDATE_CONSUMER_OFFSET of one queue to addr; sync waits for the answer. */
+static int send_commit(struct ons_consumer *c, const char *addr, const char *wire_topic, int qid,
+                       int64_t off, bool sync)
+{
+    struct rcmd cmd;
+    rcmd_init(&cmd);
+    cmd.code = RC_UPDATE_CONSUMER_OFFSET;
+    rcmd_add_cstr(&cmd, "consumerGroup", c->core.cfg.wire_group);
+    rcmd_add_cstr(&cmd, "topic", wire_topic);
+    rcmd_add_i64(&cmd, "queueId", qid);
+    rcmd_add_i64(&cmd, "commitOffset", off);
+    if (!sync)
+        return cl_core_oneway(&c->core, addr, &cmd);
+    struct rresp resp;
+    rresp_init(&resp);
+    int rc = cl_core_call(&c->core, addr, &cmd, CALL_TIMEOUT_MS, &resp);
+    if (rc == TERN_OK && resp.cmd.code != RESP_SUCCESS)
+        rc = TERN_EREMOTE;
+    rresp_deinit(&resp);
+    return rc;
+}
+
+/* The broadcasting file's slot for key, created when missing (c->mu held);
+ * NULL when out of memory. */
+static int64_t *local_slot(struct ons_consumer *c, const char *key)
+{
+    int64_t *v = strmap_get_cstr(&c->local, key);
+    if (v == NULL && (v = cl_malloc(sizeof *v)) != NULL &&
+        strmap_set(&c->local, tern_cstr(key), v, NULL) != TERN_OK) {
+        free(v);
+        v = NULL;
+    }
+    return v;
+}
+
 /* consumer_int.h. Unchanged offsets are not sent again. */
 bool cons_offset_commit_one(struct ons_consumer *c, struct pq *q, const char *addr, bool sync)
 {
@@ -90,25 +125,7 @@ bool cons_offset_commit_one(struct ons_consumer *c, struct pq *q, const char *ad
     pthread_mutex_unlock(&q->mu);
     if (!changed)
         return true;
-    struct rcmd cmd;
-    rcmd_init(&cmd);
-    cmd.code = RC_UPDATE_CONSUMER_OFFSET;
-    rcmd_add_cstr(&cmd, "consumerGroup", c->core.cfg.wire_group);
-    rcmd_add_cstr(&cmd, "topic", q->wire_topic);
-    rcmd_add_i64(&cmd, "queueId", q->qid);
-    rcmd_add_i64(&cmd, "commitOffset", off);
-    int rc;
-    if (sync) {
-        struct rresp resp;
-        rresp_init(&resp);
-        rc = cl_core_call(&c->core, addr, &cmd, CALL_TIMEOUT_MS, &resp);
-        if (rc == TERN_OK && resp.cmd.code != RESP_SUCCESS)
-            rc = TERN_EREMOTE;
-        rresp_deinit(&resp);
-    } else {
-        rc = cl_core_oneway(&c->core, addr, &cmd);
-    }
-    if (rc != TERN_OK)
+    if (send_commit(c, addr, q->wire_topic, q->qid, off, sync) != TERN_OK)
         return false;
     pthread_mutex_lock(&q->mu);
     q->reported = off;
@@ -142,12 +159,7 @@ void cons_offset_commit_all(struct ons_consumer *c, bool sync)
             continue;
         char key[512];
         local_key(q, key, sizeof key);
-        int64_t *v = strmap_get_cstr(&c->local, key);
-        if (v == NULL && (v = cl_malloc(sizeof *v)) != NULL &&
-            strmap_set(&c->local, tern_cstr(key), v, NULL) != TERN_OK) {
-            free(v);
-            v = NULL;
-        }
+        int64_t *v = local_slot(c, key);
         if (v) {
             *v = off;
             dirty = true;
@@ -164,6 +176,35 @@ void cons_offset_commit_all(struct ons_consumer *c, bool sync)
     for (size_t i = 0; i < n; i++)
         pq_unref(qs[i]);
     free(qs);
+}
+
+void cons_offset_reset(struct ons_consumer *c, const char *wire_topic, const char *broker, int qid,
+                       int64_t off)
+{
+    struct pq tmp = {.wire_topic = (char *)wire_topic, .qid = qid};
+    snprintf(tmp.broker, sizeof tmp.broker, "%s", broker);
+    if (c->core.cfg.broadcasting) {
+        char key[512];
+        local_key(&tmp, key, sizeof key);
+        pthread_mutex_lock(&c->mu);
+        local_load(c);
+        int64_t *v = local_slot(c, key);
+        if (v) {
+            *v = off;
+            local_save(c);
+        }
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    char addr[64];
+    if (cons_pq_addr(c, &tmp, addr, sizeof addr) == NULL) {
+        cl_log(ONS_LOG_WARN, "reset of %s:%s:%d: no address for the broker", wire_topic, broker,
+               qid);
+        return;
+    }
+    if (send_commit(c, addr, wire_topic, qid, off, true) != TERN_OK)
+        cl_log(ONS_LOG_WARN, "reset of %s:%s:%d: the broker did not take offset %lld", wire_topic,
+               broker, qid, (long long)off);
 }
 
 /* Start offset of a newly assigned queue (§8.6). OUT: *off. */

@@ -73,6 +73,23 @@ static struct pq *detach_locked(struct ons_consumer *c, size_t i)
     return q;
 }
 
+struct pq *cons_rebalance_detach(struct ons_consumer *c, const char *wire_topic, const char *broker,
+                                 int qid)
+{
+    struct pq *q = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->npqs; i++) {
+        const struct pq *it = c->pqs[i];
+        if (it->qid == qid && strcmp(it->wire_topic, wire_topic) == 0 &&
+            strcmp(it->broker, broker) == 0) {
+            q = detach_locked(c, i);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return q;
+}
+
 /* Lets a detached queue go: its progress is committed first (ordered queues
  * also finish the message in flight, drop the rest and unlock). addr: the
  * queue's broker (NULL when unknown). Drops the reference. Not under c->mu:

@@ -495,10 +495,28 @@ static void on_consume_directly(void *ctx, struct rreq *req)
         c->hooks.consume_directly(c->owner, req);
 }
 
+/* RESET_CONSUMER_CLIENT_OFFSET (oneway): its group is in "group". */
+static void on_reset_offset(void *ctx, struct rreq *req)
+{
+    struct cl_core *c = ctx;
+    tern_bytes_t group = rcmd_get(&req->cmd, "group");
+    if (c->hooks.reset_offset == NULL || group.ptr == NULL ||
+        !tern_bytes_eq_cstr(group, c->cfg.wire_group)) {
+        if (c->hooks.reset_offset == NULL)
+            on_unsupported(ctx, req);
+        else if (rreq_is_oneway(req))
+            rreq_free(req);
+        else
+            rreq_respond_code(req, RESP_SYSTEM_ERROR, "not a consumer of that group");
+        return;
+    }
+    c->hooks.reset_offset(c->owner, req);
+}
+
 static const struct rprocessor CLIENT_TABLE[] = {
     {RC_NOTIFY_CONSUMER_IDS_CHANGED, "NOTIFY_CONSUMER_IDS_CHANGED", on_notify_ids_changed, 0},
     {RC_CHECK_TRANSACTION_STATE, "CHECK_TRANSACTION_STATE", on_check_txn, 0},
-    {RC_RESET_CONSUMER_CLIENT_OFFSET, "RESET_CONSUMER_CLIENT_OFFSET", on_unsupported, 0},
+    {RC_RESET_CONSUMER_CLIENT_OFFSET, "RESET_CONSUMER_CLIENT_OFFSET", on_reset_offset, 0},
     {RC_GET_CONSUMER_STATUS_FROM_CLIENT, "GET_CONSUMER_STATUS_FROM_CLIENT", on_unsupported, 0},
     {RC_GET_CONSUMER_RUNNING_INFO, "GET_CONSUMER_RUNNING_INFO", on_running_info, 0},
     {RC_CONSUME_MESSAGE_DIRECTLY, "CONSUME_MESSAGE_DIRECTLY", on_consume_directly, 0},
