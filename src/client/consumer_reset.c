@@ -126,8 +126,8 @@ void cons_reset_apply(struct ons_consumer *c)
     while (r) {
         for (size_t i = 0; i < r->n; i++) {
             const struct reset_entry *e = &r->e[i];
-            cl_log(ONS_LOG_INFO, "reset %s:%s:%d to offset %lld", r->wire_topic, e->broker,
-                   e->qid, (long long)e->offset);
+            cl_log(ONS_LOG_INFO, "reset %s:%s:%d to offset %lld", r->wire_topic, e->broker, e->qid,
+                   (long long)e->offset);
             cons_offset_reset(c, r->wire_topic, e->broker, e->qid, e->offset);
             struct pq *q = cons_rebalance_detach(c, r->wire_topic, e->broker, e->qid);
             if (q && c->orderly) {
