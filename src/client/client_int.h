@@ -291,6 +291,9 @@ struct cl_core_hooks {
     /* GET_CONSUMER_RUNNING_INFO arrived (loop thread: short locks only):
      * appends the ConsumerRunningInfo JSON of req to out. NULL: refused. */
     void (*running_info)(void *owner, const struct rcmd *req, buf_t *out);
+    /* GET_CONSUMER_STATUS_FROM_CLIENT arrived (loop thread: short locks only):
+     * appends the GetConsumerStatusBody JSON of req to out. NULL: refused. */
+    void (*consumer_status)(void *owner, const struct rcmd *req, buf_t *out);
     /* CONSUME_MESSAGE_DIRECTLY arrived for this client's group (loop thread:
      * must not block). Takes req (answers it, now or later from another
      * thread). NULL: the request is refused. */

@@ -187,6 +187,22 @@ static void write_subscriptions(jw_t *w, struct ons_consumer *c)
     jw_arr_end(w);
 }
 
+/* The MessageQueue object {"brokerName":…,"queueId":…,"topic":…}: a map key
+ * in fastjson's object-key form, appended as raw text. */
+static void write_mq_key(buf_t *out, const struct pq *q)
+{
+    jw_t w;
+    jw_init(&w, out);
+    jw_obj_begin(&w);
+    jw_key(&w, "brokerName");
+    jw_cstr(&w, q->broker);
+    jw_key(&w, "queueId");
+    jw_i64(&w, q->qid);
+    jw_key(&w, "topic");
+    jw_cstr(&w, q->wire_topic);
+    jw_obj_end(&w);
+}
+
 /* One "{MessageQueue}:{ProcessQueueInfo}" member of mqTable, appended as
  * raw text because the key is an object. */
 static void write_mq(buf_t *out, struct pq *q, bool first, int64_t wall_now, int64_t mono_now)
@@ -200,17 +216,9 @@ static void write_mq(buf_t *out, struct pq *q, bool first, int64_t wall_now, int
     int64_t lock_wall = lock_mono ? wall_now - (mono_now - lock_mono) : 0;
     if (!first)
         buf_append(out, ",", 1);
-    jw_t w;
-    jw_init(&w, out);
-    jw_obj_begin(&w);
-    jw_key(&w, "brokerName");
-    jw_cstr(&w, q->broker);
-    jw_key(&w, "queueId");
-    jw_i64(&w, q->qid);
-    jw_key(&w, "topic");
-    jw_cstr(&w, q->wire_topic);
-    jw_obj_end(&w);
+    write_mq_key(out, q);
     buf_append(out, ":", 1);
+    jw_t w;
     jw_init(&w, out);
     jw_obj_begin(&w);
     jw_key(&w, "commitOffset");
@@ -318,4 +326,30 @@ void cons_running_info(void *owner, const struct rcmd *req, buf_t *out)
         buf_deinit(&text);
     }
     jw_obj_end(&w);
+}
+
+void cons_status_info(void *owner, const struct rcmd *req, buf_t *out)
+{
+    struct ons_consumer *c = owner;
+    tern_bytes_t topic = rcmd_get(req, "topic");
+    buf_append_cstr(out, "{\"consumerTable\":{},\"messageQueueTable\":{");
+    bool first = true;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->npqs; i++) {
+        struct pq *q = c->pqs[i];
+        if (topic.ptr && !tern_bytes_eq_cstr(topic, q->wire_topic))
+            continue;
+        pthread_mutex_lock(&q->mu);
+        int64_t off = pq_commit_offset_locked(q);
+        pthread_mutex_unlock(&q->mu);
+        if (!first)
+            buf_append(out, ",", 1);
+        first = false;
+        write_mq_key(out, q);
+        char num[32];
+        snprintf(num, sizeof num, ":%lld", (long long)off);
+        buf_append_cstr(out, num);
+    }
+    pthread_mutex_unlock(&c->mu);
+    buf_append_cstr(out, "}}");
 }

@@ -280,6 +280,10 @@ void cons_stats_roll(struct ons_consumer *c, int64_t now_ms);
 /* The cl_core running_info hook: ConsumerRunningInfo JSON (properties,
  * subscriptionSet, mqTable, statusTable, jstack when asked). */
 void cons_running_info(void *owner, const struct rcmd *req, buf_t *out);
+/* The cl_core consumer_status hook (GET_CONSUMER_STATUS_FROM_CLIENT):
+ * GetConsumerStatusBody {"consumerTable":{},"messageQueueTable":{{mq}:offset}}
+ * with the committed offset of each held queue of req's topic. */
+void cons_status_info(void *owner, const struct rcmd *req, buf_t *out);
 /* Writes one SubscriptionData object (heartbeat and running info). */
 void cons_write_sub(jw_t *w, const char *topic, const char *expr, char *const *tags, size_t ntags,
                     int64_t version);

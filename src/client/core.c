@@ -445,11 +445,12 @@ static void on_check_txn(void *ctx, struct rreq *req)
         on_unsupported(ctx, req);
 }
 
-/* True when req names this client's group (a request without the header is
- * taken as meant for it); otherwise answers SYSTEM_ERROR (Java's wording). */
-static bool for_my_group(struct cl_core *c, struct rreq *req)
+/* True when req's group header (key) names this client's group (a request
+ * without it is taken as meant for it); otherwise answers SYSTEM_ERROR
+ * (Java's wording). */
+static bool for_my_group(struct cl_core *c, struct rreq *req, const char *key)
 {
-    tern_bytes_t group = rcmd_get(&req->cmd, "consumerGroup");
+    tern_bytes_t group = rcmd_get(&req->cmd, key);
     if (group.ptr == NULL || tern_bytes_eq_cstr(group, c->cfg.wire_group))
         return true;
     char msg[256];
@@ -459,21 +460,23 @@ static bool for_my_group(struct cl_core *c, struct rreq *req)
     return false;
 }
 
-static void on_running_info(void *ctx, struct rreq *req)
+/* Answers req with the body fn appends (a consumer hook; NULL: refused),
+ * after checking the group named by group_key. */
+static void answer_body(struct cl_core *c, struct rreq *req, const char *group_key,
+                        void (*fn)(void *owner, const struct rcmd *req, buf_t *out))
 {
-    struct cl_core *c = ctx;
-    if (c->hooks.running_info == NULL) {
-        on_unsupported(ctx, req);
+    if (fn == NULL) {
+        on_unsupported(c, req);
         return;
     }
-    if (!for_my_group(c, req))
+    if (!for_my_group(c, req, group_key))
         return;
     buf_t body;
     buf_init(&body);
-    c->hooks.running_info(c->owner, &req->cmd, &body);
+    fn(c->owner, &req->cmd, &body);
     if (buf_failed(&body)) {
         buf_deinit(&body);
-        rreq_respond_code(req, RESP_SYSTEM_ERROR, "no memory for the running info");
+        rreq_respond_code(req, RESP_SYSTEM_ERROR, "out of memory");
         return;
     }
     struct rcmd resp;
@@ -484,6 +487,18 @@ static void on_running_info(void *ctx, struct rreq *req)
     buf_deinit(&body);
 }
 
+static void on_running_info(void *ctx, struct rreq *req)
+{
+    struct cl_core *c = ctx;
+    answer_body(c, req, "consumerGroup", c->hooks.running_info);
+}
+
+static void on_consumer_status(void *ctx, struct rreq *req)
+{
+    struct cl_core *c = ctx;
+    answer_body(c, req, "group", c->hooks.consumer_status);
+}
+
 static void on_consume_directly(void *ctx, struct rreq *req)
 {
     struct cl_core *c = ctx;
@@ -491,7 +506,7 @@ static void on_consume_directly(void *ctx, struct rreq *req)
         on_unsupported(ctx, req);
         return;
     }
-    if (for_my_group(c, req))
+    if (for_my_group(c, req, "consumerGroup"))
         c->hooks.consume_directly(c->owner, req);
 }
 
@@ -517,7 +532,7 @@ static const struct rprocessor CLIENT_TABLE[] = {
     {RC_NOTIFY_CONSUMER_IDS_CHANGED, "NOTIFY_CONSUMER_IDS_CHANGED", on_notify_ids_changed, 0},
     {RC_CHECK_TRANSACTION_STATE, "CHECK_TRANSACTION_STATE", on_check_txn, 0},
     {RC_RESET_CONSUMER_CLIENT_OFFSET, "RESET_CONSUMER_CLIENT_OFFSET", on_reset_offset, 0},
-    {RC_GET_CONSUMER_STATUS_FROM_CLIENT, "GET_CONSUMER_STATUS_FROM_CLIENT", on_unsupported, 0},
+    {RC_GET_CONSUMER_STATUS_FROM_CLIENT, "GET_CONSUMER_STATUS_FROM_CLIENT", on_consumer_status, 0},
     {RC_GET_CONSUMER_RUNNING_INFO, "GET_CONSUMER_RUNNING_INFO", on_running_info, 0},
     {RC_CONSUME_MESSAGE_DIRECTLY, "CONSUME_MESSAGE_DIRECTLY", on_consume_directly, 0},
 };

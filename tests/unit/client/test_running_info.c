@@ -3,10 +3,14 @@
  * (307) relayed by a real broker, as an admin tool or the Open API asks it:
  * properties, subscriptions, one mqTable entry per owned queue, per-topic
  * consume statistics that match what the listener did, and the jstack text.
- * A request for another group is refused. */
+ * A request for another group is refused. It also answers
+ * GET_CONSUMER_STATUS_FROM_CLIENT (221), sent by the broker over the
+ * consumer's own connection, with the committed offset of each held queue. */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 
+#include "broker/broker_int.h"
 #include "client_fixture.h"
 #include "common/arena.h"
 #include "harness.h"
@@ -218,6 +222,105 @@ TEST(running_info_reports_what_the_consumer_did)
     struct json_val *other = NULL;
     int code = running_info("GID_ri_other", id, &other, &a);
     ASSERT(code != RESP_SUCCESS);
+    arena_deinit(&a);
+    ons_consumer_destroy(c);
+}
+
+struct wait_resp {
+    sem_t sem;
+    int code;
+    char body[4096];
+};
+
+static void on_resp(void *arg, int err, struct rcmd *resp)
+{
+    struct wait_resp *w = arg;
+    w->code = err == TERN_OK && resp ? resp->code : -1;
+    size_t n = resp ? resp->body.len : 0;
+    if (n >= sizeof w->body)
+        n = sizeof w->body - 1;
+    if (n)
+        memcpy(w->body, resp->body.ptr, n);
+    w->body[n] = '\0';
+    sem_post(&w->sem);
+}
+
+/* GET_CONSUMER_STATUS_FROM_CLIENT for (group, topic), sent by the broker to
+ * the one consumer of client_group. Returns the code; *out the parsed body. */
+static int consumer_status(const char *client_group, const char *group, const char *topic,
+                           struct json_val **out, arena_t *a)
+{
+    char id[256];
+    if (!cfx_client_id(&g_fx, client_group, id, sizeof id))
+        return -3;
+    struct rconn *conn =
+        cm_find_conn(&g_fx.b->clients, false, tern_cstr(client_group), tern_cstr(id), NULL);
+    if (conn == NULL)
+        return -3;
+    struct wait_resp w = {.code = -1};
+    sem_init(&w.sem, 0, 0);
+    struct rcmd cmd;
+    rcmd_init(&cmd);
+    cmd.code = RC_GET_CONSUMER_STATUS_FROM_CLIENT;
+    rcmd_add_cstr(&cmd, "topic", topic);
+    rcmd_add_cstr(&cmd, "group", group);
+    int rc = rconn_send_request(conn, &cmd, 5000, on_resp, &w);
+    rcmd_deinit(&cmd);
+    rconn_unref(conn);
+    if (rc != TERN_OK) {
+        sem_destroy(&w.sem);
+        return -1;
+    }
+    while (sem_wait(&w.sem) != 0)
+        ;
+    sem_destroy(&w.sem);
+    if (w.code == RESP_SUCCESS && json_parse(tern_cstr(w.body), a, out) != TERN_OK)
+        return -2;
+    return w.code;
+}
+
+static void count_one(const struct msg_record *r, void *arg)
+{
+    (void)r;
+    (*(int *)arg)++;
+}
+
+TEST(consumer_status_lists_committed_offsets)
+{
+    setup();
+    ons_consumer_t *c = start_consumer("GID_ri3");
+    ASSERT(c != NULL);
+    send_tagged("TopicRI2", "ok", 6);
+    int stored = 0;
+    ASSERT(cfx_pull(&g_fx, "GID_riprobe", "TopicRI2", 0, 0, count_one, &stored) >= 0);
+    ASSERT(cfx_pull(&g_fx, "GID_riprobe", "TopicRI2", 1, 0, count_one, &stored) >= 0);
+    ASSERT(stored >= 6);
+    arena_t a;
+    arena_init(&a);
+    /* The committed offsets reach the queues' ends once everything is consumed. */
+    int64_t sum = -1;
+    int64_t deadline = clock_mono_ms() + 15000;
+    while (sum != stored && clock_mono_ms() < deadline) {
+        struct json_val *v = NULL;
+        ASSERT_EQ(consumer_status("GID_ri3", "GID_ri3", "TopicRI2", &v, &a), RESP_SUCCESS);
+        const struct json_val *ct = json_get(v, "consumerTable");
+        ASSERT(ct && ct->type == JSON_OBJECT && ct->n == 0);
+        const struct json_val *mq = json_get(v, "messageQueueTable");
+        ASSERT(mq && mq->type == JSON_OBJECT);
+        ASSERT_EQ(mq->n, 2); /* both queues of TopicRI2, nothing of TopicRI1 */
+        sum = 0;
+        for (size_t i = 0; i < mq->n; i++) {
+            ASSERT(strstr((const char *)mq->keys[i].ptr, "\"topic\":\"TopicRI2\"") != NULL);
+            int64_t off = -1;
+            ASSERT_EQ(json_val_i64(&mq->items[i], &off), TERN_OK);
+            sum += off;
+        }
+        if (sum != stored)
+            usleep(50 * 1000);
+    }
+    ASSERT_EQ(sum, stored);
+    struct json_val *v = NULL;
+    ASSERT_EQ(consumer_status("GID_ri3", "GID_ri_other", "TopicRI2", &v, &a), RESP_SYSTEM_ERROR);
     arena_deinit(&a);
     ons_consumer_destroy(c);
 }
