@@ -37,12 +37,12 @@ struct cons_reset {
 };
 
 /* Adds the queue described by obj (topic, brokerName, queueId) with offset
- * off when it belongs to topic. */
-static void take_entry(struct cons_reset *r, size_t cap, const struct json_val *obj, int64_t off)
+ * off when it belongs to topic (r has room for one entry per table item). */
+static void take_entry(struct cons_reset *r, const struct json_val *obj, int64_t off)
 {
     tern_bytes_t t = json_get_str(obj, "topic"), b = json_get_str(obj, "brokerName");
     int64_t qid = -1;
-    if (r->n == cap || t.ptr == NULL || !tern_bytes_eq_cstr(t, r->wire_topic) || b.ptr == NULL ||
+    if (t.ptr == NULL || !tern_bytes_eq_cstr(t, r->wire_topic) || b.ptr == NULL ||
         b.len >= sizeof r->e[0].broker || json_get_i64(obj, "queueId", &qid) != TERN_OK ||
         qid < 0 || qid > INT32_MAX || off < 0)
         return;
@@ -74,13 +74,13 @@ static struct cons_reset *parse(tern_bytes_t topic, tern_bytes_t body)
             if (tab->type == JSON_ARRAY) {
                 const struct json_val *it = &tab->items[i];
                 if (json_get_i64(it, "offset", &off) == TERN_OK)
-                    take_entry(r, tab->n, it, off);
+                    take_entry(r, it, off);
             } else {
                 /* The key is a MessageQueue object in raw text. */
                 struct json_val *mq = NULL;
                 if (json_val_i64(&tab->items[i], &off) == TERN_OK &&
                     json_parse(tab->keys[i], &a, &mq) == TERN_OK)
-                    take_entry(r, tab->n, mq, off);
+                    take_entry(r, mq, off);
             }
         }
         if (r->n == 0) {
@@ -108,10 +108,7 @@ void cons_reset_request(void *owner, struct rreq *req)
         r = NULL;
     }
     free(r);
-    if (rreq_is_oneway(req))
-        rreq_free(req);
-    else
-        rreq_respond_code(req, RESP_SUCCESS, NULL);
+    rreq_respond_code(req, RESP_SUCCESS, NULL); /* oneway: nothing is sent */
 }
 
 void cons_reset_apply(struct ons_consumer *c)

@@ -510,22 +510,21 @@ static void on_consume_directly(void *ctx, struct rreq *req)
         c->hooks.consume_directly(c->owner, req);
 }
 
-/* RESET_CONSUMER_CLIENT_OFFSET (oneway): its group is in "group". */
+/* RESET_CONSUMER_CLIENT_OFFSET (oneway, so refusals send nothing): its group
+ * is in "group", which it must name. */
 static void on_reset_offset(void *ctx, struct rreq *req)
 {
     struct cl_core *c = ctx;
-    tern_bytes_t group = rcmd_get(&req->cmd, "group");
-    if (c->hooks.reset_offset == NULL || group.ptr == NULL ||
-        !tern_bytes_eq_cstr(group, c->cfg.wire_group)) {
-        if (c->hooks.reset_offset == NULL)
-            on_unsupported(ctx, req);
-        else if (rreq_is_oneway(req))
-            rreq_free(req);
-        else
-            rreq_respond_code(req, RESP_SYSTEM_ERROR, "not a consumer of that group");
+    if (c->hooks.reset_offset == NULL) {
+        on_unsupported(ctx, req);
         return;
     }
-    c->hooks.reset_offset(c->owner, req);
+    if (rcmd_get(&req->cmd, "group").ptr == NULL) {
+        rreq_respond_code(req, RESP_SYSTEM_ERROR, "no group");
+        return;
+    }
+    if (for_my_group(c, req, "group"))
+        c->hooks.reset_offset(c->owner, req);
 }
 
 static const struct rprocessor CLIENT_TABLE[] = {

@@ -135,6 +135,25 @@ static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to
     }
 }
 
+/* Creates (preallocates) and maps the segment at start, advised as every
+ * segment is (mfile_advise_log). Its directory entry is durable before it is
+ * returned: records synced into it may be acknowledged. OUT: *out. */
+static int new_segment(struct commitlog *cl, int64_t start, struct mfile **out)
+{
+    struct mfile *m = NULL;
+    int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
+    if (rc)
+        return rc;
+    mfile_advise_log(m);
+    rc = mfile_fsync_dir(cl->dir);
+    if (rc) {
+        mfile_destroy(m);
+        return rc;
+    }
+    *out = m;
+    return TERN_OK;
+}
+
 /* Frees a spare that will not be used. Its file is deleted only when it lies
  * past every segment of the log: a spare can never be allowed to unlink a
  * live segment, whatever interleaving produced it. */
@@ -176,17 +195,7 @@ static void *alloc_main(void *arg)
         cl->busy_start = start;
         pthread_mutex_unlock(&cl->alloc_mu);
         struct mfile *m = NULL;
-        int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
-        if (rc == TERN_OK) {
-            mfile_advise_log(m);
-            /* The new entry must be durable before records synced into it are
-             * acknowledged. */
-            rc = mfile_fsync_dir(cl->dir);
-            if (rc) {
-                mfile_destroy(m);
-                m = NULL;
-            }
-        }
+        int rc = new_segment(cl, start, &m);
         if (rc)
             log_warn("store", "preallocating segment start=%lld failed: %s", (long long)start,
                      tern_strerror(rc));
@@ -374,15 +383,7 @@ static int roll(struct commitlog *cl)
         cl->want_start = -1;
     pthread_mutex_unlock(&cl->alloc_mu);
     if (!m) {
-        int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
-        if (rc == TERN_OK) {
-            mfile_advise_log(m);
-            rc = mfile_fsync_dir(cl->dir);
-            if (rc) {
-                mfile_destroy(m);
-                m = NULL;
-            }
-        }
+        int rc = new_segment(cl, start, &m);
         if (rc) {
             log_error("store", "cannot create commitlog segment start=%lld: %s", (long long)start,
                       tern_strerror(rc));

@@ -169,6 +169,19 @@ static inline int cfx_pull(struct cfx *f, const char *group, const char *topic, 
     return n;
 }
 
+static inline void cfx_count_one(const struct msg_record *r, void *arg)
+{
+    (void)r;
+    (*(int *)arg)++;
+}
+
+/* Messages stored in queue qid of topic (at most 32), or -1. */
+static inline int cfx_stored(struct cfx *f, const char *topic, int qid)
+{
+    int n = 0;
+    return cfx_pull(f, "GID_cfxprobe", topic, qid, 0, cfx_count_one, &n) < 0 ? -1 : n;
+}
+
 /* The id of the one online client of group (from the broker), or false. */
 static inline bool cfx_client_id(struct cfx *f, const char *group, char *out, size_t cap)
 {
@@ -203,6 +216,19 @@ static inline ons_properties_t *cfx_props(struct cfx *f, const char *group)
     ons_properties_put(p, ONS_ACCESS_KEY, "ak");
     ons_properties_put(p, ONS_SECRET_KEY, "sk");
     return p;
+}
+
+/* A started producer of group for this fixture (caller destroys), or NULL. */
+static inline ons_producer_t *cfx_producer(struct cfx *f, const char *group)
+{
+    ons_properties_t *p = cfx_props(f, group);
+    ons_producer_t *pr = ons_factory_create_producer(p, NULL);
+    ons_properties_free(p);
+    if (pr && ons_producer_start(pr, NULL) != 0) {
+        ons_producer_destroy(pr);
+        pr = NULL;
+    }
+    return pr;
 }
 
 #endif

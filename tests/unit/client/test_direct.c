@@ -26,11 +26,8 @@ static void setup(void)
         ASSERT_EQ(cfx_topic(&g_fx, "TopicCDb", 1), 0);
         ASSERT_EQ(cfx_topic(&g_fx, "TopicCDo", 1), 0);
         ASSERT_EQ(cfx_topic(&g_fx, "TopicCDx", 1), 0);
-        ons_properties_t *p = cfx_props(&g_fx, "GID_cdprod");
-        g_pr = ons_factory_create_producer(p, NULL);
-        ons_properties_free(p);
+        g_pr = cfx_producer(&g_fx, "GID_cdprod");
         ASSERT(g_pr != NULL);
-        ASSERT_EQ(ons_producer_start(g_pr, NULL), 0);
         g_up = true;
     }
 }

@@ -27,11 +27,8 @@ static void setup(void)
         ASSERT_EQ(cfx_start(&g_fx), 0);
         ASSERT_EQ(cfx_topic(&g_fx, "TopicRS", 2), 0);
         ASSERT_EQ(cfx_topic(&g_fx, "TopicRSb", 2), 0);
-        ons_properties_t *p = cfx_props(&g_fx, "GID_rsprod");
-        g_pr = ons_factory_create_producer(p, NULL);
-        ons_properties_free(p);
+        g_pr = cfx_producer(&g_fx, "GID_rsprod");
         ASSERT(g_pr != NULL);
-        ASSERT_EQ(ons_producer_start(g_pr, NULL), 0);
         g_up = true;
     }
 }
@@ -86,19 +83,6 @@ static bool wait_each_seen(int n)
     }
 }
 
-/* Messages stored in queue qid of topic (at most 32). */
-static void count_one(const struct msg_record *r, void *arg)
-{
-    (void)r;
-    (*(int *)arg)++;
-}
-
-static int stored_in(const char *topic, int qid)
-{
-    int n = 0;
-    return cfx_pull(&g_fx, "GID_rsprobe", topic, qid, 0, count_one, &n) < 0 ? -1 : n;
-}
-
 /* Sends RESET_CONSUMER_CLIENT_OFFSET (oneway) to the consumer of group over
  * its connection to the broker. */
 static bool send_reset(const char *client_group, const char *group, const char *topic,
@@ -148,7 +132,7 @@ static void check_model(const char *group, const char *topic, bool broadcasting)
         ons_message_free(m);
     }
     ASSERT(wait_calls(NMSG));
-    int n0 = stored_in(topic, 0), n1 = stored_in(topic, 1);
+    int n0 = cfx_stored(&g_fx, topic, 0), n1 = cfx_stored(&g_fx, topic, 1);
     ASSERT(n0 >= 0 && n1 >= 0 && n0 + n1 == NMSG);
     ASSERT(n0 > 0); /* round robin over two queues */
 
