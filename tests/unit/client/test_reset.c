@@ -116,8 +116,12 @@ static void check_model(const char *group, const char *topic, bool broadcasting)
     for (int i = 0; i < NMSG; i++)
         atomic_store(&g_seen[i], 0);
     ons_properties_t *p = cfx_props(&g_fx, group);
-    if (broadcasting)
-        ons_properties_put(p, ONS_MESSAGE_MODEL, "BROADCASTING");
+    if (broadcasting) {
+        ons_properties_put(p, ONS_MESSAGE_MODEL, ONS_BROADCASTING);
+        /* The offset file lives with this run's store, not in $HOME where an
+         * earlier run's offsets would be read back. */
+        ons_properties_put(p, ONS_LOCAL_OFFSET_STORE_DIR, g_fx.dir);
+    }
     ons_exception_t *ex = NULL;
     ons_consumer_t *c = ons_factory_create_consumer(p, &ex);
     ons_properties_free(p);
