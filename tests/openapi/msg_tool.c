@@ -5,11 +5,13 @@
  *       sends COUNT messages (body "body-<i>"), prints one Message ID a line;
  *       SEND_KIND=order|txn|delay picks the OrderProducer (sharding key =
  *       KEY), a committed transaction, or a delivery time DELAY_MS ahead
- *   msg_tool consume NAMESRV GROUP TOPIC EXPR COUNT SECONDS [fail]
+ *   msg_tool consume NAMESRV GROUP TOPIC EXPR COUNT SECONDS [fail|order]
  *       consumes as GROUP until COUNT messages were seen, then stays online
  *       for SECONDS; prints "consumed <msgId>" a line. With "fail" every
  *       delivery answers ReconsumeLater (MaxReconsumeTimes=0: straight to
- *       the group's dead-letter queue).
+ *       the group's dead-letter queue); with "order" an OrderConsumer takes
+ *       the messages one queue at a time, so the lines keep a queue's order
+ *       (a plain consumer's threads may print them in any order).
  * Resources of a namespaced instance: set INSTANCE_ID in the environment.
  * ACCESS_KEY and SECRET_KEY (default "ak"/"sk") sign the requests.
  * Exit 0 on success, 1 on failure (COUNT not reached within 30 s). */
@@ -59,6 +61,17 @@ static ons_action_t on_message(const ons_message_t *m, ons_consume_context_t *ct
     fflush(stdout);
     atomic_fetch_add(&g_seen, 1);
     return g_fail ? ONS_ACTION_RECONSUME_LATER : ONS_ACTION_COMMIT_MESSAGE;
+}
+
+static ons_order_action_t on_ordered(const ons_message_t *m, ons_consume_order_context_t *ctx,
+                                     void *user)
+{
+    (void)ctx;
+    (void)user;
+    printf("consumed %s\n", ons_message_get_msg_id(m));
+    fflush(stdout);
+    atomic_fetch_add(&g_seen, 1);
+    return ONS_ORDER_ACTION_SUCCESS;
 }
 
 static ons_transaction_status_t txn_commit(const ons_message_t *m, void *arg)
@@ -148,8 +161,38 @@ static int do_send(char **argv)
     return 0;
 }
 
+/* Waits until COUNT (argv[6]) messages were seen (30 s at most), then
+ * SECONDS (argv[7]) more; true if COUNT was reached. */
+static bool wait_seen(char **argv)
+{
+    int count = atoi(argv[6]);
+    for (int i = 0; i < 600 && atomic_load(&g_seen) < count; i++)
+        sleep_ms(50);
+    bool ok = atomic_load(&g_seen) >= count;
+    sleep_ms(atol(argv[7]) * 1000L);
+    return ok;
+}
+
+static int do_consume_ordered(char **argv)
+{
+    ons_exception_t *ex = NULL;
+    ons_properties_t *p = props(argv[2], argv[3]);
+    ons_order_consumer_t *c = ons_factory_create_ordered_consumer(p, &ex);
+    ons_properties_free(p);
+    if (!c || ons_order_consumer_subscribe(c, argv[4], argv[5], on_ordered, NULL, &ex) != 0 ||
+        ons_order_consumer_start(c, &ex) != 0)
+        die("order consumer start", ex);
+    printf("started\n");
+    fflush(stdout);
+    bool ok = wait_seen(argv);
+    ons_order_consumer_destroy(c);
+    return ok ? 0 : 1;
+}
+
 static int do_consume(int argc, char **argv)
 {
+    if (argc > 8 && strcmp(argv[8], "order") == 0)
+        return do_consume_ordered(argv);
     g_fail = argc > 8 && strcmp(argv[8], "fail") == 0;
     ons_exception_t *ex = NULL;
     ons_properties_t *p = props(argv[2], argv[3]);
@@ -163,11 +206,7 @@ static int do_consume(int argc, char **argv)
         die("consumer start", ex);
     printf("started\n");
     fflush(stdout);
-    int count = atoi(argv[6]);
-    for (int i = 0; i < 600 && atomic_load(&g_seen) < count; i++)
-        sleep_ms(50);
-    int ok = atomic_load(&g_seen) >= count;
-    sleep_ms(atol(argv[7]) * 1000L);
+    bool ok = wait_seen(argv);
     ons_consumer_destroy(c);
     return ok ? 0 : 1;
 }
@@ -178,7 +217,8 @@ int main(int argc, char **argv)
         return do_send(argv);
     if ((argc == 8 || argc == 9) && strcmp(argv[1], "consume") == 0)
         return do_consume(argc, argv);
-    fprintf(stderr, "usage: msg_tool send NAMESRV TOPIC TAG KEY COUNT\n"
-                    "       msg_tool consume NAMESRV GROUP TOPIC EXPR COUNT SECONDS [fail]\n");
+    fprintf(stderr,
+            "usage: msg_tool send NAMESRV TOPIC TAG KEY COUNT\n"
+            "       msg_tool consume NAMESRV GROUP TOPIC EXPR COUNT SECONDS [fail|order]\n");
     return 2;
 }
