@@ -2,7 +2,8 @@
 # bench/run_memtouch.sh: builds bench/memtouch.c in a scratch directory and
 # runs it: the cost of fresh memory on this machine (4 KiB and huge pages;
 # cold, reused at once, reused after a pause), and the guest's free page
-# reporting settings that decide whether freed memory stays warm.
+# reporting settings that decide whether freed memory stays warm. (The peers'
+# physical/membench.c measures only the cold 4 KiB case.)
 # Usage: bench/run_memtouch.sh [MIB] [PAUSE_MS]   (default 2048 MiB, 3000 ms)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -53,13 +53,19 @@ static ons_properties_t *props(const char *ns, const char *group)
     return p;
 }
 
+/* Prints one "consumed <msgId>" line and counts the delivery. */
+static void note_seen(const ons_message_t *m)
+{
+    printf("consumed %s\n", ons_message_get_msg_id(m));
+    fflush(stdout);
+    atomic_fetch_add(&g_seen, 1);
+}
+
 static ons_action_t on_message(const ons_message_t *m, ons_consume_context_t *ctx, void *user)
 {
     (void)ctx;
     (void)user;
-    printf("consumed %s\n", ons_message_get_msg_id(m));
-    fflush(stdout);
-    atomic_fetch_add(&g_seen, 1);
+    note_seen(m);
     return g_fail ? ONS_ACTION_RECONSUME_LATER : ONS_ACTION_COMMIT_MESSAGE;
 }
 
@@ -68,9 +74,7 @@ static ons_order_action_t on_ordered(const ons_message_t *m, ons_consume_order_c
 {
     (void)ctx;
     (void)user;
-    printf("consumed %s\n", ons_message_get_msg_id(m));
-    fflush(stdout);
-    atomic_fetch_add(&g_seen, 1);
+    note_seen(m);
     return ONS_ORDER_ACTION_SUCCESS;
 }
 
