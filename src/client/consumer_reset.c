@@ -7,10 +7,14 @@
  * or in fastjson's object-key form
  *   {"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:12,…}}.
  * (Tern's own broker resets through its pull answers instead and never sends
- * this.) As the C++ and Java clients: every listed queue of the topic gets
- * the new offset as its committed progress (the broker's, or the
- * broadcasting file), and a queue this instance holds is dropped and taken
- * again by an immediate rebalance, so pulling resumes there. Messages
+ * this.) As the C++ client: every listed queue of the topic gets the new
+ * offset as its committed progress (the broker's, or the broadcasting file),
+ * and a queue this instance holds is dropped and taken again by an immediate
+ * rebalance, so pulling resumes there. (Java commits only the queues it
+ * holds; committing all of them also covers a queue nobody holds at that
+ * moment, at a cost: a late commit here can rewind progress the owner
+ * committed in between. Each instance applies a reset within a second of
+ * receiving it and owners commit every 5 s, so that takes a slow instance.) Messages
  * already handed to listeners still run (at least once).
  *
  * The loop thread only parses and queues (c->resets, under c->mu); the

@@ -244,6 +244,9 @@ struct kv {
 
 static bool kv_less(const struct kv *x, const struct kv *y)
 {
+    /* Names mostly differ in their first byte (a..n, AccessKey, OnsChannel). */
+    if (x->k.len && y->k.len && x->k.ptr[0] != y->k.ptr[0])
+        return x->k.ptr[0] < y->k.ptr[0];
     size_t n = x->k.len < y->k.len ? x->k.len : y->k.len;
     int c = n ? memcmp(x->k.ptr, y->k.ptr, n) : 0;
     return c ? c < 0 : x->k.len < y->k.len;

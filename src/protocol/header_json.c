@@ -390,13 +390,33 @@ static const uint8_t needs_esc[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
 };
 
-/* Writes s as a JSON string at o (room for 2 + 6 * s.len); returns the end. */
+/* True when any byte of w is below 0x20, '"' or '\\' (SWAR: a byte below 0x20
+ * borrows in w - 0x20 per byte and had its high bit clear). */
+static inline bool has_escapable(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    return has_quote_or_bs(w) || ((w - ones * 0x20) & ~w & highs);
+}
+
+/* Writes s as a JSON string at o (room for 2 + 6 * s.len); returns the end.
+ * Eight bytes at a time while none needs an escape: message properties are
+ * mostly plain text between a few \u0001/\u0002 separators. */
 static uint8_t *put_str(uint8_t *o, tern_bytes_t s)
 {
     static const char hex[] = "0123456789abcdef";
     *o++ = '"';
-    for (size_t i = 0; i < s.len; i++) {
-        uint8_t ch = s.ptr[i];
+    for (size_t i = 0; i < s.len;) {
+        if (s.len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s.ptr + i, 8);
+            if (!has_escapable(w)) {
+                memcpy(o, &w, 8);
+                o += 8;
+                i += 8;
+                continue;
+            }
+        }
+        uint8_t ch = s.ptr[i++];
         if (!needs_esc[ch]) {
             *o++ = ch;
         } else if (ch == '"' || ch == '\\') {

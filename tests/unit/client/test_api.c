@@ -3,6 +3,8 @@
  * parsing, messages and validation, exceptions, enumerations, send results,
  * signing primitives, not-supported factories and out-of-memory paths. */
 #include <ons/ons.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -370,6 +372,39 @@ TEST(sha1_hmac_base64)
     ASSERT_STR_EQ(b64, "7/zfauXrL6LSdBbV8YTfnCWafHk=");
     cl_base64((const uint8_t *)"ab", 2, b64);
     ASSERT_STR_EQ(b64, "YWI=");
+}
+
+/* A MAC over parts equals the MAC over their concatenation however the parts
+ * are cut: small ones are gathered before hashing, large ones hashed in place
+ * (cuts around the 512-byte gather buffer included). */
+TEST(hmac_parts_any_split)
+{
+    uint8_t msg[2000];
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (uint8_t)(i * 7 + 3);
+    static const size_t cuts[][6] = {
+        {0, 0, 0, 0, 0, 0},       {1, 2, 3, 0, 511, 512}, {511, 1, 1, 0, 0, 513},
+        {512, 0, 512, 1, 1, 511}, {100, 1500, 0, 0, 0, 0}, {5, 5, 5, 600, 5, 5},
+    };
+    struct cl_hmac_key *k = cl_hmac_key_new("secret-key");
+    ASSERT(k != NULL);
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        tern_bytes_t parts[7];
+        size_t off = 0, n = 0;
+        for (size_t i = 0; i < 6 && off < sizeof msg; i++) {
+            size_t len = cuts[c][i] < sizeof msg - off ? cuts[c][i] : sizeof msg - off;
+            parts[n++] = tern_bytes(msg + off, len);
+            off += len;
+        }
+        parts[n++] = tern_bytes(msg + off, sizeof msg - off);
+        uint8_t got[20], want[20];
+        cl_hmac_sha1_parts(k, parts, n, got);
+        unsigned wlen = 0;
+        ASSERT(HMAC(EVP_sha1(), "secret-key", 10, msg, sizeof msg, want, &wlen) != NULL);
+        ASSERT_EQ(wlen, 20);
+        ASSERT(memcmp(got, want, 20) == 0);
+    }
+    cl_hmac_key_free(k);
 }
 
 TEST(null_handles_of_txn_and_order_clients)

@@ -561,6 +561,58 @@ TEST(json_writer_rules)
     rcmd_deinit(&req);
 }
 
+/* The writer escapes exactly the bytes JSON needs, wherever they sit: it
+ * copies eight plain bytes at a time, so each special byte is tried at every
+ * position of strings up to three words long, against a byte-at-a-time
+ * reference. 0x20, 0x7f and UTF-8 bytes stay as they are. */
+static size_t ref_escape(const uint8_t *s, size_t n, char *out)
+{
+    size_t o = 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            o += (size_t)sprintf(out + o, "\\%c", s[i]);
+        else if (s[i] < 0x20)
+            o += (size_t)sprintf(out + o, "\\u%04x", s[i]);
+        else
+            out[o++] = (char)s[i];
+    }
+    out[o++] = '"';
+    return o;
+}
+
+TEST(json_writer_escapes_every_position)
+{
+    static const uint8_t specials[] = {0x00, 0x01, 0x02, 0x1f, '"', '\\', 0x20, 0x7f, 0xc3, 0xff};
+    for (size_t si = 0; si < sizeof specials; si++) {
+        for (size_t len = 1; len <= 24; len++) {
+            for (size_t at = 0; at < len; at++) {
+                uint8_t val[24];
+                for (size_t i = 0; i < len; i++)
+                    val[i] = (uint8_t)('a' + i % 26);
+                val[at] = specials[si];
+                if (at + 9 < len)
+                    val[at + 9] = 0x02; /* a second special a word later */
+                struct rcmd c;
+                rcmd_init(&c);
+                c.code = 1;
+                rcmd_add(&c, "v", tern_bytes(val, len));
+                buf_t out;
+                buf_init(&out);
+                rcmd_encode(&c, &out);
+                char want[24 * 6 + 16] = "{\"code\":1,\"extFields\":{\"v\":";
+                size_t pre = strlen(want);
+                size_t wl = pre + ref_escape(val, len, want + pre);
+                ASSERT(out.len >= 8 + wl);
+                ASSERT(memcmp(out.data + 8, want, wl) == 0);
+                ASSERT_EQ(out.data[8 + wl], '}');
+                buf_deinit(&out);
+                rcmd_deinit(&c);
+            }
+        }
+    }
+}
+
 TEST(response_in_request_serialize_type)
 {
     struct rcmd req, resp;
