@@ -383,7 +383,7 @@ TEST(hmac_parts_any_split)
     for (size_t i = 0; i < sizeof msg; i++)
         msg[i] = (uint8_t)(i * 7 + 3);
     static const size_t cuts[][6] = {
-        {0, 0, 0, 0, 0, 0},       {1, 2, 3, 0, 511, 512}, {511, 1, 1, 0, 0, 513},
+        {0, 0, 0, 0, 0, 0},       {1, 2, 3, 0, 511, 512},  {511, 1, 1, 0, 0, 513},
         {512, 0, 512, 1, 1, 511}, {100, 1500, 0, 0, 0, 0}, {5, 5, 5, 600, 5, 5},
     };
     struct cl_hmac_key *k = cl_hmac_key_new("secret-key");
