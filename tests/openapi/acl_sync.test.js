@@ -67,6 +67,20 @@ async function sendUntil(acct, wantOk, what, topic = TOPIC, inst = undefined) {
   assert.fail(`${what}: send ok=${r.ok} (wanted ${wantOk}): ${r.out}`);
 }
 
+// Waits until the table the broker saved satisfies pred. The console pushes
+// changes asynchronously; the broker writes config/acl.json only after the
+// new table is in force, so a match there means the rule applies.
+async function tableUntil(pred, what) {
+  const file = path.join(c.dir, 'store', 'config', 'acl.json');
+  for (let i = 0; i < 100; i++) {
+    try {
+      if (pred(JSON.parse(fs.readFileSync(file, 'utf8')))) return;
+    } catch (e) { /* not written yet, or being replaced */ }
+    await sleep(100);
+  }
+  assert.fail(`${what}: the broker's saved table did not change within 10 s`);
+}
+
 function sql(stmt) {
   execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(c.dir, 'console', 'openapi.db'), stmt]);
 }
@@ -141,15 +155,17 @@ test('topic perm and group readEnable are enforced', async () => {
   await sendUntil(MAIN, true, 'perm=2 (write-only)');
   assert.equal(await consume(MAIN, GROUP, 3), 0, 'perm=2: nothing is delivered');
   ok(await call(c, '/json/topic/update', { topic: TOPIC, perm: '6' }));
-  await sleep(500);
+  await tableUntil(t => t.topics.some(x => x.topic === TOPIC && x.perm === 6), 'perm=6');
   assert.ok(await consume(MAIN, GROUP, 4) >= 1, 'perm=6 again: the backlog is delivered');
 
   ok(await call(c, '/json/group/consumerUpdate', { groupId: GROUP, readEnable: 'false' }));
-  await sleep(500);
+  await tableUntil(t => t.groups.some(g => g.group === GROUP && g.readEnable === false),
+    'readEnable=false');
   send(MAIN, 1);
   assert.equal(await consume(MAIN, GROUP, 3), 0, 'readEnable=false: nothing is delivered');
   ok(await call(c, '/json/group/consumerUpdate', { groupId: GROUP, readEnable: 'true' }));
-  await sleep(500);
+  await tableUntil(t => t.groups.some(g => g.group === GROUP && g.readEnable === true),
+    'readEnable=true');
   assert.ok(await consume(MAIN, GROUP, 4) >= 1, 'readEnable=true again');
 });
 

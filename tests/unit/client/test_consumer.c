@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "client/consumer_int.h"
 #include "client_fixture.h"
 #include "harness.h"
 
@@ -185,6 +186,18 @@ TEST(consumer_receives_every_message_intact)
     ons_consumer_destroy(c);
 }
 
+/* Queues of topic c holds now (not dropped, not its retry topic's). */
+static int held(ons_consumer_t *c, const char *topic)
+{
+    int n = 0;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->npqs; i++)
+        n += !c->pqs[i]->retry && !atomic_load(&c->pqs[i]->dropped) &&
+             strcmp(c->pqs[i]->wire_topic, topic) == 0;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
 TEST(two_consumers_split_queues)
 {
     setup();
@@ -194,7 +207,14 @@ TEST(two_consumers_split_queues)
     ons_consumer_t *a = consumer("GID_c2", "TopicC2", NULL, &s1, NULL, true);
     ons_consumer_t *b = consumer("GID_c2", "TopicC2", NULL, &s2, NULL, true);
     ASSERT(a != NULL && b != NULL);
-    usleep(1500 * 1000); /* NOTIFY_CONSUMER_IDS_CHANGED rebalances the first one */
+    /* NOTIFY_CONSUMER_IDS_CHANGED rebalances the first one: send only once
+     * the four queues are split between them, none held twice. */
+    int64_t settle = clock_mono_ms() + 10000;
+    while (!(held(a, "TopicC2") > 0 && held(b, "TopicC2") > 0 &&
+             held(a, "TopicC2") + held(b, "TopicC2") == 4) &&
+           clock_mono_ms() < settle)
+        usleep(20 * 1000);
+    ASSERT_EQ(held(a, "TopicC2") + held(b, "TopicC2"), 4);
     for (int i = 0; i < 80; i++) {
         char b2[32];
         snprintf(b2, sizeof b2, "s%d", i);
