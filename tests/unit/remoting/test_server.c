@@ -45,10 +45,14 @@ static void echo_handler(void *ctx, struct rreq *req)
     rcmd_deinit(&resp);
 }
 
+/* Long enough that a loaded machine's stalls (milliseconds, bench/run_jitter.sh)
+ * cannot blur which answer came first. */
+#define DEFER_MS 400
+
 static void *defer_thread(void *arg)
 {
     struct rreq *req = arg;
-    sleep_ms(100);
+    sleep_ms(DEFER_MS);
     rreq_respond_code(req, RESP_SUCCESS, "late");
     return NULL;
 }
@@ -238,12 +242,12 @@ TEST(deferred_answer_out_of_order)
     rcmd_init(&resp);
     ASSERT_EQ(raw_read_cmd(fd, &frame, &resp), 1);
     ASSERT_EQ(resp.opaque, 101);
-    ASSERT(clock_mono_ms() - t0 < 90);
+    ASSERT(clock_mono_ms() - t0 < DEFER_MS - 50);
     ASSERT_EQ(raw_read_cmd(fd, &frame, &resp), 1);
     ASSERT_EQ(resp.opaque, 100);
     ASSERT_EQ(resp.serialize_type, RCMD_JSON);
     ASSERT_BYTES_EQ(resp.remark, "late");
-    ASSERT(clock_mono_ms() - t0 >= 90);
+    ASSERT(clock_mono_ms() - t0 >= DEFER_MS - 50);
     rcmd_deinit(&resp);
     rcmd_deinit(&a);
     rcmd_deinit(&b);
@@ -533,7 +537,7 @@ TEST(stop_with_open_connections_and_held_request)
         ASSERT(raw_wait_eof(fds[i]));
         close(fds[i]);
     }
-    sleep_ms(150); /* let the deferred thread answer into the closed conn */
+    sleep_ms(DEFER_MS + 50); /* let the deferred thread answer into the closed conn */
     rcmd_deinit(&req);
 }
 
