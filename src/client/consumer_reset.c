@@ -14,8 +14,8 @@
  * holds; committing all of them also covers a queue nobody holds at that
  * moment, at a cost: a late commit here can rewind progress the owner
  * committed in between. Each instance applies a reset within a second of
- * receiving it and owners commit every 5 s, so that takes a slow instance.) Messages
- * already handed to listeners still run (at least once).
+ * receiving it and owners commit every 5 s, so that takes a slow instance.)
+ * Messages already handed to listeners still run (at least once).
  *
  * The loop thread only parses and queues (c->resets, under c->mu); the
  * service thread applies (cons_reset_apply, from the tick). */

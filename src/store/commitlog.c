@@ -101,14 +101,17 @@ int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct 
  * segment, so it cannot be unmapped meanwhile). Stops early on shutdown. */
 static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to, bool check_live)
 {
-    /* A step of fresh memory takes the kernel milliseconds on a VM (bench/
-     * run_memtouch.sh), in which it was seen to hold a CPU for tens of
-     * milliseconds while I/O threads waited: small steps, and after each a
-     * yield while the warmed part is well ahead of the appender (when it is
-     * not, falling behind would cost the appender its own page faults).
-     * Written ahead (SYNC_FLUSH), steps stay 1 MiB: smaller writebacks
-     * between the group commits' syncs cost 10-15 % of SYNC_FLUSH throughput. */
-    const int64_t step = cl->write_ahead ? 1024 * 1024 : 256 * 1024;
+    /* Populating fresh memory costs the kernel milliseconds per step on a VM
+     * (bench/run_memtouch.sh), and back-to-back steps were seen holding a
+     * CPU for 28 ms while a woken I/O thread waited: after each step, yield
+     * while the warmed part is well ahead of the appender (when it is not,
+     * falling behind would cost the appender its own page faults). Populate
+     * steps are 256 KiB; written ahead (SYNC_FLUSH) they stay 1 MiB, since
+     * smaller writebacks between the group commits' syncs cost 10-15 % of
+     * SYNC_FLUSH throughput. Readahead steps (pwrite mode) stay 1 MiB too:
+     * smaller ones were not measured. */
+    const int64_t step =
+        cl->write_ahead || cl->write_mode == CL_WRITE_PWRITE ? 1024 * 1024 : 256 * 1024;
     if (to > m->size)
         to = m->size;
     for (int64_t pos = from & ~(int64_t)4095; pos < to; pos += step) {
