@@ -65,7 +65,6 @@ int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct 
         }
         if (was_short && cl->repaired_start < 0)
             cl->repaired_start = starts[i];
-        mfile_advise_log(m);
         push_seg(cl, m);
     }
     free(starts);
@@ -148,16 +147,16 @@ static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to
     }
 }
 
-/* Creates (preallocates) and maps the segment at start, advised as every
- * segment is (mfile_advise_log). Its directory entry is durable before it is
- * returned: records synced into it may be acknowledged. OUT: *out. */
+/* Creates (preallocates) and maps the segment at start (advised as every
+ * store file mapping is, mapped_file.c). Its directory entry is durable
+ * before it is returned: records synced into it may be acknowledged. OUT:
+ * *out. */
 static int new_segment(struct commitlog *cl, int64_t start, struct mfile **out)
 {
     struct mfile *m = NULL;
     int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
     if (rc)
         return rc;
-    mfile_advise_log(m);
     rc = mfile_fsync_dir(cl->dir);
     if (rc) {
         mfile_destroy(m);

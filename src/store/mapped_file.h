@@ -24,7 +24,9 @@ struct mfile {
 /* Writes "<dir>/<20-digit start>" into out (cap bytes). */
 void mfile_name(char *out, size_t cap, const char *dir, int64_t start);
 /* Creates (or reuses a same-sized) file, preallocates it with posix_fallocate
- * when preallocate is true (else sparse), maps it. OUT: *out (owned). */
+ * when preallocate is true (else sparse), maps it. Every mapping made here is
+ * advised MADV_HUGEPAGE + MADV_RANDOM (why: mapped_file.c). OUT: *out
+ * (owned). */
 int mfile_create(const char *dir, int64_t start, int64_t size, bool preallocate,
                  struct mfile **out);
 /* Maps an existing file. A file shorter than size is extended with zeros
@@ -39,12 +41,6 @@ int mfile_open_path(const char *path, int64_t start, int64_t size, struct mfile 
 void mfile_close(struct mfile *m);
 /* Unmaps, closes and unlinks the file. NULL is a no-op. */
 void mfile_destroy(struct mfile *m);
-/* Advice for a commit-log segment: page-cache folios of the PMD size
- * (MADV_HUGEPAGE) filled one per fault, without read-around (MADV_RANDOM).
- * Without it the kernel here zero-fills a whole 8 MiB readahead window in one
- * fault, a 13-18 ms stall of the machine (docs/design/store.md). Advice only:
- * failures are ignored. */
-void mfile_advise_log(struct mfile *m);
 /* msync(MS_SYNC) of the page-aligned cover of [from, to) (file positions). */
 int mfile_sync(struct mfile *m, int64_t from, int64_t to);
 /* Makes bytes [pos, size) zero, cheaply when the file system can
