@@ -54,117 +54,116 @@ static long percentile(const uint64_t *hist, uint64_t n, double q)
 
 /* ---- pingpong ---------------------------------------------------------- */
 
-/* Whose turn it is (0 or 1); -1 tells both to stop. */
-static _Atomic int turn;
-/* GAP_US in ns, and when the last FUTEX_WAKE was issued. */
-static int64_t gap_ns;
-static _Atomic int64_t woke_at;
-/* Wake latencies (us, 1 us buckets) when gap_ns > 0; one player writes at a
- * time (the one whose turn it is). */
-static uint64_t *wake_hist;
-static uint64_t wake_n;
+struct game {
+    _Atomic int turn;        /* whose turn it is (0 or 1); -1 tells both to stop */
+    int64_t gap_ns;          /* spin this long with the turn in hand (0: none) */
+    _Atomic int64_t woke_at; /* when the last FUTEX_WAKE was issued */
+    uint64_t *wake_hist;     /* owned: wake latencies (us) when gap_ns > 0 */
+    uint64_t wake_n;         /* written by the player whose turn it is */
+    uint64_t handoffs[2];    /* per player */
+};
+
+struct player_arg {
+    struct game *g;
+    int me;
+};
 
 static void futex_wait(_Atomic int *w, int val)
 {
     syscall(SYS_futex, (int *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
 }
 
-static void futex_wake(_Atomic int *w)
+static void futex_wake(_Atomic int *w, int n)
 {
-    syscall(SYS_futex, (int *)w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    syscall(SYS_futex, (int *)w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-/* Player `me`: waits for its turn, hands the turn over, counts hand-offs. */
+/* Waits for its turn, (spins the gap,) hands the turn over; until stopped. */
 static void *player(void *arg)
 {
-    int me = (int)(intptr_t)arg;
-    uint64_t *count = calloc(1, sizeof *count);
+    struct player_arg *pa = arg;
+    struct game *g = pa->g;
+    int me = pa->me;
     bool waited = false;
     for (;;) {
-        int t = atomic_load(&turn);
+        int t = atomic_load(&g->turn);
         if (t < 0)
             break;
         if (t != me) {
-            futex_wait(&turn, t);
+            futex_wait(&g->turn, t);
             waited = true;
             continue;
         }
-        if (gap_ns > 0) {
+        if (g->gap_ns > 0) {
             int64_t now = now_ns();
-            if (waited && wake_hist) {
-                int64_t us = (now - atomic_load(&woke_at)) / 1000;
-                wake_hist[us < HIST_US ? us : HIST_US]++;
-                wake_n++;
+            if (waited) {
+                int64_t us = (now - atomic_load(&g->woke_at)) / 1000;
+                g->wake_hist[us < HIST_US ? us : HIST_US]++;
+                g->wake_n++;
             }
-            while (now_ns() - now < gap_ns) {
+            while (now_ns() - now < g->gap_ns) {
             }
         }
         waited = false;
         /* Not a plain store: the stop (-1) may have come meanwhile. */
         int mine = me;
-        atomic_store(&woke_at, now_ns());
-        if (!atomic_compare_exchange_strong(&turn, &mine, 1 - me))
+        atomic_store(&g->woke_at, now_ns());
+        if (!atomic_compare_exchange_strong(&g->turn, &mine, 1 - me))
             break;
-        futex_wake(&turn);
-        if (count)
-            (*count)++;
+        futex_wake(&g->turn, 1);
+        g->handoffs[me]++;
     }
-    return count;
+    return NULL;
 }
 
 static int pingpong(double secs, long gap_us)
 {
-    pthread_t th[2];
-    gap_ns = gap_us * 1000;
-    if (gap_ns > 0 && (wake_hist = calloc(HIST_US + 1, sizeof *wake_hist)) == NULL) {
+    struct game g = {.gap_ns = gap_us * 1000};
+    atomic_init(&g.turn, 0);
+    atomic_init(&g.woke_at, 0);
+    if (g.gap_ns > 0 && (g.wake_hist = calloc(HIST_US + 1, sizeof *g.wake_hist)) == NULL) {
         fprintf(stderr, "jitter: out of memory\n");
         return 1;
     }
-    atomic_store(&turn, 0);
+    pthread_t th[2];
+    struct player_arg pa[2] = {{&g, 0}, {&g, 1}};
+    int started = 0;
     int64_t t0 = now_ns();
-    for (int i = 0; i < 2; i++)
-        if (pthread_create(&th[i], NULL, player, (void *)(intptr_t)i) != 0) {
-            fprintf(stderr, "jitter: cannot start a thread\n");
-            return 1;
-        }
-    struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
-    nanosleep(&ts, NULL);
-    atomic_store(&turn, -1);
-    syscall(SYS_futex, (int *)&turn, FUTEX_WAKE_PRIVATE, 2, NULL, NULL, 0);
-    uint64_t total = 0;
-    for (int i = 0; i < 2; i++) {
-        void *c = NULL;
-        pthread_join(th[i], &c);
-        if (c)
-            total += *(uint64_t *)c;
-        free(c);
+    for (; started < 2; started++)
+        if (pthread_create(&th[started], NULL, player, &pa[started]) != 0)
+            break;
+    if (started == 2) {
+        struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&g.turn, -1);
+    futex_wake(&g.turn, 2);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (started < 2) {
+        fprintf(stderr, "jitter: cannot start a thread\n");
+        free(g.wake_hist);
+        return 1;
     }
     double el = (double)(now_ns() - t0) / 1e9;
-    if (gap_ns == 0)
+    uint64_t total = g.handoffs[0] + g.handoffs[1];
+    if (g.gap_ns == 0)
         printf("pingpong %.1f s: %llu hand-offs, %.0f per second, %.1f us each\n", el,
                (unsigned long long)total, (double)total / el,
                el * 1e6 / (double)(total ? total : 1));
     else
         printf("pingpong %.1f s, %ld us gap: %llu wake-ups of a sleeping thread; FUTEX_WAKE to "
                "running p50 %ld us, p99 %ld us, p99.9 %ld us\n",
-               el, gap_us, (unsigned long long)wake_n, percentile(wake_hist, wake_n, 0.50),
-               percentile(wake_hist, wake_n, 0.99), percentile(wake_hist, wake_n, 0.999));
-    free(wake_hist);
+               el, gap_us, (unsigned long long)g.wake_n, percentile(g.wake_hist, g.wake_n, 0.50),
+               percentile(g.wake_hist, g.wake_n, 0.99), percentile(g.wake_hist, g.wake_n, 0.999));
+    free(g.wake_hist);
     return 0;
 }
 
 /* ---- timer --------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+static int timer(long period_us, double secs)
 {
-    if (argc > 1 && strcmp(argv[1], "pingpong") == 0)
-        return pingpong(argc > 2 ? atof(argv[2]) : 2.0, argc > 3 ? atol(argv[3]) : 0);
-    long period_us = argc > 1 ? atol(argv[1]) : 50;
-    double secs = argc > 2 ? atof(argv[2]) : 8.0;
-    if (period_us <= 0 || secs <= 0) {
-        fprintf(stderr, "usage: jitter [PERIOD_US] [SECONDS]\n");
-        return 2;
-    }
     uint64_t *hist = calloc(HIST_US + 1, sizeof *hist);
     if (hist == NULL) {
         fprintf(stderr, "jitter: out of memory\n");
@@ -198,4 +197,18 @@ int main(int argc, char **argv)
            (unsigned long long)over1, (unsigned long long)over5);
     free(hist);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "pingpong") == 0)
+        return pingpong(argc > 2 ? atof(argv[2]) : 2.0, argc > 3 ? atol(argv[3]) : 0);
+    long period_us = argc > 1 ? atol(argv[1]) : 50;
+    double secs = argc > 2 ? atof(argv[2]) : 8.0;
+    if (period_us <= 0 || secs <= 0) {
+        fprintf(stderr,
+                "usage: jitter [PERIOD_US] [SECONDS] | jitter pingpong [SECONDS] [GAP_US]\n");
+        return 2;
+    }
+    return timer(period_us, secs);
 }

@@ -74,22 +74,15 @@ void cl_hmac_sha1_parts(const struct cl_hmac_key *k, const tern_bytes_t *parts, 
     size_t g = 0;
     for (size_t i = 0; i < n; i++) {
         size_t len = parts[i].len;
-        if (len == 0)
-            continue;
-        if (len <= sizeof gather - g) {
-            memcpy(gather + g, parts[i].ptr, len);
-            g += len;
-            continue;
-        }
-        if (g) {
+        if (len > sizeof gather - g && g) {
             SHA1_Update(&c, gather, g);
             g = 0;
         }
-        if (len < sizeof gather) {
-            memcpy(gather, parts[i].ptr, len);
-            g = len;
-        } else {
+        if (len >= sizeof gather) {
             SHA1_Update(&c, parts[i].ptr, len);
+        } else if (len) {
+            memcpy(gather + g, parts[i].ptr, len);
+            g += len;
         }
     }
     if (g)

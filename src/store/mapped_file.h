@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mapped_file.h: one fixed-size, preallocated, mmapped store file (a commit-log
- * or consume-queue segment), named by the 20-digit decimal offset of its first
- * byte in the queue's byte space.
+ * or consume-queue segment, named by the 20-digit decimal offset of its first
+ * byte in the queue's byte space, or an index file, named by time).
  *
- * Invariant: base maps exactly size bytes of fd, read/write, MAP_SHARED.
+ * Invariant: base maps exactly size bytes of fd, read/write, MAP_SHARED,
+ * advised MADV_HUGEPAGE + MADV_RANDOM (every store file; why: mapped_file.c).
  * Threads: an mfile has no lock of its own; the owning queue's lock says who
  * may map, write and unmap it (see commitlog.h, consume_queue.h). */
 #ifndef TERN_STORE_MAPPED_FILE_H
@@ -24,9 +25,7 @@ struct mfile {
 /* Writes "<dir>/<20-digit start>" into out (cap bytes). */
 void mfile_name(char *out, size_t cap, const char *dir, int64_t start);
 /* Creates (or reuses a same-sized) file, preallocates it with posix_fallocate
- * when preallocate is true (else sparse), maps it. Every mapping made here is
- * advised MADV_HUGEPAGE + MADV_RANDOM (why: mapped_file.c). OUT: *out
- * (owned). */
+ * when preallocate is true (else sparse), maps it. OUT: *out (owned). */
 int mfile_create(const char *dir, int64_t start, int64_t size, bool preallocate,
                  struct mfile **out);
 /* Maps an existing file. A file shorter than size is extended with zeros

@@ -15,7 +15,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const { spawn, execFileSync, spawnSync } = require('node:child_process');
 const {
-  MAIN, OTHER, SUB, startCluster, startConsole, stopCluster, stop, call, sleep,
+  MAIN, OTHER, SUB, startCluster, startConsole, stopCluster, stop, call, until,
 } = require('./cluster');
 
 const BUILD = process.env.TERN_BUILD_DIR
@@ -58,13 +58,9 @@ function consume(acct, group, seconds, topic = TOPIC, inst = undefined) {
 
 // Retries send until it has the wanted outcome (the push is asynchronous).
 async function sendUntil(acct, wantOk, what, topic = TOPIC, inst = undefined) {
-  let r;
-  for (let i = 0; i < 40; i++) {
-    r = send(acct, 1, topic, inst);
-    if (r.ok === wantOk) return r;
-    await sleep(250);
-  }
-  assert.fail(`${what}: send ok=${r.ok} (wanted ${wantOk}): ${r.out}`);
+  const r = await until(() => send(acct, 1, topic, inst), x => x.ok === wantOk, 40, 250);
+  if (r.ok !== wantOk) assert.fail(`${what}: send ok=${r.ok} (wanted ${wantOk}): ${r.out}`);
+  return r;
 }
 
 // Waits until the table the broker saved satisfies pred. The console pushes
@@ -72,13 +68,11 @@ async function sendUntil(acct, wantOk, what, topic = TOPIC, inst = undefined) {
 // new table is in force, so a match there means the rule applies.
 async function tableUntil(pred, what) {
   const file = path.join(c.dir, 'store', 'config', 'acl.json');
-  for (let i = 0; i < 100; i++) {
-    try {
-      if (pred(JSON.parse(fs.readFileSync(file, 'utf8')))) return;
-    } catch (e) { /* not written yet, or being replaced */ }
-    await sleep(100);
-  }
-  assert.fail(`${what}: the broker's saved table did not change within 10 s`);
+  const read = () => {
+    try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { return null; } // not yet, or being replaced
+  };
+  const t = await until(read, x => x !== null && pred(x), 100, 100);
+  if (t === null || !pred(t)) assert.fail(`${what}: the broker's saved table did not change within 10 s`);
 }
 
 function sql(stmt) {

@@ -32,6 +32,18 @@ process.on('exit', () => {
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 
+// Calls get() (sync or async) until pred(value) holds or `tries` calls were
+// made, `ms` apart; returns the last value, for the caller to assert on.
+async function until(get, pred, tries, ms) {
+  let v;
+  for (let i = 0; i < tries; i++) {
+    v = await get();
+    if (pred(v)) break;
+    if (i + 1 < tries) await sleep(ms);
+  }
+  return v;
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -163,5 +175,5 @@ function brokerHolds(c, what) {
 
 module.exports = {
   MAIN, OTHER, SUB, SUBP, OFF, startCluster, startConsole, stopCluster, stop, call, sign,
-  brokerHolds, sleep,
+  brokerHolds, sleep, until,
 };

@@ -5,7 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
-const { startCluster, stopCluster, call, sleep } = require('./cluster');
+const { startCluster, stopCluster, call, until } = require('./cluster');
 
 const BUILD = process.env.TERN_BUILD_DIR
   ? path.resolve(process.env.TERN_BUILD_DIR)
@@ -77,15 +77,10 @@ test('getById, getByKey and trace', async () => {
   assert.deepEqual(tr.map(t => [t.consumerGroup, t.trackType]), [['GID_a', 'NOT_ONLINE'], ['GID_b', 'NOT_ONLINE']]);
   // The consumers stay online 3 s: poll (not a fixed sleep) until their
   // pulls have moved the offsets, then check the trace.
-  const traceOf = async (msgId, want) => {
-    let got;
-    for (let i = 0; i < 24; i++) {
-      got = ok(await call(c, '/json/message/trace', { topic: TOPIC, msgId }));
-      if (JSON.stringify(got.map(t => [t.consumerGroup, t.trackType])) === JSON.stringify(want)) break;
-      await sleep(100);
-    }
-    return got;
-  };
+  const traceOf = (msgId, want) => until(
+    async () => ok(await call(c, '/json/message/trace', { topic: TOPIC, msgId })),
+    got => JSON.stringify(got.map(t => [t.consumerGroup, t.trackType])) === JSON.stringify(want),
+    24, 100);
   const a = consume('GID_a', 'TagA', 0, 3);
   const b = consume('GID_b', 'TagB', 0, 3);
   const want = [['GID_a', 'CONSUMED'], ['GID_b', 'CONSUMED_BUT_FILTERED']];

@@ -774,10 +774,10 @@ static void note_advice(const char *flags, void *arg)
     a->huge += strstr(flags, " hg") != NULL;
 }
 
-/* Reads the advice of the mappings under part. The preallocating thread
- * maps a spare segment and advises it a moment later (before the appender
- * can get it), so read again until no segment is caught in between (2 s at
- * most). Returns the number of mappings. */
+/* Reads the advice of the mappings under part. The preallocating thread may
+ * be between mapping a spare segment and advising it (two system calls in
+ * mapped_file.c), so read again until no mapping is caught in between (2 s
+ * at most). Returns the number of mappings. */
 static int settled_advice(const char *part, struct advice_seen *a)
 {
     int n = -1;
@@ -804,11 +804,25 @@ static bool thp_available(void)
     return ok;
 }
 
-/* Every commit-log segment, opened or created (by a roll or by the
- * preallocating thread), is mapped with MADV_RANDOM and MADV_HUGEPAGE, and so
- * are consume-queue files (mapped_file.c; the reason is in
- * docs/design/store.md). */
-TEST(commitlog_segments_advised)
+/* Asserts that at least min files under <dir>/<sub>/ are mapped and that
+ * every one is advised MADV_RANDOM, and MADV_HUGEPAGE where THP exists. */
+static void assert_advised(const char *dir, const char *sub, int min)
+{
+    char part[4200];
+    snprintf(part, sizeof part, "%s/%s/", dir, sub);
+    struct advice_seen a;
+    int n = settled_advice(part, &a);
+    ASSERT(n >= min);
+    ASSERT_EQ(a.random, n);
+    if (thp_available())
+        ASSERT_EQ(a.huge, n);
+}
+
+/* Every store file mapping is advised MADV_RANDOM and MADV_HUGEPAGE
+ * (mapped_file.c; the reason is in docs/design/store.md): commit-log
+ * segments, opened or created (by a roll or by the preallocating thread),
+ * consume-queue files and index files. */
+TEST(store_mappings_advised)
 {
     char *dir = tst_mkdtemp();
     struct store_config cfg;
@@ -819,30 +833,15 @@ TEST(commitlog_segments_advised)
     memset(body, 'x', sizeof body - 1);
     body[sizeof body - 1] = '\0';
     for (int i = 0; i < 600; i++) /* ~2.5 MiB: rolls 1 MiB segments twice */
-        ASSERT_EQ(tst_put(s, "Adv", 0, body, NULL, NULL, NULL, NULL), TERN_OK);
-    char part[4200];
-    snprintf(part, sizeof part, "%s/commitlog/", dir);
-    struct advice_seen a;
-    int n = settled_advice(part, &a);
-    ASSERT(n >= 3);
-    ASSERT_EQ(a.random, n);
-    if (thp_available())
-        ASSERT_EQ(a.huge, n);
-    snprintf(part, sizeof part, "%s/consumequeue/", dir);
-    struct advice_seen q = {0};
-    int nq = each_mapping_flags(part, note_advice, &q);
-    ASSERT(nq >= 1);
-    ASSERT_EQ(q.random, nq);
-    if (thp_available())
-        ASSERT_EQ(q.huge, nq);
+        ASSERT_EQ(tst_put(s, "Adv", 0, body, NULL, "k", NULL, NULL), TERN_OK);
+    wait_indexed(s); /* the index thread has created its file */
+    assert_advised(dir, "commitlog", 3);
+    assert_advised(dir, "consumequeue", 1);
+    assert_advised(dir, "index", 1);
     store_close(s);
     /* Reopened segments get the same advice. */
     ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
-    snprintf(part, sizeof part, "%s/commitlog/", dir);
-    struct advice_seen r;
-    n = settled_advice(part, &r);
-    ASSERT(n >= 3);
-    ASSERT_EQ(r.random, n);
+    assert_advised(dir, "commitlog", 3);
     store_close(s);
     tst_rm_rf(dir);
 }
