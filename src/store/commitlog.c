@@ -20,6 +20,17 @@
 #include "common/xalloc.h"
 #include "protocol/message.h"
 
+/* Folio size of the log's mappings (mapped_file.c): large where the
+ * appender writes through the mapping and syncs are periodic; small where it
+ * writes with pwrite (a buffered write walks every block of its folio) or
+ * where every group commit writes the tail back (SYNC_FLUSH: a large folio
+ * dirtied through the mapping, as the write-ahead does, is written whole). */
+static enum mfile_folios log_folios(const struct commitlog *cl)
+{
+    return cl->write_mode == CL_WRITE_PWRITE || cl->write_ahead ? MFILE_FOLIOS_SMALL
+                                                                : MFILE_FOLIOS_LARGE;
+}
+
 static void push_seg(struct commitlog *cl, struct mfile *m)
 {
     if (cl->nsegs == cl->cap) {
@@ -147,8 +158,8 @@ static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to
     }
 }
 
-/* Creates (preallocates) and maps the segment at start (advised as every
- * store file mapping is, mapped_file.c). Its directory entry is durable
+/* Creates (preallocates) and maps the segment at start, advised for the
+ * log's folio size (log_folios). Its directory entry is durable
  * before it is returned: records synced into it may be acknowledged. OUT:
  * *out. */
 static int new_segment(struct commitlog *cl, int64_t start, struct mfile **out)
@@ -157,6 +168,7 @@ static int new_segment(struct commitlog *cl, int64_t start, struct mfile **out)
     int rc = mfile_create(cl->dir, start, cl->seg_bytes, cl->preallocate, &m);
     if (rc)
         return rc;
+    mfile_advise(m, log_folios(cl));
     rc = mfile_fsync_dir(cl->dir);
     if (rc) {
         mfile_destroy(m);
@@ -229,6 +241,11 @@ static void *alloc_main(void *arg)
 
 int commitlog_start_alloc(struct commitlog *cl)
 {
+    /* The segments mapped before the write mode was known. */
+    pthread_rwlock_rdlock(&cl->segs_lock);
+    for (size_t i = 0; i < cl->nsegs; i++)
+        mfile_advise(cl->segs[i], log_folios(cl));
+    pthread_rwlock_unlock(&cl->segs_lock);
     int rc = pthread_create(&cl->alloc_thr, NULL, alloc_main, cl);
     if (rc)
         return -rc;

@@ -74,7 +74,9 @@ struct commitlog {
 int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct commitlog **out);
 /* Joins the alloc thread, unmaps everything. NULL is a no-op. */
 void commitlog_close(struct commitlog *cl);
-/* Starts the thread that creates the next segment ahead of the appender. */
+/* Advises the mapped segments for the write mode (write_ahead and
+ * write_mode are set by now), then starts the thread that creates the next
+ * segment ahead of the appender. */
 int commitlog_start_alloc(struct commitlog *cl);
 
 /* Recovery. With trust, end = ckpt_off (clean shutdown). Otherwise records are

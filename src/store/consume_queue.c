@@ -68,8 +68,11 @@ void cq_destroy(struct cq *q)
     cq_free(q);
 }
 
+/* Appends f (just mapped) to the queue. Small folios: a flush would write
+ * the whole large folio holding the queue's tail (mapped_file.c). */
 static void push_file(struct cq *q, struct mfile *f)
 {
+    mfile_advise(f, MFILE_FOLIOS_SMALL);
     pthread_rwlock_wrlock(&q->lock);
     if (q->nfiles == q->cap) {
         q->cap = q->cap ? q->cap * 2 : 4;

@@ -4,7 +4,8 @@
  * byte in the queue's byte space, or an index file, named by time).
  *
  * Invariant: base maps exactly size bytes of fd, read/write, MAP_SHARED,
- * advised MADV_HUGEPAGE + MADV_RANDOM (every store file; why: mapped_file.c).
+ * advised MADV_RANDOM and for large or small folios (mfile_advise; large
+ * unless the owner chose small right after mapping; why: mapped_file.c).
  * Threads: an mfile has no lock of its own; the owning queue's lock says who
  * may map, write and unmap it (see commitlog.h, consume_queue.h). */
 #ifndef TERN_STORE_MAPPED_FILE_H
@@ -22,6 +23,9 @@ struct mfile {
     int64_t size;
 };
 
+/* Page-cache folio size of a mapping's faults (see mapped_file.c). */
+enum mfile_folios { MFILE_FOLIOS_LARGE, MFILE_FOLIOS_SMALL };
+
 /* Writes "<dir>/<20-digit start>" into out (cap bytes). */
 void mfile_name(char *out, size_t cap, const char *dir, int64_t start);
 /* Creates (or reuses a same-sized) file, preallocates it with posix_fallocate
@@ -36,6 +40,9 @@ int mfile_create_path(const char *path, int64_t start, int64_t size, bool preall
                       struct mfile **out);
 int mfile_open_path(const char *path, int64_t start, int64_t size, struct mfile **out,
                     bool *was_short);
+/* Advises m's mapping for folios (before anything faults it in, to take
+ * effect for all of it). Advice only. */
+void mfile_advise(struct mfile *m, enum mfile_folios folios);
 /* Unmaps and closes. NULL is a no-op. */
 void mfile_close(struct mfile *m);
 /* Unmaps, closes and unlinks the file. NULL is a no-op. */

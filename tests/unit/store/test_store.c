@@ -764,7 +764,7 @@ static int each_mapping_flags(const char *part, void (*fn)(const char *flags, vo
 }
 
 struct advice_seen {
-    int random, huge;
+    int random, huge, nohuge;
 };
 
 static void note_advice(const char *flags, void *arg)
@@ -772,19 +772,21 @@ static void note_advice(const char *flags, void *arg)
     struct advice_seen *a = arg;
     a->random += strstr(flags, " rr") != NULL;
     a->huge += strstr(flags, " hg") != NULL;
+    a->nohuge += strstr(flags, " nh") != NULL;
 }
 
 /* Reads the advice of the mappings under part. The preallocating thread may
- * be between mapping a spare segment and advising it (two system calls in
- * mapped_file.c), so read again until no mapping is caught in between (2 s
- * at most). Returns the number of mappings. */
-static int settled_advice(const char *part, struct advice_seen *a)
+ * be between mapping a spare segment and advising it (up to four system
+ * calls: mapped_file.c, then the owner's folio choice), so read again until
+ * every mapping shows the advice wanted (2 s at most). Returns the number
+ * of mappings. */
+static int settled_advice(const char *part, bool small, struct advice_seen *a)
 {
     int n = -1;
     for (int i = 0; i < 200; i++) {
         *a = (struct advice_seen){0};
         n = each_mapping_flags(part, note_advice, a);
-        if (n >= 0 && a->random == n)
+        if (n >= 0 && a->random == n && (small ? a->nohuge : a->huge) == n)
             break;
         usleep(10 * 1000);
     }
@@ -805,44 +807,68 @@ static bool thp_available(void)
 }
 
 /* Asserts that at least min files under <dir>/<sub>/ are mapped and that
- * every one is advised MADV_RANDOM, and MADV_HUGEPAGE where THP exists. */
-static void assert_advised(const char *dir, const char *sub, int min)
+ * every one is advised MADV_RANDOM, and for small folios (MADV_NOHUGEPAGE)
+ * or, where THP exists, large ones (MADV_HUGEPAGE), never both. */
+static void assert_advised(const char *dir, const char *sub, int min, bool small)
 {
     char part[4200];
     snprintf(part, sizeof part, "%s/%s/", dir, sub);
     struct advice_seen a;
-    int n = settled_advice(part, &a);
+    int n = settled_advice(part, small, &a);
     ASSERT(n >= min);
     ASSERT_EQ(a.random, n);
-    if (thp_available())
+    ASSERT_EQ(a.nohuge, small ? n : 0);
+    if (small)
+        ASSERT_EQ(a.huge, 0);
+    else if (thp_available())
         ASSERT_EQ(a.huge, n);
 }
 
-/* Every store file mapping is advised MADV_RANDOM and MADV_HUGEPAGE
- * (mapped_file.c; the reason is in docs/design/store.md): commit-log
+/* Opens the store at dir with cfg, puts ~2.5 MiB when roll is set (rolls
+ * 1 MiB segments twice; waits for the index), and asserts the advice of
+ * every mapping: at least min_segs log segments, large or small as
+ * log_small says, consume-queue files small, index files large. */
+static void open_check_advice(const struct store_config *cfg, const char *dir, bool roll,
+                              int min_segs, bool log_small)
+{
+    struct store *s;
+    ASSERT_EQ(store_open(cfg, &s), TERN_OK);
+    if (roll) {
+        char body[4096];
+        memset(body, 'x', sizeof body - 1);
+        body[sizeof body - 1] = '\0';
+        for (int i = 0; i < 600; i++)
+            ASSERT_EQ(tst_put(s, "Adv", 0, body, NULL, "k", NULL, NULL), TERN_OK);
+        wait_indexed(s); /* the index thread has created its file */
+    }
+    assert_advised(dir, "commitlog", min_segs, log_small);
+    assert_advised(dir, "consumequeue", 1, true);
+    assert_advised(dir, "index", 1, false);
+    store_close(s);
+}
+
+/* Every store file mapping is advised MADV_RANDOM and for a folio size
+ * (mapped_file.c; the reasons are in docs/design/store.md): commit-log
  * segments, opened or created (by a roll or by the preallocating thread),
- * consume-queue files and index files. */
+ * large when written through the mapping under ASYNC_FLUSH and small under
+ * SYNC_FLUSH or with pwrite; consume-queue files small; index files large. */
 TEST(store_mappings_advised)
 {
     char *dir = tst_mkdtemp();
     struct store_config cfg;
     tst_config(&cfg, dir);
-    struct store *s;
-    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
-    char body[4096];
-    memset(body, 'x', sizeof body - 1);
-    body[sizeof body - 1] = '\0';
-    for (int i = 0; i < 600; i++) /* ~2.5 MiB: rolls 1 MiB segments twice */
-        ASSERT_EQ(tst_put(s, "Adv", 0, body, NULL, "k", NULL, NULL), TERN_OK);
-    wait_indexed(s); /* the index thread has created its file */
-    assert_advised(dir, "commitlog", 3);
-    assert_advised(dir, "consumequeue", 1);
-    assert_advised(dir, "index", 1);
-    store_close(s);
-    /* Reopened segments get the same advice. */
-    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
-    assert_advised(dir, "commitlog", 3);
-    store_close(s);
+    bool log_small = cfg.write_mode == CL_WRITE_PWRITE; /* the suite's pwrite run */
+    open_check_advice(&cfg, dir, true, 3, log_small);
+    open_check_advice(&cfg, dir, false, 3, log_small); /* reopened: the same */
+    /* Under SYNC_FLUSH with mmap writes: the reopened segments are advised
+     * again, the new ones created small. */
+    cfg.flush_mode = STORE_SYNC_FLUSH;
+    cfg.write_mode = CL_WRITE_MMAP;
+    open_check_advice(&cfg, dir, true, 5, true);
+    /* And with pwrite under ASYNC_FLUSH. */
+    cfg.flush_mode = STORE_ASYNC_FLUSH;
+    cfg.write_mode = CL_WRITE_PWRITE;
+    open_check_advice(&cfg, dir, false, 5, true);
     tst_rm_rf(dir);
 }
 
