@@ -245,6 +245,7 @@ static int open_store(struct broker *b)
     sc.commitlog_segment_bytes = b->cfg.commitlog_bytes;
     sc.flush_mode = b->cfg.flush_disk_type == FLUSH_SYNC ? STORE_SYNC_FLUSH : STORE_ASYNC_FLUSH;
     sc.flush_interval_ms = b->cfg.flush_interval_ms;
+    sc.flush_thorough_ms = b->cfg.flush_thorough_ms;
     sc.sync_flush_timeout_ms = b->cfg.sync_flush_timeout_ms;
     sc.file_reserved_hours = b->cfg.file_reserved_hours;
     sc.delete_when_hour = b->cfg.delete_when;

@@ -47,6 +47,7 @@ struct broker_config {
     int sync_flush_timeout_ms;        /* syncFlushTimeout */
     int sync_flush_threads;           /* syncFlushThreads (Tern) */
     int flush_interval_ms;            /* flushIntervalCommitLog */
+    int flush_thorough_ms;            /* flushCommitLogThoroughInterval */
     int io_threads;                   /* serverSelectorThreads */
     int offset_flush_ms;              /* flushConsumerOffsetInterval */
     int channel_expired_ms;           /* channelExpiredTimeout */

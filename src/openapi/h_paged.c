@@ -145,11 +145,19 @@ static int scan_queue(struct api_req *r, const char *addr, const char *topic, in
     return 0;
 }
 
+/* By store time; within one millisecond, records of one broker in store
+ * (commit-log) order, so messages sent one after another keep their order
+ * whichever queues they went to; across brokers by address, queue, offset. */
 static int hit_order(const void *a, const void *b)
 {
     const struct hit *x = a, *y = b;
     if (x->store_ts != y->store_ts)
         return x->store_ts < y->store_ts ? -1 : 1;
+    int c = strcmp(x->addr, y->addr);
+    if (c != 0)
+        return c;
+    if (x->phy_off != y->phy_off)
+        return x->phy_off < y->phy_off ? -1 : 1;
     if (x->qid != y->qid)
         return x->qid < y->qid ? -1 : 1;
     return x->queue_off < y->queue_off ? -1 : x->queue_off > y->queue_off;

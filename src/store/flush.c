@@ -188,6 +188,26 @@ static bool sync_one(struct store *s, bool force)
     return true;
 }
 
+/* How far the ASYNC_FLUSH interval flush writes the log back: the whole
+ * STORE_FLUSH_UNITs and every finished segment, or all of it when
+ * flush_thorough_ms has passed since all of it was last written back. A
+ * folio dirtied through the mapping is written back whole (2 MiB here) and
+ * the next record dirties it again, so writing the partial tail back every
+ * interval rewrote up to 2 MiB per interval on a slow broker
+ * (docs/design/store.md). RocketMQ bounds the same thing with
+ * flushCommitLogLeastPages; on large folios a page count would not. */
+static int64_t async_flush_target(struct store *s, int64_t now)
+{
+    int64_t max = atomic_load_explicit(&s->cl->max_off, memory_order_acquire);
+    if (now - s->tail_flush_ms >= s->cfg.flush_thorough_ms) {
+        s->tail_flush_ms = now;
+        return max;
+    }
+    int64_t unit = max & ~(int64_t)(STORE_FLUSH_UNIT - 1);
+    int64_t seg = max - max % s->cfg.commitlog_segment_bytes;
+    return unit > seg ? unit : seg;
+}
+
 /* Worker 0 (and the only thread in ASYNC_FLUSH): the interval flush, the
  * consume-queue/checkpoint pass every STORE_CQ_FLUSH_MS, RSS trimming. Its
  * slow parts run while the other workers keep serving group commits. */
@@ -199,8 +219,7 @@ static void periodic(struct store *s, bool sync, int64_t *last_full)
     if (!sync && !failed) {
         pthread_mutex_lock(&s->sync_mu);
         int64_t before = atomic_load(&s->cl->flushed_off);
-        int rc =
-            commitlog_flush(s->cl, atomic_load_explicit(&s->cl->max_off, memory_order_acquire));
+        int rc = commitlog_flush(s->cl, async_flush_target(s, clock_mono_ms()));
         /* Keep the recovery scan short: record progress (no fsync; a stale
          * checkpoint only means a longer scan). */
         if (rc == TERN_OK && atomic_load(&s->cl->flushed_off) != before)
@@ -211,10 +230,11 @@ static void periodic(struct store *s, bool sync, int64_t *last_full)
     }
     int64_t now = clock_mono_ms();
     if (now - *last_full >= STORE_CQ_FLUSH_MS) {
-        /* In SYNC_FLUSH the log is flushed by the workers (a failed sync
-         * must stay failed); the pass flushes it only up to what they did. */
+        /* The log is flushed by the interval flush above (ASYNC_FLUSH) or
+         * by the workers (SYNC_FLUSH; a failed sync must stay failed): the
+         * checkpoint records what they did. */
         if (!failed)
-            (void)store_flush_all(s, true, !sync);
+            (void)store_flush_all(s, true, false);
         commitlog_trim_resident(s->cl, STORE_RESIDENT_KEEP_BYTES);
         *last_full = now;
     }

@@ -33,6 +33,7 @@ void store_config_defaults(struct store_config *cfg)
     cfg->cq_segment_units = 300000;
     cfg->flush_mode = STORE_ASYNC_FLUSH;
     cfg->flush_interval_ms = 500;
+    cfg->flush_thorough_ms = 10000;
     cfg->sync_flush_timeout_ms = 5000;
     cfg->file_reserved_hours = 72;
     cfg->delete_when_hour = 4;
@@ -149,8 +150,9 @@ static int check_config(const struct store_config *c)
 {
     if (!c->root_dir || !c->root_dir[0] || c->commitlog_segment_bytes < 4096 ||
         c->cq_segment_units < 1 || c->cq_segment_units > (INT64_MAX / 4) / CQ_UNIT_BYTES ||
-        c->flush_interval_ms < 1 || c->sync_flush_timeout_ms < 1 || c->max_message_bytes < 1 ||
-        c->sync_flush_threads < 1 || c->sync_flush_threads > STORE_FLUSH_WORKERS ||
+        c->flush_interval_ms < 1 || c->flush_thorough_ms < 0 || c->sync_flush_timeout_ms < 1 ||
+        c->max_message_bytes < 1 || c->sync_flush_threads < 1 ||
+        c->sync_flush_threads > STORE_FLUSH_WORKERS ||
         (c->index_enable && (c->index_slots < 1 || c->index_entries < 2)))
         return TERN_ECONFIG;
     return TERN_OK;

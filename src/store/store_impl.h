@@ -27,7 +27,10 @@
 /* Retention and consume-queue/index flush periods. */
 #define STORE_CLEAN_PERIOD_MS 10000
 #define STORE_CQ_FLUSH_MS     1000
-#define STORE_INDEX_FLUSH_MS  10000
+/* ASYNC_FLUSH writes the log back in whole units of this size (the largest
+ * page-cache folio) between thorough flushes (flush.c, async_flush_target). */
+#define STORE_FLUSH_UNIT     (2 * 1024 * 1024)
+#define STORE_INDEX_FLUSH_MS 10000
 /* SYNC_FLUSH: the most commit-log syncs in flight at once (one thread
  * each; store_config.sync_flush_threads chooses how many, default 1). */
 #ifndef STORE_FLUSH_WORKERS
@@ -75,6 +78,7 @@ struct store {
 
     pthread_mutex_t sync_mu; /* serializes flush passes and checkpoint writes */
     int64_t ckpt_cq_mark;    /* guarded by sync_mu: cq_flushed_phy last checkpointed */
+    int64_t tail_flush_ms;   /* flush thread 0: last ASYNC_FLUSH write-back of all the log */
 
     /* Flush threads (flush.c): thread 0 does the periodic pass (and, in
      * ASYNC_FLUSH, the interval flush); in SYNC_FLUSH threads 1.. are the

@@ -271,6 +271,46 @@ TEST(async_flush_completes_at_once_and_flushes_in_background)
     tst_rm_rf(dir);
 }
 
+/* ASYNC_FLUSH writes the log back in whole 2 MiB units each interval and
+ * the partial last unit only every flush_thorough_ms (flush.c,
+ * async_flush_target): a small put is not written back by the next
+ * intervals, a unit that fills is, and the thorough flush takes the rest. */
+TEST(async_flush_partial_unit_waits_for_thorough_flush)
+{
+    char *dir = tst_mkdtemp();
+    struct store_config cfg;
+    tst_config(&cfg, dir);
+    cfg.commitlog_segment_bytes = 8 * 1024 * 1024;
+    cfg.flush_interval_ms = 20;
+    cfg.flush_thorough_ms = 2000;
+    struct store *s;
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    usleep(100 * 1000); /* the first interval flush is a thorough one */
+    struct store_put_result r;
+    ASSERT_EQ(tst_put(s, "A", 0, "x", NULL, NULL, NULL, &r), TERN_OK);
+    usleep(300 * 1000); /* 15 intervals */
+    struct store_stats st = {0};
+    store_get_stats(s, &st);
+    ASSERT_EQ(st.flushed_off, 0);
+    char body[4096];
+    memset(body, 'y', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    while (r.end_phy_off < 2 * 1024 * 1024 + 64 * 1024)
+        ASSERT_EQ(tst_put(s, "A", 0, body, NULL, NULL, NULL, &r), TERN_OK);
+    for (int i = 0; i < 500 && st.flushed_off < 2 * 1024 * 1024; i++) {
+        usleep(2000);
+        store_get_stats(s, &st);
+    }
+    ASSERT_EQ(st.flushed_off, 2 * 1024 * 1024);
+    for (int i = 0; i < 2000 && st.flushed_off < r.end_phy_off; i++) {
+        usleep(2000);
+        store_get_stats(s, &st);
+    }
+    ASSERT_EQ(st.flushed_off, r.end_phy_off);
+    store_close(s);
+    tst_rm_rf(dir);
+}
+
 static bool abort_marker_exists(const char *dir)
 {
     char path[4096];
