@@ -546,6 +546,11 @@ int commitlog_write(struct commitlog *cl, int64_t phy, const uint8_t *src, size_
 
 void commitlog_publish(struct commitlog *cl, int64_t end)
 {
+    /* The old end is a record boundary; when the new one lies in a later
+     * CL_FLUSH_UNIT, it is the last boundary known before that unit. */
+    int64_t old = atomic_load_explicit(&cl->max_off, memory_order_relaxed);
+    if (end / CL_FLUSH_UNIT != old / CL_FLUSH_UNIT)
+        atomic_store_explicit(&cl->unit_mark, old, memory_order_relaxed);
     atomic_store_explicit(&cl->max_off, end, memory_order_release);
 }
 

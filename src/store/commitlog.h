@@ -28,6 +28,9 @@
  * (not whole segments: that would keep 2 GiB of zero pages resident). */
 #define CL_WARM_AHEAD (16 * 1024 * 1024)
 #define CL_WARM_CHUNK (4 * 1024 * 1024)
+/* ASYNC_FLUSH writes the log back up to unit_mark between thorough flushes:
+ * the largest page-cache folio (store flush.c, async_flush_target). */
+#define CL_FLUSH_UNIT (2 * 1024 * 1024)
 
 struct commitlog {
     char *dir; /* owned: <root>/commitlog */
@@ -42,6 +45,8 @@ struct commitlog {
 
     _Atomic int64_t min_off;     /* start of the first segment */
     _Atomic int64_t max_off;     /* end of the last complete record */
+    _Atomic int64_t unit_mark;   /* a record boundary before max_off's CL_FLUSH_UNIT
+                                    (commitlog_publish; 0 until one is crossed) */
     _Atomic int64_t flushed_off; /* durable below this; only grows (commitlog_mark_flushed) */
     _Atomic int64_t sync_floor;  /* lowest offset a flush worker is syncing, or INT64_MAX */
     int64_t repaired_start;      /* lowest segment found short at open, or -1 */

@@ -188,24 +188,22 @@ static bool sync_one(struct store *s, bool force)
     return true;
 }
 
-/* How far the ASYNC_FLUSH interval flush writes the log back: the whole
- * STORE_FLUSH_UNITs and every finished segment, or all of it when
- * flush_thorough_ms has passed since all of it was last written back. A
- * folio dirtied through the mapping is written back whole (2 MiB here) and
- * the next record dirties it again, so writing the partial tail back every
- * interval rewrote up to 2 MiB per interval on a slow broker
- * (docs/design/store.md). RocketMQ bounds the same thing with
+/* How far the ASYNC_FLUSH interval flush writes the log back: to the last
+ * record boundary before the CL_FLUSH_UNIT the log ends in (unit_mark), or
+ * all of it when flush_thorough_ms has passed since all of it was last
+ * written back. The end must be a record boundary: the checkpoint records it
+ * and recovery scans records from there. Why not the partial tail each time:
+ * a folio dirtied through the mapping is written back whole (2 MiB here) and
+ * the next record dirties it again, so a slow broker rewrote up to 2 MiB per
+ * interval (docs/design/store.md). RocketMQ bounds the same thing with
  * flushCommitLogLeastPages; on large folios a page count would not. */
 static int64_t async_flush_target(struct store *s, int64_t now)
 {
-    int64_t max = atomic_load_explicit(&s->cl->max_off, memory_order_acquire);
     if (now - s->tail_flush_ms >= s->cfg.flush_thorough_ms) {
         s->tail_flush_ms = now;
-        return max;
+        return atomic_load_explicit(&s->cl->max_off, memory_order_acquire);
     }
-    int64_t unit = max & ~(int64_t)(STORE_FLUSH_UNIT - 1);
-    int64_t seg = max - max % s->cfg.commitlog_segment_bytes;
-    return unit > seg ? unit : seg;
+    return atomic_load_explicit(&s->cl->unit_mark, memory_order_relaxed);
 }
 
 /* Worker 0 (and the only thread in ASYNC_FLUSH): the interval flush, the

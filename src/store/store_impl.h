@@ -27,10 +27,7 @@
 /* Retention and consume-queue/index flush periods. */
 #define STORE_CLEAN_PERIOD_MS 10000
 #define STORE_CQ_FLUSH_MS     1000
-/* ASYNC_FLUSH writes the log back in whole units of this size (the largest
- * page-cache folio) between thorough flushes (flush.c, async_flush_target). */
-#define STORE_FLUSH_UNIT     (2 * 1024 * 1024)
-#define STORE_INDEX_FLUSH_MS 10000
+#define STORE_INDEX_FLUSH_MS  10000
 /* SYNC_FLUSH: the most commit-log syncs in flight at once (one thread
  * each; store_config.sync_flush_threads chooses how many, default 1). */
 #ifndef STORE_FLUSH_WORKERS

@@ -271,10 +271,13 @@ TEST(async_flush_completes_at_once_and_flushes_in_background)
     tst_rm_rf(dir);
 }
 
-/* ASYNC_FLUSH writes the log back in whole 2 MiB units each interval and
- * the partial last unit only every flush_thorough_ms (flush.c,
- * async_flush_target): a small put is not written back by the next
- * intervals, a unit that fills is, and the thorough flush takes the rest. */
+/* ASYNC_FLUSH writes the log back each interval only up to the last record
+ * boundary before the 2 MiB unit it ends in, and all of it every
+ * flush_thorough_ms (flush.c, async_flush_target): a small put is not
+ * written back by the next intervals; once a unit is crossed, the log is
+ * written back to a record boundary short of it; the thorough flush takes
+ * the rest. That boundary is checkpointed, so a crash right after must
+ * recover every record (a mid-record checkpoint would cut the log there). */
 TEST(async_flush_partial_unit_waits_for_thorough_flush)
 {
     char *dir = tst_mkdtemp();
@@ -282,7 +285,7 @@ TEST(async_flush_partial_unit_waits_for_thorough_flush)
     tst_config(&cfg, dir);
     cfg.commitlog_segment_bytes = 8 * 1024 * 1024;
     cfg.flush_interval_ms = 20;
-    cfg.flush_thorough_ms = 2000;
+    cfg.flush_thorough_ms = 3000;
     struct store *s;
     ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
     usleep(100 * 1000); /* the first interval flush is a thorough one */
@@ -295,14 +298,24 @@ TEST(async_flush_partial_unit_waits_for_thorough_flush)
     char body[4096];
     memset(body, 'y', sizeof body - 1);
     body[sizeof body - 1] = '\0';
-    while (r.end_phy_off < 2 * 1024 * 1024 + 64 * 1024)
+    int64_t before_unit = 0; /* the start of the record that crosses 2 MiB */
+    while (r.end_phy_off < 2 * 1024 * 1024 + 64 * 1024) {
+        int64_t start = r.end_phy_off;
         ASSERT_EQ(tst_put(s, "A", 0, body, NULL, NULL, NULL, &r), TERN_OK);
-    for (int i = 0; i < 500 && st.flushed_off < 2 * 1024 * 1024; i++) {
+        if (start < 2 * 1024 * 1024 && r.end_phy_off > 2 * 1024 * 1024)
+            before_unit = start;
+    }
+    for (int i = 0; i < 500 && st.flushed_off == 0; i++) {
         usleep(2000);
         store_get_stats(s, &st);
     }
-    ASSERT_EQ(st.flushed_off, 2 * 1024 * 1024);
-    for (int i = 0; i < 2000 && st.flushed_off < r.end_phy_off; i++) {
+    ASSERT_EQ(st.flushed_off, before_unit);
+    usleep(100 * 1000); /* the checkpoint follows the flush */
+    store_crash_close(s);
+    ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
+    store_get_stats(s, &st);
+    ASSERT_EQ(st.commitlog_max_off, r.end_phy_off);
+    for (int i = 0; i < 2500 && st.flushed_off < r.end_phy_off; i++) {
         usleep(2000);
         store_get_stats(s, &st);
     }
