@@ -74,9 +74,9 @@ static const struct config_opt BROKER_OPTS[] = {
     {"syncFlushThreads", CFG_INT, OFF(sync_flush_threads), "1", 1, 4, NULL,
      "SYNC_FLUSH group commits in flight at once (one thread each)"},
     {"flushIntervalCommitLog", CFG_INT, OFF(flush_interval_ms), "500", 1, 60000, NULL,
-     "ASYNC_FLUSH fsync interval (ms): whole 2 MiB units of the log"},
+     "ASYNC_FLUSH fsync interval (ms): the log up to its last 2 MiB unit"},
     {"flushCommitLogThoroughInterval", CFG_INT, OFF(flush_thorough_ms), "10000", 0, 3600000, NULL,
-     "ASYNC_FLUSH: the partial last 2 MiB of the log is synced at least this often (ms; 0: "
+     "ASYNC_FLUSH: the log's last, partial 2 MiB is synced at least this often (ms; 0: "
      "every flushIntervalCommitLog)"},
     {"serverSelectorThreads", CFG_INT, OFF(io_threads), "2", 1, 64, NULL,
      "I/O loop threads (requests are served on them)"},

@@ -37,10 +37,10 @@ struct store_config {
     enum store_flush_mode flush_mode; /* flushDiskType */
     int flush_interval_ms;            /* flushIntervalCommitLog; default 500 */
     int flush_thorough_ms;            /* flushCommitLogThoroughInterval; default 10000:
-                                         ASYNC_FLUSH writes the log's partial last
-                                         2 MiB unit back at least this often, whole
-                                         units every interval (0: all of it every
-                                         interval) */
+                                         ASYNC_FLUSH writes all of the log back at
+                                         least this often; each interval only up to
+                                         the last record before its last 2 MiB unit
+                                         (0: all of it every interval) */
     int sync_flush_timeout_ms;        /* syncFlushTimeout; default 5000 */
     int file_reserved_hours;          /* fileReservedTime; default 72 */
     int delete_when_hour;             /* deleteWhen (hour of day, local); default 4 */
