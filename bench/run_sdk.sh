@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run_sdk.sh: libons (the C SDK) beside mqbench's raw protocol client,
-# end-to-end latency and push-consumer drain, printed as a markdown table
+# end-to-end latency (evenly paced, and in bursts of 16 as the NATS peer's
+# publisher paces) and push-consumer drain, printed as a markdown table
 # ready for bench/RESULTS.md (issue 4).
 #
 # Usage: bench/run_sdk.sh [BUILD_DIR] [options]
@@ -94,6 +95,8 @@ done
 
 # ---- end-to-end latency at a fixed rate ---------------------------------------
 e2e=$(run e2e e2e -n "$ns" -t BenchE2E --rate "$rate" -s "$size" -d "$dur" --warmup "$e2e_warm" -w "$threads")
+# The same paced as peers/nats/natsbench paces its publisher (16 back to back).
+e2eb=$(run e2e-burst e2e -n "$ns" -t BenchE2E --rate "$rate" -s "$size" -d "$dur" --warmup "$e2e_warm" -w "$threads" --burst 16)
 
 # ---- push-consumer drain of a backlog -----------------------------------------
 fill=$(run fill produce -n "$ns" -t BenchSdkBacklog -s "$size" --create -q 8 --mode async \
@@ -123,6 +126,7 @@ cat <<EOF
 | Other | Value |
 |---|---|
 | End to end at $(field rate "$e2e") msgs/s (ons producer, $(field send "$e2e") → ons push consumer, $threads consume threads), ${dur} s after ${e2e_warm} s warm-up | achieved $(field msgs_per_s "$e2e") msgs/s; p50 $(field p50_us "$e2e") µs, p99 $(field p99_us "$e2e") µs, p99.9 $(field p999_us "$e2e") µs, max $(field max_us "$e2e") µs; sent $(field sent "$e2e"), lost $(field lost "$e2e"), dups $(field dups "$e2e"), send failures $(field send_failed "$e2e"), pacer behind at most $(field behind_max_us "$e2e") µs |
+| The same, paced in bursts of $(field burst "$e2eb") as \`peers/nats/natsbench\` paces | achieved $(field msgs_per_s "$e2eb") msgs/s; p50 $(field p50_us "$e2eb") µs, p99 $(field p99_us "$e2eb") µs, p99.9 $(field p999_us "$e2eb") µs, max $(field max_us "$e2eb") µs; lost $(field lost "$e2eb"), dups $(field dups "$e2eb"), send failures $(field send_failed "$e2eb") |
 | Backlog fill ($backlog msgs, raw async 1024) | $(field msgs_per_s "$fill") msgs/s, failed $(field failed "$fill") |
 | Push-consumer drain ($backlog msgs from offset 0, $threads consume threads) | $(field drain_ms "$drain") ms, $(field msgs_per_s "$drain") msgs/s, $(field mb_per_s "$drain") MiB/s, first message after $(field first_msg_ms "$drain") ms |
 EOF

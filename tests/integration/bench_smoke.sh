@@ -52,6 +52,8 @@ check e2e recv lost=0 dups=0 send_failed=0 -- e2e -n "$ns" -t SmokeE2E --rate 50
   --warmup 0.5 -w 4
 check e2e-oneway recv lost=0 send=oneway -- e2e -n "$ns" -t SmokeE2E --rate 500 -d 1 \
   --warmup 0.5 -w 4 --send oneway
+check e2e-burst recv lost=0 dups=0 send_failed=0 burst=16 -- e2e -n "$ns" -t SmokeE2E --rate 500 \
+  -d 1 --warmup 0.5 -w 4 --burst 16
 # Refusals are part of the interface.
 if "$MQB" produce -n "$ns" -t SmokeT --batch 4 --client ons -d 1 >"$dir/batch.log" 2>&1; then
   echo "bench_smoke: --batch with --client ons was accepted" >&2

@@ -8,13 +8,14 @@
  *   CLOCK_MONOTONIC ns, taken just before the send call | random filler.
  * Latency = consumer's listener entry - send time. Messages of other runs
  * (other run id) are ignored. The pacer thread sends message i at
- * t0 + i/rate (absolute sleeps, not bursts); when it falls behind it sends at
- * once and records how far behind it was. Only messages sent in the measured
- * window (after --warmup) count. After the window the consumer gets up to
- * 5 s to receive what was sent; lost = sent - received (measured window).
- * The group is first committed at each queue's max offset (setup.c) so the
- * consumer sees only this run's messages. Threads: pacer, SDK send workers and
- * callbacks, ConsumeThreadNums listeners (atomics only), main (ticker). */
+ * t0 + i/rate (absolute sleeps); with --burst B it sleeps only before every
+ * B-th message and sends the B due from then back to back (the pacing of
+ * peers/nats/natsbench, B = 16, whose figures the issue quotes). When it
+ * falls behind it sends at once and records how far behind it was. Only messages sent in the
+ * measured window (after --warmup) count. After the window the consumer gets up to 5 s to receive
+ * what was sent; lost = sent - received (measured window). The group is first committed at each
+ * queue's max offset (setup.c) so the consumer sees only this run's messages. Threads: pacer, SDK
+ * send workers and callbacks, ConsumeThreadNums listeners (atomics only), main (ticker). */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ struct e2e_cfg {
     int rate;
     int threads;  /* ConsumeThreadNums */
     int inflight; /* async sends outstanding at most */
+    int burst;    /* messages sent back to back per pacer wake-up */
     bool oneway;
     double duration_s;
     double warmup_s;
@@ -199,9 +201,11 @@ static void *pacer(void *arg)
     for (uint64_t i = 0; !atomic_load(&e->stop) && !mqbench_interrupted(); i++) {
         int64_t due = t0 + (int64_t)((double)i * period_ns);
         int64_t now = clock_mono_ns();
-        if (due > now)
+        bool paced = i % (uint64_t)e->cfg.burst == 0; /* the rest of a burst goes at once */
+        if (paced && due > now)
             sleep_until_ns(due);
-        else if ((uint64_t)(now - due) > atomic_load(&e->behind_max_ns) && in_window(e, now))
+        else if (paced && (uint64_t)(now - due) > atomic_load(&e->behind_max_ns) &&
+                 in_window(e, now))
             atomic_store(&e->behind_max_ns, (uint64_t)(now - due));
         while (atomic_load(&e->inflight) >= e->cfg.inflight && !atomic_load(&e->stop))
             usleep(100);
@@ -227,19 +231,22 @@ static void usage(FILE *f)
           "  -w THREADS       ConsumeThreadNums of the push consumer (default 64)\n"
           "  --send M         async (default) | oneway: how the producer sends\n"
           "  --inflight N     async sends outstanding at most (default 4096)\n"
+          "  --burst B        sleep before every B-th message only, send B back to back\n"
+          "                   (default 1: each message at its own time)\n"
           "  --client C       consumer side: ons (the only one so far)\n",
           f);
 }
 
 static void parse_opts(int argc, char **argv, struct e2e_cfg *c)
 {
-    enum { O_RATE = 256, O_WARMUP, O_SEND, O_INFLIGHT, O_CLIENT };
+    enum { O_RATE = 256, O_WARMUP, O_SEND, O_INFLIGHT, O_CLIENT, O_BURST };
     static const struct option longs[] = {
         {"rate", required_argument, NULL, O_RATE},
         {"warmup", required_argument, NULL, O_WARMUP},
         {"send", required_argument, NULL, O_SEND},
         {"inflight", required_argument, NULL, O_INFLIGHT},
         {"client", required_argument, NULL, O_CLIENT},
+        {"burst", required_argument, NULL, O_BURST},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -251,6 +258,7 @@ static void parse_opts(int argc, char **argv, struct e2e_cfg *c)
         .rate = 20000,
         .threads = 64,
         .inflight = 4096,
+        .burst = 1,
         .duration_s = 10,
         .warmup_s = 2,
     };
@@ -291,6 +299,9 @@ static void parse_opts(int argc, char **argv, struct e2e_cfg *c)
             break;
         case O_INFLIGHT:
             c->inflight = (int)mqbench_num("--inflight", optarg, 1, 1 << 20);
+            break;
+        case O_BURST:
+            c->burst = (int)mqbench_num("--burst", optarg, 1, 1 << 20);
             break;
         case O_CLIENT:
             if (mqbench_client_name(optarg) != CLIENT_ONS) {
@@ -350,10 +361,10 @@ static int start_clients(struct e2e *e, ons_consumer_t **oc)
 static void summary(struct e2e *e, double elapsed_s)
 {
     uint64_t sent = atomic_load(&e->sent_window), recv = atomic_load(&e->recv_window);
-    printf("SUMMARY e2e client=ons send=%s rate=%d size=%d threads=%d sent=%llu recv=%llu "
-           "lost=%llu dups=%llu send_failed=%llu elapsed_s=%.2f msgs_per_s=%.0f ",
-           e->cfg.oneway ? "oneway" : "async", e->cfg.rate, e->cfg.size, e->cfg.threads,
-           (unsigned long long)sent, (unsigned long long)recv,
+    printf("SUMMARY e2e client=ons send=%s rate=%d burst=%d size=%d threads=%d sent=%llu "
+           "recv=%llu lost=%llu dups=%llu send_failed=%llu elapsed_s=%.2f msgs_per_s=%.0f ",
+           e->cfg.oneway ? "oneway" : "async", e->cfg.rate, e->cfg.burst, e->cfg.size,
+           e->cfg.threads, (unsigned long long)sent, (unsigned long long)recv,
            (unsigned long long)(sent > recv ? sent - recv : 0),
            (unsigned long long)atomic_load(&e->dups),
            (unsigned long long)atomic_load(&e->send_failed), elapsed_s,
