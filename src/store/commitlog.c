@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "protocol/message.h"
+#include "store/warm_pool.h"
 
 /* Folio size of the log's mappings (mapped_file.c): large where the
  * appender writes through the mapping and syncs are periodic; small where it
@@ -140,6 +141,12 @@ static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to
             ok = readahead(m->fd, pos, n) == 0;
         } else {
 #if defined(MADV_POPULATE_WRITE)
+            /* For each 2 MiB folio this step starts, give the kernel a page
+             * it has just used (warm_pool.c). Windows follow each other, so
+             * a folio the step begins inside was made by the step before. */
+            for (int64_t b = (pos + WARM_POOL_PAGE - 1) / WARM_POOL_PAGE * WARM_POOL_PAGE;
+                 cl->pool && b < pos + (int64_t)n; b += WARM_POOL_PAGE)
+                (void)warm_pool_give(cl->pool);
             ok = madvise(m->base + pos, n, MADV_POPULATE_WRITE) == 0;
             /* pwrite mode never writes through the mapping: drop the
              * writable entries at once (one TLB flush), or the write-back
@@ -245,6 +252,19 @@ static void *alloc_main(void *arg)
     return NULL;
 }
 
+/* Logs what the warm pool did and frees it (the alloc thread is gone). */
+static void drop_pool(struct commitlog *cl)
+{
+    if (!cl->pool)
+        return;
+    struct warm_pool_stats ps;
+    warm_pool_stats(cl->pool, &ps);
+    log_info("store", "warm pool: %lld pages given, %lld folios without one, %lld refills",
+             (long long)ps.given, (long long)ps.missed, (long long)ps.refilled);
+    warm_pool_free(cl->pool);
+    cl->pool = NULL;
+}
+
 int commitlog_start_alloc(struct commitlog *cl)
 {
     /* The segments mapped before the write mode was known. */
@@ -252,9 +272,16 @@ int commitlog_start_alloc(struct commitlog *cl)
     for (size_t i = 0; i < cl->nsegs; i++)
         mfile_advise(cl->segs[i], log_folios(cl));
     pthread_rwlock_unlock(&cl->segs_lock);
+    if (log_folios(cl) == MFILE_FOLIOS_LARGE) {
+        int prc = warm_pool_new(CL_WARM_POOL_PAGES, &cl->pool);
+        if (prc)
+            log_warn("store", "no warm pool for the commit log: %s", tern_strerror(prc));
+    }
     int rc = pthread_create(&cl->alloc_thr, NULL, alloc_main, cl);
-    if (rc)
+    if (rc) {
+        drop_pool(cl);
         return -rc;
+    }
     cl->alloc_started = true;
     if (cl->cur) {
         pthread_mutex_lock(&cl->alloc_mu);
@@ -288,6 +315,7 @@ void commitlog_close(struct commitlog *cl)
         pthread_mutex_unlock(&cl->alloc_mu);
         pthread_join(cl->alloc_thr, NULL);
     }
+    drop_pool(cl);
     /* The spare lies past the end of the log: remove it so a clean store
      * holds only segments with data. */
     drop_spare(cl, cl->spare);
@@ -459,6 +487,8 @@ static void ask_warm(struct commitlog *cl)
     if (to > seg_end)
         to = seg_end;
     cl->warm_req = cl->wpos + CL_WARM_AHEAD;
+    if (cl->pool)
+        warm_pool_arm(cl->pool); /* messages are coming: keep pages to trade */
     if (from >= to)
         return;
     pthread_mutex_lock(&cl->alloc_mu);

@@ -28,6 +28,9 @@
  * (not whole segments: that would keep 2 GiB of zero pages resident). */
 #define CL_WARM_AHEAD (16 * 1024 * 1024)
 #define CL_WARM_CHUNK (4 * 1024 * 1024)
+/* Resident 2 MiB pages kept to trade for new log folios (warm_pool.h): two
+ * chunks' worth. */
+#define CL_WARM_POOL_PAGES 4
 /* ASYNC_FLUSH writes the log back up to unit_mark between thorough flushes:
  * the largest page-cache folio (store flush.c, async_flush_target). */
 #define CL_FLUSH_UNIT (2 * 1024 * 1024)
@@ -72,6 +75,8 @@ struct commitlog {
     atomic_bool alloc_stop_flag; /* alloc_stop, readable without alloc_mu */
     bool alloc_started;
     pthread_t alloc_thr;
+    struct warm_pool *pool; /* owned; armed by the appender, given by the alloc thread;
+                               NULL unless the log has large folios (warm_pool.h) */
 };
 
 /* Opens <dir>, maps every segment (sizes must equal seg_bytes, names must be
