@@ -11,11 +11,13 @@
  * t0 + i/rate (absolute sleeps); with --burst B it sleeps only before every
  * B-th message and sends the B due from then back to back (the pacing of
  * peers/nats/natsbench, B = 16, whose figures the issue quotes). When it
- * falls behind it sends at once and records how far behind it was. Only messages sent in the
- * measured window (after --warmup) count. After the window the consumer gets up to 5 s to receive
- * what was sent; lost = sent - received (measured window). The group is first committed at each
- * queue's max offset (setup.c) so the consumer sees only this run's messages. Threads: pacer, SDK
- * send workers and callbacks, ConsumeThreadNums listeners (atomics only), main (ticker). */
+ * falls behind it sends at once and records how far behind it was. Only
+ * messages sent in the measured window (after --warmup) count. After the
+ * window the consumer gets up to 5 s to receive what was sent; lost = sent -
+ * received (measured window). The group is first committed at each queue's
+ * max offset (setup.c) so the consumer sees only this run's messages.
+ * Threads: pacer, SDK send workers and callbacks, ConsumeThreadNums
+ * listeners (atomics only), main (ticker). */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
