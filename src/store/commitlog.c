@@ -144,9 +144,11 @@ static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to
             /* For each 2 MiB folio this step starts, give the kernel a page
              * it has just used (warm_pool.c). Windows follow each other, so
              * a folio the step begins inside was made by the step before. */
-            for (int64_t b = (pos + WARM_POOL_PAGE - 1) / WARM_POOL_PAGE * WARM_POOL_PAGE;
-                 cl->pool && b < pos + (int64_t)n; b += WARM_POOL_PAGE)
-                (void)warm_pool_give(cl->pool);
+            if (cl->pool) {
+                const int64_t fb = MFILE_LARGE_FOLIO_BYTES;
+                for (int64_t b = (pos + fb - 1) / fb * fb; b < pos + (int64_t)n; b += fb)
+                    (void)warm_pool_give(cl->pool);
+            }
             ok = madvise(m->base + pos, n, MADV_POPULATE_WRITE) == 0;
             /* pwrite mode never writes through the mapping: drop the
              * writable entries at once (one TLB flush), or the write-back

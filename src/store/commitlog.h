@@ -33,7 +33,7 @@
 #define CL_WARM_POOL_PAGES 4
 /* ASYNC_FLUSH writes the log back up to unit_mark between thorough flushes:
  * the largest page-cache folio (store flush.c, async_flush_target). */
-#define CL_FLUSH_UNIT (2 * 1024 * 1024)
+#define CL_FLUSH_UNIT MFILE_LARGE_FOLIO_BYTES
 
 struct commitlog {
     char *dir; /* owned: <root>/commitlog */

@@ -25,6 +25,8 @@ struct mfile {
 
 /* Page-cache folio size of a mapping's faults (see mapped_file.c). */
 enum mfile_folios { MFILE_FOLIOS_LARGE, MFILE_FOLIOS_SMALL };
+/* Bytes of one large folio (a PMD-mapped huge page on x86-64). */
+#define MFILE_LARGE_FOLIO_BYTES (2 * 1024 * 1024)
 
 /* Writes "<dir>/<20-digit start>" into out (cap bytes). */
 void mfile_name(char *out, size_t cap, const char *dir, int64_t start);

@@ -13,7 +13,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WARM_POOL_PAGE (2 * 1024 * 1024)
+#include "store/mapped_file.h"
+
+/* One pool page: the size of the folio it is traded for. */
+#define WARM_POOL_PAGE MFILE_LARGE_FOLIO_BYTES
 
 struct warm_pool;
 
@@ -27,8 +30,9 @@ struct warm_pool_stats {
 /* Reserves pages * WARM_POOL_PAGE of address space (nothing resident) and
  * starts the refill thread. OUT: *out (owned). */
 int warm_pool_new(int pages, struct warm_pool **out);
-/* Stops the refill thread (promptly: it is raised to normal priority for the
- * step it is in), unmaps. NULL is a no-op. */
+/* Stops the refill thread and unmaps. The thread is asked back to normal
+ * priority for the refill it may be in; without RLIMIT_NICE room that is
+ * refused and the stop waits for that one refill. NULL is a no-op. */
 void warm_pool_free(struct warm_pool *p);
 /* Lets the refill thread fill the pool from now on (the log's appender
  * calls it when it first asks for prefault). Cheap after the first call. */

@@ -107,6 +107,25 @@ static inline int tst_put(struct store *s, const char *topic, int qid, const cha
     return rc;
 }
 
+/* The number after "<key>:" in /proc/self/<file> ("io", "status"); -1 if
+ * the file or the key is missing. */
+static inline long long tst_proc_self_num(const char *file, const char *key)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/self/%s", file);
+    FILE *f = fopen(path, "r");
+    size_t klen = strlen(key);
+    long long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            v = strtoll(line + klen + 1, NULL, 10);
+            break;
+        }
+    if (f)
+        fclose(f);
+    return v;
+}
+
 /* Decodes the i-th record of a back-to-back record buffer. */
 static inline int tst_nth(tern_bytes_t all, int i, struct msg_record *out)
 {

@@ -247,6 +247,17 @@ TEST(commitlog_sync_range_mark_and_trim)
     tst_rm_rf(dir);
 }
 
+/* Polls the store's stats every 2 ms, for at most ms, until the log is
+ * flushed to at least off. OUT: *st, the last stats read. */
+static void wait_flushed(struct store *s, int64_t off, int ms, struct store_stats *st)
+{
+    store_get_stats(s, st);
+    for (int i = 0; i < ms / 2 && st->flushed_off < off; i++) {
+        usleep(2000);
+        store_get_stats(s, st);
+    }
+}
+
 TEST(async_flush_completes_at_once_and_flushes_in_background)
 {
     char *dir = tst_mkdtemp();
@@ -261,11 +272,8 @@ TEST(async_flush_completes_at_once_and_flushes_in_background)
     store_wait_flush(s, r.end_phy_off, on_flushed, &w);
     ASSERT_EQ(atomic_load(&w.calls), 1);
     ASSERT_EQ(atomic_load(&w.status), TERN_OK);
-    struct store_stats st = {0};
-    for (int i = 0; i < 500 && st.flushed_off < r.end_phy_off; i++) {
-        usleep(2000);
-        store_get_stats(s, &st);
-    }
+    struct store_stats st;
+    wait_flushed(s, r.end_phy_off, 1000, &st);
     ASSERT_EQ(st.flushed_off, r.end_phy_off);
     store_close(s);
     tst_rm_rf(dir);
@@ -305,20 +313,14 @@ TEST(async_flush_partial_unit_waits_for_thorough_flush)
         if (start < 2 * 1024 * 1024 && r.end_phy_off > 2 * 1024 * 1024)
             before_unit = start;
     }
-    for (int i = 0; i < 500 && st.flushed_off == 0; i++) {
-        usleep(2000);
-        store_get_stats(s, &st);
-    }
+    wait_flushed(s, 1, 1000, &st);
     ASSERT_EQ(st.flushed_off, before_unit);
     usleep(100 * 1000); /* the checkpoint follows the flush */
     store_crash_close(s);
     ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
     store_get_stats(s, &st);
     ASSERT_EQ(st.commitlog_max_off, r.end_phy_off);
-    for (int i = 0; i < 2500 && st.flushed_off < r.end_phy_off; i++) {
-        usleep(2000);
-        store_get_stats(s, &st);
-    }
+    wait_flushed(s, r.end_phy_off, 5000, &st);
     ASSERT_EQ(st.flushed_off, r.end_phy_off);
     store_close(s);
     tst_rm_rf(dir);
@@ -400,11 +402,8 @@ TEST(async_flush_failure_is_sticky)
     ASSERT_EQ(store_open(&cfg, &s), TERN_OK);
     struct store_put_result a, b;
     ASSERT_EQ(tst_put(s, "A", 0, "x", NULL, NULL, NULL, &a), TERN_OK);
-    struct store_stats st = {0};
-    for (int i = 0; i < 500 && st.flushed_off < a.end_phy_off; i++) {
-        usleep(2000);
-        store_get_stats(s, &st);
-    }
+    struct store_stats st;
+    wait_flushed(s, a.end_phy_off, 1000, &st);
     ASSERT_EQ(st.flushed_off, a.end_phy_off);
     store_test_fail_syncs(s, 1);
     ASSERT_EQ(tst_put(s, "A", 0, "y", NULL, NULL, NULL, &b), TERN_OK);
@@ -465,16 +464,7 @@ TEST(checkpoint_two_slots_survive_torn_write)
  * write_bytes: a folio counts whole when it turns dirty); -1 if unknown. */
 static long long dirtied_bytes(void)
 {
-    FILE *f = fopen("/proc/self/io", "r");
-    if (!f)
-        return -1;
-    char line[128];
-    long long v = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "write_bytes: %lld", &v) == 1)
-            break;
-    fclose(f);
-    return v;
+    return tst_proc_self_num("io", "write_bytes");
 }
 
 /* A queue written slowly is flushed with one new unit each time. Each flush
