@@ -79,13 +79,13 @@ bool topic_type_from_request(struct broker *b, struct rreq *req, struct topic_co
 /* True for DELAY > 0 or any timer property. */
 static bool is_delayed(tern_bytes_t props)
 {
-    tern_bytes_t v;
-    if (props_get(props, PROP_DELAY, &v) && v.len > 0 && v.ptr[0] != '-' && v.ptr[0] != '0')
+    static const char *const keys[] = {PROP_DELAY, PROP_TIMER_DELIVER_MS, PROP_TIMER_DELAY_SEC,
+                                       PROP_TIMER_DELAY_MS, PROP_START_DELIVER_TIME};
+    tern_bytes_t v[5];
+    unsigned got = props_find(props, keys, 5, v);
+    if (got & ~1u)
         return true;
-    return props_get(props, PROP_TIMER_DELIVER_MS, &v) ||
-           props_get(props, PROP_TIMER_DELAY_SEC, &v) ||
-           props_get(props, PROP_TIMER_DELAY_MS, &v) ||
-           props_get(props, PROP_START_DELIVER_TIME, &v);
+    return (got & 1u) && v[0].len > 0 && v[0].ptr[0] != '-' && v[0].ptr[0] != '0';
 }
 
 bool msgtype_send_allowed(const struct topic_config *tc, int32_t sys_flag, tern_bytes_t props,

@@ -120,32 +120,15 @@ static bool parse_i64(tern_bytes_t v, int64_t *out)
 
 enum { K_DELAY, K_DELIVER_MS, K_START, K_DELAY_SEC, K_DELAY_MS, K_N };
 
-/* One pass over the keys; fast reject on the first byte. */
+/* The timer keys, in enum order. */
+static const char *const TIMER_KEYS[K_N] = {PROP_DELAY, PROP_TIMER_DELIVER_MS,
+                                            PROP_START_DELIVER_TIME, PROP_TIMER_DELAY_SEC,
+                                            PROP_TIMER_DELAY_MS};
+
+/* One pass over the properties for all the timer keys. */
 static bool find_timer_keys(tern_bytes_t props, tern_bytes_t vals[K_N])
 {
-    bool any = false;
-    tern_bytes_t k, v;
-    for (size_t it = 0; props_next(props, &it, &k, &v);) {
-        uint8_t c = k.len ? k.ptr[0] : 0;
-        if (c != 'D' && c != 'T' && c != '_')
-            continue;
-        int idx = -1;
-        if (tern_bytes_eq_cstr(k, PROP_DELAY))
-            idx = K_DELAY;
-        else if (tern_bytes_eq_cstr(k, PROP_TIMER_DELIVER_MS))
-            idx = K_DELIVER_MS;
-        else if (tern_bytes_eq_cstr(k, PROP_START_DELIVER_TIME))
-            idx = K_START;
-        else if (tern_bytes_eq_cstr(k, PROP_TIMER_DELAY_SEC))
-            idx = K_DELAY_SEC;
-        else if (tern_bytes_eq_cstr(k, PROP_TIMER_DELAY_MS))
-            idx = K_DELAY_MS;
-        if (idx >= 0) {
-            vals[idx] = v;
-            any = true;
-        }
-    }
-    return any;
+    return props_find(props, TIMER_KEYS, K_N, vals) != 0;
 }
 
 void timer_wrap(struct store_msg *m, tern_bytes_t props, int64_t due_ms, buf_t *scratch)
@@ -178,15 +161,12 @@ int timer_on_send(const struct timer_service *ts, struct store_msg *m, buf_t *sc
     if (txn == MSG_SYSFLAG_TXN_PREPARED || txn == MSG_SYSFLAG_TXN_ROLLBACK)
         return TERN_OK;
     int64_t now = clock_wall_ms(), due = 0, x;
-    static const char *const NAMES[K_N] = {PROP_DELAY, PROP_TIMER_DELIVER_MS,
-                                           PROP_START_DELIVER_TIME, PROP_TIMER_DELAY_SEC,
-                                           PROP_TIMER_DELAY_MS};
     int which = -1;
     for (int i = 0; i < K_N && which < 0; i++)
         if (vals[i].ptr)
             which = i;
     if (!parse_i64(vals[which], &x)) {
-        snprintf(err, errlen, "the timer property %s=%.*s is not an integer", NAMES[which],
+        snprintf(err, errlen, "the timer property %s=%.*s is not an integer", TIMER_KEYS[which],
                  (int)(vals[which].len > 40 ? 40 : vals[which].len), (const char *)vals[which].ptr);
         return TERN_EINVALID;
     }
@@ -217,7 +197,7 @@ int timer_on_send(const struct timer_service *ts, struct store_msg *m, buf_t *sc
         snprintf(err, errlen,
                  "the timer message delivery time is %lld ms ahead (%s), over the limit "
                  "timerMaxDelaySec=%lld s",
-                 (long long)(due - now), NAMES[which], (long long)(ts->max_delay_ms / 1000));
+                 (long long)(due - now), TIMER_KEYS[which], (long long)(ts->max_delay_ms / 1000));
         return TERN_EINVALID;
     }
     if (due <= now)

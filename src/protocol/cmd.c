@@ -239,14 +239,17 @@ int parse_i64(tern_bytes_t v, int64_t *out)
     }
     if (i == v.len || v.len - i > 19)
         return TERN_EINVALID;
-    /* Accumulate as a negative number so INT64_MIN fits (as Java does). */
+    /* Accumulate as a negative number so INT64_MIN fits (as Java does).
+     * acc * 10 - d stays in range unless acc < LIM, or acc == LIM and d > 8
+     * (INT64_MIN = LIM * 10 - 8): no division per digit. */
+    const int64_t LIM = INT64_MIN / 10;
     int64_t acc = 0;
     for (; i < v.len; i++) {
         uint8_t ch = v.ptr[i];
         if (ch < '0' || ch > '9')
             return TERN_EINVALID;
         int d = ch - '0';
-        if (acc < (INT64_MIN + d) / 10)
+        if (acc < LIM || (acc == LIM && d > 8))
             return TERN_EINVALID;
         acc = acc * 10 - d;
     }

@@ -26,18 +26,38 @@ bool props_next(tern_bytes_t props, size_t *it, tern_bytes_t *key, tern_bytes_t 
     return false;
 }
 
-bool props_get(tern_bytes_t props, const char *key, tern_bytes_t *val)
+unsigned props_find(tern_bytes_t props, const char *const *keys, size_t nkeys, tern_bytes_t *vals)
 {
-    size_t it = 0;
-    tern_bytes_t k, v;
-    bool found = false;
-    while (props_next(props, &it, &k, &v)) {
-        if (tern_bytes_eq_cstr(k, key)) {
-            *val = v; /* last occurrence wins, as a Java HashMap put would */
-            found = true;
+    size_t klen[PROPS_FIND_MAX];
+    if (nkeys > PROPS_FIND_MAX)
+        nkeys = PROPS_FIND_MAX;
+    for (size_t j = 0; j < nkeys; j++)
+        klen[j] = strlen(keys[j]);
+    /* The keys hold no separator, so a segment has key j exactly when it
+     * starts with key j followed by 0x01: no pair needs splitting. */
+    const uint8_t *p = props.ptr;
+    size_t n = props.len, i = 0;
+    unsigned found = 0;
+    while (i < n) {
+        const uint8_t *e = memchr(p + i, PROP_PAIR_SEP, n - i);
+        size_t end = e ? (size_t)(e - p) : n;
+        for (size_t j = 0; j < nkeys; j++) {
+            size_t kl = klen[j];
+            if (kl == 0 || end - i < kl + 2 || p[i] != (uint8_t)keys[j][0] ||
+                p[i + kl] != PROP_NAME_SEP || memcmp(p + i, keys[j], kl) != 0)
+                continue;
+            vals[j] = tern_bytes(p + i + kl + 1, end - i - kl - 1); /* the last one wins */
+            found |= 1u << j;
+            break;
         }
+        i = end + 1;
     }
     return found;
+}
+
+bool props_get(tern_bytes_t props, const char *key, tern_bytes_t *val)
+{
+    return props_find(props, &key, 1, val) != 0;
 }
 
 void props_append(buf_t *out, const char *key, tern_bytes_t val)

@@ -41,8 +41,14 @@
 /* Iterates pairs: for (size_t it = 0; props_next(p, &it, &k, &v);) ...
  * Skips malformed segments as Java does. */
 bool props_next(tern_bytes_t props, size_t *it, tern_bytes_t *key, tern_bytes_t *val);
-/* Finds key; returns true and the value view (borrowed from props). */
+/* Finds key (no 0x01/0x02 in it); returns true and the value view (borrowed
+ * from props; the last occurrence wins, as a Java HashMap put would). */
 bool props_get(tern_bytes_t props, const char *key, tern_bytes_t *val);
+/* Finds up to PROPS_FIND_MAX keys (as props_get's) in one walk: for each
+ * keys[j] present, bit j of the result is set and vals[j] is its value (as
+ * props_get gives it); vals of absent keys are untouched. */
+#define PROPS_FIND_MAX 8
+unsigned props_find(tern_bytes_t props, const char *const *keys, size_t nkeys, tern_bytes_t *vals);
 /* Appends "key 0x01 val 0x02". */
 void props_append(buf_t *out, const char *key, tern_bytes_t val);
 /* Appends every pair of props except those whose key is in skip (a

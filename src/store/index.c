@@ -240,10 +240,13 @@ int index_add_record(struct index_store *x, const struct msg_record *r)
     struct mfile *f = x->n ? x->files[x->n - 1] : NULL;
     if (f && r->phy_off < hdr64(f, IDX_OFF_END_PH))
         goto out;
-    tern_bytes_t v;
-    if (props_get(r->props, PROP_UNIQ_KEY, &v))
-        rc = add_key(x, r, v);
-    if (rc == TERN_OK && props_get(r->props, PROP_KEYS, &v)) {
+    static const char *const keys[] = {PROP_UNIQ_KEY, PROP_KEYS};
+    tern_bytes_t kv[2];
+    unsigned got = props_find(r->props, keys, 2, kv);
+    if (got & 1u)
+        rc = add_key(x, r, kv[0]);
+    if (rc == TERN_OK && (got & 2u)) {
+        tern_bytes_t v = kv[1];
         size_t i = 0;
         while (rc == TERN_OK && i < v.len) {
             size_t j = i;

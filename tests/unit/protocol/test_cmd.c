@@ -713,6 +713,10 @@ TEST(parse_i64_java_rules)
     ASSERT(v == INT64_MAX);
     ASSERT_EQ(parse_i64(tern_cstr("9223372036854775808"), &v), TERN_EINVALID);
     ASSERT_EQ(parse_i64(tern_cstr("-9223372036854775809"), &v), TERN_EINVALID);
+    ASSERT_EQ(parse_i64(tern_cstr("-9223372036854775810"), &v), TERN_EINVALID);
+    ASSERT_EQ(parse_i64(tern_cstr("9999999999999999999"), &v), TERN_EINVALID);
+    ASSERT_EQ(parse_i64(tern_cstr("-9223372036854775800"), &v), TERN_OK);
+    ASSERT(v == INT64_MIN + 8);
     ASSERT_EQ(parse_i64(tern_cstr(""), &v), TERN_EINVALID);
     ASSERT_EQ(parse_i64(tern_cstr("-"), &v), TERN_EINVALID);
     ASSERT_EQ(parse_i64(tern_cstr(" 1"), &v), TERN_EINVALID);

@@ -81,4 +81,93 @@ TEST(is_clean)
     ASSERT(!props_is_clean(tern_cstr("a\002")));
 }
 
+/* The rule as Java states it, written for clarity, not speed: split on 0x02;
+ * in each segment the key ends at the first 0x01; empty keys and values and
+ * segments without 0x01 are dropped. Writes "k=v;" per pair to out. */
+static void model_pairs(const uint8_t *raw, size_t len, char *out, size_t cap)
+{
+    size_t n = 0, start = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && raw[i] != PROP_PAIR_SEP)
+            continue;
+        size_t sep = start;
+        while (sep < i && raw[sep] != PROP_NAME_SEP)
+            sep++;
+        if (sep < i && sep > start && i > sep + 1)
+            n += (size_t)snprintf(out + n, cap - n, "%.*s=%.*s;", (int)(sep - start),
+                                  (const char *)raw + start, (int)(i - sep - 1),
+                                  (const char *)raw + sep + 1);
+        start = i + 1;
+    }
+}
+
+/* The value the model gives key (last occurrence), or NULL. */
+static const char *model_get(const char *pairs_out, const char *key, char *val, size_t cap)
+{
+    const char *found = NULL;
+    size_t klen = strlen(key);
+    for (const char *p = pairs_out; *p;) {
+        const char *eq = strchr(p, '=');
+        const char *end = strchr(eq, ';');
+        if ((size_t)(eq - p) == klen && memcmp(p, key, klen) == 0) {
+            snprintf(val, cap, "%.*s", (int)(end - eq - 1), eq + 1);
+            found = val;
+        }
+        p = end + 1;
+    }
+    return found;
+}
+
+TEST(matches_java_rule_on_random_strings)
+{
+    static const uint8_t alphabet[] = {PROP_NAME_SEP, PROP_PAIR_SEP, 'a', 'b'};
+    uint32_t seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        uint8_t raw[24];
+        seed = seed * 1103515245u + 12345u;
+        size_t len = (seed >> 16) % (sizeof raw + 1);
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            raw[i] = alphabet[(seed >> 16) % 4];
+        }
+        char want[256], got[512];
+        model_pairs(raw, len, want, sizeof want);
+        snprintf(got, sizeof got, "%s", pairs((const char *)raw, len));
+        ASSERT_STR_EQ(got, want);
+        static const char *const keys[] = {"a", "b", "ab"};
+        tern_bytes_t vals[3];
+        unsigned bits = props_find(tern_bytes(raw, len), keys, 3, vals);
+        for (int j = 0; j < 3; j++) {
+            char mv[64];
+            const char *m = model_get(want, keys[j], mv, sizeof mv);
+            tern_bytes_t v;
+            ASSERT_EQ(props_get(tern_bytes(raw, len), keys[j], &v), m != NULL);
+            ASSERT_EQ((bits >> j) & 1u, m != NULL);
+            if (m) {
+                ASSERT_BYTES_EQ(v, m);
+                ASSERT_BYTES_EQ(vals[j], m);
+            }
+        }
+    }
+}
+
+TEST(find_many_keys_in_one_walk)
+{
+    static const char p[] = "TAGS\001a\002DELAY\0013\002KEYS\001k1 k2\002TAGS\001b\002";
+    static const char *const keys[] = {PROP_TAGS, PROP_UNIQ_KEY, PROP_KEYS, "TAG", PROP_DELAY};
+    tern_bytes_t v[5];
+    v[1] = tern_cstr("untouched");
+    unsigned bits = props_find(tern_bytes(p, sizeof p - 1), keys, 5, v);
+    ASSERT_EQ(bits, 1u | 4u | 16u);
+    ASSERT_BYTES_EQ(v[0], "b"); /* the last TAGS, as props_get */
+    ASSERT_BYTES_EQ(v[1], "untouched");
+    ASSERT_BYTES_EQ(v[2], "k1 k2");
+    ASSERT_BYTES_EQ(v[4], "3");
+    ASSERT_EQ(props_find(TERN_BYTES_NULL, keys, 5, v), 0u);
+    ASSERT_EQ(props_find(tern_bytes(p, sizeof p - 1), keys, 0, v), 0u);
+    static const char empty_key[] = "\001x\002";
+    ASSERT(!props_get(tern_bytes(empty_key, sizeof empty_key - 1), "", &v[0]));
+}
+
 TEST_MAIN()
