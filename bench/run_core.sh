@@ -55,7 +55,8 @@ cell() {
   local label=$1; shift
   local out="$scratch/cell-${#rows[@]}.log"
   log "$label: mqbench produce $*"
-  "$bench_bin" produce -n "$ns" -t BenchCore -s "$size" -d "$dur" --warmup "$warm" "$@" >"$out" 2>&1 &
+  "$bench_bin" produce -n "$ns" -t BenchCore -s "$size" -d "$dur" --warmup "$warm" \
+    --cpu-pid "$broker_pid" "$@" >"$out" 2>&1 &
   local bpid=$!
   while kill -0 "$bpid" 2>/dev/null; do
     local r a; r=$(rss_kb "$broker_pid"); a=$(rss_kb "$broker_pid" RssAnon)
@@ -67,7 +68,7 @@ cell() {
   local s; s=$(grep '^SUMMARY' "$out" || true)
   if [ -z "$s" ]; then
     tail -5 "$out" >&2
-    rows+=("| $label | failed to run | | | | | | |")
+    rows+=("| $label | failed to run | | | | | | | |")
     return
   fi
   log "$s"
@@ -76,7 +77,7 @@ cell() {
   [ "${fdt:-0}" != 0 ] && fails="$fails (FLUSH_DISK_TIMEOUT $fdt)"
   local other; other=$(field failures "$s")
   [ "$other" != none ] && fails="$fails $other"
-  rows+=("| $label | $(field msgs_per_s "$s") | $(field mb_per_s "$s") | $(field p50_us "$s") | $(field p99_us "$s") | $(field p999_us "$s") | $(field max_us "$s") | $fails |")
+  rows+=("| $label | $(field msgs_per_s "$s") | $(field mb_per_s "$s") | $(field p50_us "$s") | $(field p99_us "$s") | $(field p999_us "$s") | $(field max_us "$s") | $(field peer_cpu_us "$s") / $(field client_cpu_us "$s") | $fails |")
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -143,13 +144,14 @@ cat <<EOF
 
 Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r). Broker and load tool share it;
 all traffic on 127.0.0.1. Messages of $size bytes, 8 queues, ${dur} s per cell after ${warm} s warm-up,
-one fresh standalone broker per flush mode. Latency is per request (a batch counts once).
+one fresh standalone broker per flush mode. Latency is per request (a batch counts once). CPU
+µs/msg: the broker's and mqbench's user + system CPU time over the measured seconds, per message.
 RSS includes the mapped store files the broker touched; the anonymous part is heap and stacks.
 Load average (1/5/15 min) before the run: $load_before; after: $load_after. Other load on the
 machine lowers every figure.
 
-| Scenario | msgs/s | MiB/s | p50 µs | p99 µs | p99.9 µs | max µs | failed |
-|---|---:|---:|---:|---:|---:|---:|---|
+| Scenario | msgs/s | MiB/s | p50 µs | p99 µs | p99.9 µs | max µs | CPU µs/msg broker / mqbench | failed |
+|---|---:|---:|---:|---:|---:|---:|---:|---|
 EOF
 for r in "${rows[@]}"; do echo "$r"; done
 cat <<EOF

@@ -88,9 +88,9 @@ for c in "${cells[@]}"; do
   [ "$first" = 1 ] && create=(--create -q 8)
   first=0
   i=${#rows[@]}
-  raw=$(run "raw-$i" produce -n "$ns" -t BenchSdk -s "$size" -d "$dur" --warmup "$warm" "${create[@]}" "${args[@]}" --client raw)
-  ons=$(run "ons-$i" produce -n "$ns" -t BenchSdk -s "$size" -d "$dur" --warmup "$warm" "${args[@]}" --client ons)
-  rows+=("| $label | $(field msgs_per_s "$raw") | $(field msgs_per_s "$ons") | $(ratio "$(field msgs_per_s "$ons")" "$(field msgs_per_s "$raw")") | $(field p50_us "$raw") / $(field p99_us "$raw") | $(field p50_us "$ons") / $(field p99_us "$ons") | $(failures "$raw") / $(failures "$ons") |")
+  raw=$(run "raw-$i" produce -n "$ns" -t BenchSdk -s "$size" -d "$dur" --warmup "$warm" "${create[@]}" "${args[@]}" --client raw --cpu-pid "$broker_pid")
+  ons=$(run "ons-$i" produce -n "$ns" -t BenchSdk -s "$size" -d "$dur" --warmup "$warm" "${args[@]}" --client ons --cpu-pid "$broker_pid")
+  rows+=("| $label | $(field msgs_per_s "$raw") | $(field msgs_per_s "$ons") | $(ratio "$(field msgs_per_s "$ons")" "$(field msgs_per_s "$raw")") | $(field p50_us "$raw") / $(field p99_us "$raw") | $(field p50_us "$ons") / $(field p99_us "$ons") | $(field client_cpu_us "$raw") / $(field client_cpu_us "$ons") | $(field peer_cpu_us "$raw") / $(field peer_cpu_us "$ons") | $(failures "$raw") / $(failures "$ons") |")
 done
 
 # ---- end-to-end latency at a fixed rate ---------------------------------------
@@ -114,11 +114,12 @@ cat <<EOF
 Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r). Broker and load tool share it;
 all traffic on 127.0.0.1. One fresh standalone broker, ASYNC_FLUSH, 8 queues, messages of
 $size bytes. Producer cells: ${dur} s after ${warm} s warm-up, \`mqbench produce --client raw\`
-(remoting protocol) and \`--client ons\` (libons) with the same options; latency per send.
+(remoting protocol) and \`--client ons\` (libons) with the same options; latency per send; CPU
+µs/msg is user + system time over the measured seconds, per message.
 Load average (1/5/15 min) before the run: $load_before; after: $load_after.
 
-| Producer | raw msgs/s | ons msgs/s | ons / raw | raw p50 / p99 µs | ons p50 / p99 µs | failed raw / ons |
-|---|---:|---:|---:|---:|---:|---|
+| Producer | raw msgs/s | ons msgs/s | ons / raw | raw p50 / p99 µs | ons p50 / p99 µs | client CPU µs/msg raw / ons | broker CPU µs/msg raw / ons | failed raw / ons |
+|---|---:|---:|---:|---:|---:|---:|---:|---|
 EOF
 for r in "${rows[@]}"; do echo "$r"; done
 cat <<EOF

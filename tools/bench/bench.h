@@ -185,6 +185,7 @@ struct prod_cfg {
     int64_t count; /* 0 = bounded by duration only */
     bool create;
     bool rocketmq_header;
+    int cpu_pid; /* --cpu-pid: also report this process's CPU per message; 0 = none */
 };
 
 /* Parses argv (argv[0] = "produce") or exits 2 (0 for --help). */
@@ -207,6 +208,9 @@ struct prod_stats {
     _Atomic uint64_t shown_fail;
     _Atomic uint64_t shown_lat_us;
     _Atomic uint64_t shown_lat_n;
+    /* CPU seconds at the start and end of the measured phase: this process
+     * and cfg->cpu_pid's (-1 = unknown). Main thread only. */
+    double cpu_self[2], cpu_peer[2];
 };
 
 void prod_stats_init(struct prod_stats *st, const struct prod_cfg *cfg);

@@ -31,7 +31,8 @@ static void produce_usage(FILE *f)
           "  --conns N          connections (default: sync one per 16 threads, else 2)\n"
           "  --timeout-ms MS    per-request timeout (default 3000)\n"
           "  --rocketmq-header  ROCKETMQ binary headers instead of JSON\n"
-          "  --client C         raw (remoting protocol, default) | ons (libons producer)\n",
+          "  --client C         raw (remoting protocol, default) | ons (libons producer)\n"
+          "  --cpu-pid PID      also report PID's CPU time per message (a broker on this host)\n",
           f);
 }
 
@@ -48,6 +49,7 @@ void produce_parse_opts(int argc, char **argv, struct prod_cfg *c)
         O_TIMEOUT,
         O_RMQHDR,
         O_CLIENT,
+        O_CPU_PID,
     };
     static const struct option longs[] = {
         {"mode", required_argument, NULL, O_MODE},
@@ -60,6 +62,7 @@ void produce_parse_opts(int argc, char **argv, struct prod_cfg *c)
         {"timeout-ms", required_argument, NULL, O_TIMEOUT},
         {"rocketmq-header", no_argument, NULL, O_RMQHDR},
         {"client", required_argument, NULL, O_CLIENT},
+        {"cpu-pid", required_argument, NULL, O_CPU_PID},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -141,6 +144,9 @@ void produce_parse_opts(int argc, char **argv, struct prod_cfg *c)
             break;
         case O_CLIENT:
             c->client = mqbench_client_name(optarg);
+            break;
+        case O_CPU_PID:
+            c->cpu_pid = (int)mqbench_num("--cpu-pid", optarg, 1, INT32_MAX);
             break;
         case 'h':
             produce_usage(stdout);

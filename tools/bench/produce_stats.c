@@ -8,6 +8,8 @@
  * output format is described in tools/bench/README.md. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -28,6 +30,43 @@ void prod_stats_init(struct prod_stats *st, const struct prod_cfg *cfg)
     atomic_init(&st->shown_fail, 0);
     atomic_init(&st->shown_lat_us, 0);
     atomic_init(&st->shown_lat_n, 0);
+    st->cpu_self[0] = st->cpu_self[1] = st->cpu_peer[0] = st->cpu_peer[1] = -1;
+}
+
+/* User + system CPU seconds of this process. */
+static double cpu_self_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* User + system CPU seconds of process pid (all its threads), from
+ * /proc/PID/stat (utime and stime: fields 14 and 15); -1 when unreadable. */
+static double cpu_pid_s(int pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    const char *p = strrchr(line, ')'); /* the command name may hold spaces */
+    unsigned long long ut, st;
+    if (p == NULL ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void sample_cpu(struct prod_stats *st, const struct prod_cfg *cfg, int at)
+{
+    st->cpu_self[at] = cpu_self_s();
+    st->cpu_peer[at] = cfg->cpu_pid > 0 ? cpu_pid_s(cfg->cpu_pid) : -1;
 }
 
 bool prod_stats_stopping(struct prod_stats *st)
@@ -94,6 +133,8 @@ double prod_stats_ticker(struct prod_stats *st, const struct prod_cfg *cfg, doub
     double t_end = cfg->duration_s > 0 ? t_measure + cfg->duration_s : 1e300;
     uint64_t last_ok = 0, last_lat = 0, last_latn = 0;
     double last_t = t_start;
+    if (atomic_load(&st->phase) == PHASE_MEASURE)
+        sample_cpu(st, cfg, 0);
     for (int tick = 1;; tick++) {
         double next = t_start + tick;
         if (next > t_end)
@@ -109,6 +150,7 @@ double prod_stats_ticker(struct prod_stats *st, const struct prod_cfg *cfg, doub
         if (atomic_load(&st->phase) == PHASE_WARMUP && now >= t_measure) {
             atomic_store(&st->phase, PHASE_MEASURE);
             t_measure = now;
+            sample_cpu(st, cfg, 0);
         }
         if (at_switch && !senders_done(st)) {
             tick--;
@@ -133,6 +175,7 @@ double prod_stats_ticker(struct prod_stats *st, const struct prod_cfg *cfg, doub
             break;
     }
     atomic_store(&st->phase, PHASE_STOP);
+    sample_cpu(st, cfg, 1);
     return t_measure;
 }
 
@@ -158,6 +201,12 @@ void prod_stats_summary(struct prod_stats *st, const struct prod_cfg *cfg, const
                (unsigned long long)atomic_load(&all->max_us));
     else
         printf("p50_us=na p99_us=na p999_us=na max_us=na ");
+    /* CPU per message over the measured phase (the sends still in flight at
+     * its end are not counted: a small overestimate). */
+    if (ok > 0 && st->cpu_self[0] >= 0 && st->cpu_self[1] >= 0)
+        printf("client_cpu_us=%.2f ", (st->cpu_self[1] - st->cpu_self[0]) * 1e6 / (double)ok);
+    if (ok > 0 && st->cpu_peer[0] >= 0 && st->cpu_peer[1] >= 0)
+        printf("peer_cpu_us=%.2f ", (st->cpu_peer[1] - st->cpu_peer[0]) * 1e6 / (double)ok);
     printf("failed=%llu flush_disk_timeout=%llu failures=%s\n", (unsigned long long)failed,
            (unsigned long long)atomic_load(&st->flush_timeouts), fails);
     fflush(stdout);
