@@ -281,13 +281,33 @@ static size_t put_pair(uint8_t *dst, const char *key, const char *val, size_t vl
     return kl + vlen + 2;
 }
 
+/* The client properties a single send reads, found in one walk. */
+enum { SP_UNIQ, SP_WAIT, SP_TRAN, SP_N };
+struct send_props {
+    tern_bytes_t v[SP_N]; /* borrowed from the request */
+    unsigned got;         /* bit k: v[k] was found */
+};
+
+static void send_props_find(tern_bytes_t props, struct send_props *sp)
+{
+    static const char *const keys[SP_N] = {PROP_UNIQ_KEY, PROP_WAIT, PROP_TRAN_MSG};
+    sp->got = props_find(props, keys, SP_N, sp->v);
+}
+
+/* sp's value of key k, or NULL when the client did not send it. */
+static const tern_bytes_t *send_prop(const struct send_props *sp, int k)
+{
+    return sp->got & (1u << k) ? &sp->v[k] : NULL;
+}
+
 /* Writes props + UNIQ_KEY (if missing) + CLUSTER (+ extra pair) into dst.
- * Returns the length. A client's UNIQ_KEY is kept whatever its length (the
- * properties limit bounds it) and viewed in *client_uniq (borrowed from
- * props); otherwise uniq receives the generated one. dst has room for
+ * Returns the length. A client's UNIQ_KEY (have_uniq: its value in props) is
+ * kept whatever its length (the properties limit bounds it) and viewed in
+ * *client_uniq; otherwise uniq receives the generated one. dst has room for
  * props.len + PROPS_EXTRA + cluster length. */
-static size_t build_props(struct broker *b, tern_bytes_t props, uint8_t *dst, char uniq[40],
-                          tern_bytes_t *client_uniq, const char *extra_key, const char *extra_val)
+static size_t build_props(struct broker *b, tern_bytes_t props, const tern_bytes_t *have_uniq,
+                          uint8_t *dst, char uniq[40], tern_bytes_t *client_uniq,
+                          const char *extra_key, const char *extra_val)
 {
     size_t n = 0;
     if (props.len) {
@@ -296,11 +316,10 @@ static size_t build_props(struct broker *b, tern_bytes_t props, uint8_t *dst, ch
         if (dst[n - 1] != PROP_PAIR_SEP)
             dst[n++] = PROP_PAIR_SEP;
     }
-    tern_bytes_t u;
     uniq[0] = '\0';
     *client_uniq = tern_bytes(NULL, 0);
-    if (props_get(props, PROP_UNIQ_KEY, &u)) {
-        *client_uniq = u;
+    if (have_uniq) {
+        *client_uniq = *have_uniq;
     } else {
         uniq_gen_next(&b->uniq, clock_wall_ms(), uniq);
         n += put_pair(dst + n, PROP_UNIQ_KEY, uniq, 32);
@@ -329,14 +348,14 @@ static int map_store_error(int rc, const char **remark)
     }
 }
 
-static bool wait_wanted(tern_bytes_t props)
+static bool wait_wanted(const struct send_props *sp)
 {
-    tern_bytes_t w;
-    return !(props_get(props, PROP_WAIT, &w) && tern_bytes_eq_cstr(w, "false"));
+    const tern_bytes_t *w = send_prop(sp, SP_WAIT);
+    return !(w && tern_bytes_eq_cstr(*w, "false"));
 }
 
-static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr *h,
-                       const struct topic_config *tc, int32_t qid, const struct store_msg *proto);
+static void send_batch(struct broker *b, struct rreq *req, const struct send_props *sp, int32_t qid,
+                       const struct store_msg *proto);
 
 void proc_send(void *ctx, struct rreq *req)
 {
@@ -344,6 +363,9 @@ void proc_send(void *ctx, struct rreq *req)
     struct send_hdr h;
     if (parse_header(req, &h) != 0)
         return;
+    struct send_props sp;
+    send_props_find(h.props, &sp);
+    bool is_half = txn_is_half_with(h.sys_flag, send_prop(&sp, SP_TRAN)); /* txn.h */
     if (atomic_load(&b->stopping)) {
         send_error(b, req, RESP_SERVICE_NOT_AVAILABLE, "service not available now, shutting down");
         return;
@@ -367,7 +389,7 @@ void proc_send(void *ctx, struct rreq *req)
                    (int)h.topic.len, (const char *)h.topic.ptr);
         return;
     }
-    if (h.batch && txn_is_half(h.sys_flag, h.props)) { /* transactions: txn.h */
+    if (h.batch && is_half) {
         send_error(b, req, RESP_MESSAGE_ILLEGAL, "batch messages cannot be transactional");
         return;
     }
@@ -426,7 +448,7 @@ void proc_send(void *ctx, struct rreq *req)
                        "batch request does not support retry group %s", tc.name);
             return;
         }
-        send_batch(b, req, &h, &tc, qid, &m);
+        send_batch(b, req, &sp, qid, &m);
         return;
     }
 
@@ -472,7 +494,8 @@ void proc_send(void *ctx, struct rreq *req)
     uint8_t *pbuf = need <= sizeof local ? local : xmalloc(need);
     struct send_ack a;
     memset(&a, 0, sizeof a);
-    size_t plen = build_props(b, h.props, pbuf, a.uniq, &a.uniq_client, extra_key, "-1");
+    size_t plen = build_props(b, h.props, send_prop(&sp, SP_UNIQ), pbuf, a.uniq, &a.uniq_client,
+                              extra_key, "-1");
     if (plen > TERN_MAX_PROPERTIES_BYTES) {
         if (pbuf != local)
             free(pbuf);
@@ -488,9 +511,8 @@ void proc_send(void *ctx, struct rreq *req)
     char terr[192];
     tern_bytes_t counted = m.topic; /* the statistics' topic, before any rewrite */
     int rc = timer_on_send(&b->timer, &m, &tbuf, terr, sizeof terr);
-    uint8_t *half =
-        rc == TERN_OK && txn_is_half(h.sys_flag, h.props) ? txn_make_half(b, &m) : NULL; /* txn.h */
-    bool is_half = half != NULL;
+    uint8_t *half = rc == TERN_OK && is_half ? txn_make_half(b, &m) : NULL; /* txn.h */
+    is_half = half != NULL;
     if (rc == TERN_OK)
         rc = store_put(b->store, &m, 1, &res, NULL);
     buf_deinit(&tbuf);
@@ -517,13 +539,12 @@ void proc_send(void *ctx, struct rreq *req)
     a.nids = 1;
     a.msg_ids = a.ids_inline;
     msgid_encode(&b->store_host, res.first_phy_off, a.ids_inline);
-    finish(b, &a, res.end_phy_off, wait_wanted(h.props));
+    finish(b, &a, res.end_phy_off, wait_wanted(&sp));
 }
 
-static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr *h,
-                       const struct topic_config *tc, int32_t qid, const struct store_msg *proto)
+static void send_batch(struct broker *b, struct rreq *req, const struct send_props *sp, int32_t qid,
+                       const struct store_msg *proto)
 {
-    (void)tc;
     tern_bytes_t body = req->cmd.body;
     reader_t r = reader_of(body.ptr, body.len);
     struct batch_entry e;
@@ -554,7 +575,10 @@ static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr
         batch_next(&r, &e);
         char uniq[40];
         tern_bytes_t client_uniq;
-        size_t plen = build_props(b, e.props, pbuf + used, uniq, &client_uniq, NULL, NULL);
+        tern_bytes_t u;
+        bool has_uniq = props_get(e.props, PROP_UNIQ_KEY, &u);
+        size_t plen = build_props(b, e.props, has_uniq ? &u : NULL, pbuf + used, uniq, &client_uniq,
+                                  NULL, NULL);
         if (plen > TERN_MAX_PROPERTIES_BYTES) {
             free(msgs);
             free(pbuf);
@@ -599,5 +623,5 @@ static void send_batch(struct broker *b, struct rreq *req, const struct send_hdr
     }
     a.msg_ids[pos] = '\0';
     free(phys);
-    finish(b, &a, res.end_phy_off, wait_wanted(h->props));
+    finish(b, &a, res.end_phy_off, wait_wanted(sp));
 }

@@ -15,6 +15,7 @@
 #include "protocol/message.h"
 #include "protocol/msgid.h"
 #include "protocol/props.h"
+#include "store/store.h"
 
 #define SUB_FLAG     4
 #define SUSPEND_FLAG 2
@@ -792,6 +793,21 @@ TEST(sync_flush_send_and_admin_bodies)
     rcmd_deinit(&req);
     ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
     ASSERT(memmem(r.cmd.body.ptr, r.cmd.body.len, "\"queueId\":0,\"topic\":\"SyncTopic\"}:{", 34));
+    rresp_deinit(&r);
+
+    /* WAIT=false is answered once stored, without waiting for the sync: with
+     * every sync failing from now on, it still succeeds and a waiting send
+     * does not. */
+    store_test_fail_syncs(f.b->store, 1000000);
+    ASSERT_EQ(send_msg(&f, RC_SEND_MESSAGE_V2, "SyncTopic", 0, "WAIT\001false\002",
+                       tern_cstr("no wait"), &r),
+              TERN_OK);
+    ASSERT_EQ(r.cmd.code, RESP_SUCCESS);
+    rresp_deinit(&r);
+    ASSERT_EQ(send_msg(&f, RC_SEND_MESSAGE_V2, "SyncTopic", 0, "WAIT\001true\002",
+                       tern_cstr("waits"), &r),
+              TERN_OK);
+    ASSERT(r.cmd.code != RESP_SUCCESS);
     rresp_deinit(&r);
     fx_stop(&f);
 }

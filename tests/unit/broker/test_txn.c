@@ -69,6 +69,27 @@ TEST(commit_delivers_once_rollback_never)
     fx_stop(&f);
 }
 
+/* TRAN_MSG=true alone (sysFlag 0, as a client that sets only the property
+ * sends it) makes a half message too, in any case; TRAN_MSG=false does not. */
+TEST(tran_msg_property_alone_makes_a_half)
+{
+    struct fixture f;
+    start(&f);
+    static const char *const upper[] = {"TRAN_MSG", "TRUE", "PGROUP", "PG", NULL};
+    static const char *const no[] = {"TRAN_MSG", "false", "PGROUP", "PG", NULL};
+    struct ph_sent a, b, c;
+    ASSERT_EQ(ph_send(f.cli, f.addr, "PG", "TT", 2, 0, HALF, "half", &a), RESP_SUCCESS);
+    ASSERT_EQ(ph_send(f.cli, f.addr, "PG", "TT", 2, 0, upper, "half too", &b), RESP_SUCCESS);
+    ASSERT(a.txn_id[0] && b.txn_id[0]);
+    ASSERT_EQ(queue_count(&f, "TT", 2), 0);
+    ASSERT_EQ(ph_send(f.cli, f.addr, "PG", "TT", 2, 0, no, "plain", &c), RESP_SUCCESS);
+    ASSERT_EQ(queue_count(&f, "TT", 2), 1);
+    char remark[256];
+    ASSERT_EQ(ph_end(f.cli, f.addr, "PG", &a, 8, false, remark, sizeof remark), RESP_SUCCESS);
+    ASSERT_EQ(queue_count(&f, "TT", 2), 2);
+    fx_stop(&f);
+}
+
 TEST(end_transaction_validation)
 {
     struct fixture f;
