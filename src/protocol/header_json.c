@@ -61,8 +61,11 @@ static int unescape(tern_bytes_t h, size_t i, uint8_t *o, size_t *olen, size_t *
     return TERN_EPROTOCOL; /* no closing quote */
 }
 
-/* True when any byte of w is '"' or '\\' (SWAR zero-byte test). */
-static inline bool has_quote_or_bs(uint64_t w)
+/* Non-zero when any byte of w is '"' or '\\' (SWAR zero-byte test). The
+ * lowest set bit is bit 7 of the first such byte in memory order on a
+ * little-endian machine: a borrow only carries past a matching byte, so false
+ * marks appear only above a true one. */
+static inline uint64_t quote_or_bs_mask(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
@@ -81,8 +84,13 @@ static int read_str(const struct hdec *d, size_t *pos, tern_bytes_t *out)
     while (h.len - i >= 8) {
         uint64_t w;
         memcpy(&w, h.ptr + i, 8);
-        if (has_quote_or_bs(w))
+        uint64_t m = quote_or_bs_mask(w);
+        if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            i += (size_t)__builtin_ctzll(m) / 8; /* at the byte: the loop below stops there */
+#endif
             break;
+        }
         i += 8;
     }
     while (i < h.len && h.ptr[i] != '"' && h.ptr[i] != '\\')
@@ -390,12 +398,13 @@ static const uint8_t needs_esc[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
 };
 
-/* True when any byte of w is below 0x20, '"' or '\\' (SWAR: a byte below 0x20
- * borrows in w - 0x20 per byte and had its high bit clear). */
-static inline bool has_escapable(uint64_t w)
+/* Non-zero when any byte of w is below 0x20, '"' or '\\' (SWAR: a byte below
+ * 0x20 borrows in w - 0x20 per byte and had its high bit clear); the lowest
+ * set bit is exact, as in quote_or_bs_mask. */
+static inline uint64_t escapable_mask(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    return has_quote_or_bs(w) || ((w - ones * 0x20) & ~w & highs);
+    return quote_or_bs_mask(w) | ((w - ones * 0x20) & ~w & highs);
 }
 
 /* Writes s as a JSON string at o (room for 2 + 6 * s.len); returns the end.
@@ -409,12 +418,18 @@ static uint8_t *put_str(uint8_t *o, tern_bytes_t s)
         if (s.len - i >= 8) {
             uint64_t w;
             memcpy(&w, s.ptr + i, 8);
-            if (!has_escapable(w)) {
-                memcpy(o, &w, 8);
+            uint64_t m = escapable_mask(w);
+            memcpy(o, &w, 8); /* room: 6 bytes per input byte left */
+            if (!m) {
                 o += 8;
                 i += 8;
                 continue;
             }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            size_t clean = (size_t)__builtin_ctzll(m) / 8; /* copied already */
+            o += clean;
+            i += clean;
+#endif
         }
         uint8_t ch = s.ptr[i++];
         if (!needs_esc[ch]) {
