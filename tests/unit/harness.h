@@ -79,6 +79,21 @@ extern int g_test_failed;
                        v_.ptr ? (const char *)v_.ptr : "");                 \
     } while (0)
 
+/* A repeatable random string for model tests: draws its length from 0..max
+ * and each byte from alphabet (n letters) with a linear congruential step on
+ * *seed. Returns the length written to out. */
+static inline size_t tst_rand_string(uint32_t *seed, const uint8_t *alphabet, size_t n,
+                                     uint8_t *out, size_t max)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    size_t len = (*seed >> 16) % (max + 1);
+    for (size_t i = 0; i < len; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        out[i] = alphabet[(*seed >> 16) % n];
+    }
+    return len;
+}
+
 #define TEST_MAIN()                                                \
     struct test_entry g_tests[TEST_MAX];                           \
     int g_ntests;                                                  \

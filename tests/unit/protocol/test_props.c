@@ -125,12 +125,7 @@ TEST(matches_java_rule_on_random_strings)
     uint32_t seed = 12345;
     for (int round = 0; round < 20000; round++) {
         uint8_t raw[24];
-        seed = seed * 1103515245u + 12345u;
-        size_t len = (seed >> 16) % (sizeof raw + 1);
-        for (size_t i = 0; i < len; i++) {
-            seed = seed * 1103515245u + 12345u;
-            raw[i] = alphabet[(seed >> 16) % 4];
-        }
+        size_t len = tst_rand_string(&seed, alphabet, sizeof alphabet, raw, sizeof raw);
         char want[256], got[512];
         model_pairs(raw, len, want, sizeof want);
         snprintf(got, sizeof got, "%s", pairs((const char *)raw, len));
