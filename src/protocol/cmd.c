@@ -49,6 +49,7 @@ void rcmd_init(struct rcmd *c)
     c->remark = TERN_BYTES_NULL;
     c->nfields = 0;
     c->cap_fields = 0;
+    c->key_bits = 0;
     c->fields = NULL;
     c->body = TERN_BYTES_NULL;
     arena_init(&c->arena);
@@ -156,7 +157,15 @@ void rcmd_init_response(struct rcmd *resp, const struct rcmd *req, int32_t code)
 /* ---- fields ---- */
 
 /* TERN_ENOMEM when a grown fields array cannot be allocated (c unchanged). */
-static int append_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
+/* One of 64 bits for key, from its first byte and length: the one-letter keys
+ * of SEND_MESSAGE_V2 ('a'..'n') get distinct bits. */
+static inline uint64_t key_bit(tern_bytes_t key)
+{
+    return key.len ? UINT64_C(1) << ((key.ptr[0] + key.len * 8) & 63) : 1;
+}
+
+/* Appends key = val; bit is key_bit(key). */
+static int append_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val, uint64_t bit)
 {
     if (c->cap_fields == 0) {
         c->fields = c->fields_inline;
@@ -173,12 +182,17 @@ static int append_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
     c->fields[c->nfields].key = key;
     c->fields[c->nfields].val = val;
     c->nfields++;
+    c->key_bits |= bit;
     return TERN_OK;
 }
 
 int cmd_put_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
 {
-    for (size_t i = 0; i < c->nfields; i++) {
+    /* A decoder puts every member: skip the duplicate search (quadratic in
+     * the field count) unless a field may have this key. */
+    uint64_t bit = key_bit(key);
+    size_t n = c->key_bits & bit ? c->nfields : 0;
+    for (size_t i = 0; i < n; i++) {
         tern_bytes_t k = c->fields[i].key;
         if (k.len != key.len || (k.len && (k.ptr[0] != key.ptr[0] || !tern_bytes_eq(k, key))))
             continue;
@@ -194,12 +208,14 @@ int cmd_put_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
         return TERN_OK;
     if (c->nfields >= TERN_MAX_EXT_FIELDS)
         return TERN_ETOO_LARGE;
-    return append_field(c, key, val);
+    return append_field(c, key, val, bit);
 }
 
 static const struct rcmd_field *find(const struct rcmd *c, const char *key)
 {
     size_t n = strlen(key);
+    if (!(c->key_bits & key_bit(tern_bytes(key, n))))
+        return NULL;
     for (size_t i = c->nfields; i-- > 0;) {
         const struct rcmd_field *f = &c->fields[i];
         if (f->key.len == n && f->val.ptr && memcmp(f->key.ptr, key, n) == 0)
@@ -292,7 +308,7 @@ void rcmd_add(struct rcmd *c, const char *key, tern_bytes_t val)
 {
     tern_bytes_t k = arena_copy(&c->arena, tern_cstr(key));
     tern_bytes_t v = arena_copy(&c->arena, val);
-    if (k.ptr == NULL || v.ptr == NULL || append_field(c, k, v) != TERN_OK)
+    if (k.ptr == NULL || v.ptr == NULL || append_field(c, k, v, key_bit(k)) != TERN_OK)
         c->failed = true;
 }
 
@@ -317,7 +333,7 @@ void rcmd_add_i64(struct rcmd *c, const char *key, int64_t val)
 
 void rcmd_add_ref(struct rcmd *c, tern_bytes_t key, tern_bytes_t val)
 {
-    if (append_field(c, key, val) != TERN_OK)
+    if (append_field(c, key, val, key_bit(key)) != TERN_OK)
         c->failed = true;
 }
 

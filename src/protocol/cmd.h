@@ -67,6 +67,8 @@ struct rcmd {
     tern_bytes_t remark;
     size_t nfields;
     size_t cap_fields;
+    uint64_t key_bits;         /* a bit per key added (cmd.c key_bit): a key whose bit is
+                                  clear is not among fields; stale bits are harmless */
     struct rcmd_field *fields; /* fields_inline, or arena-allocated beyond it */
     tern_bytes_t body;         /* borrowed: frame bytes or caller storage */
     arena_t arena;             /* owns copied strings and a grown fields array */
