@@ -156,7 +156,6 @@ void rcmd_init_response(struct rcmd *resp, const struct rcmd *req, int32_t code)
 
 /* ---- fields ---- */
 
-/* TERN_ENOMEM when a grown fields array cannot be allocated (c unchanged). */
 /* One of 64 bits for key, from its first byte and length: the one-letter keys
  * of SEND_MESSAGE_V2 ('a'..'n') get distinct bits. */
 static inline uint64_t key_bit(tern_bytes_t key)
@@ -164,7 +163,8 @@ static inline uint64_t key_bit(tern_bytes_t key)
     return key.len ? UINT64_C(1) << ((key.ptr[0] + key.len * 8) & 63) : 1;
 }
 
-/* Appends key = val; bit is key_bit(key). */
+/* Appends key = val; bit is key_bit(key). TERN_ENOMEM when a grown fields
+ * array cannot be allocated (c unchanged). */
 static int append_field(struct rcmd *c, tern_bytes_t key, tern_bytes_t val, uint64_t bit)
 {
     if (c->cap_fields == 0) {
