@@ -8,9 +8,8 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
-#include "broker/txn.h"
+#include "broker/timer.h"
 #include "protocol/codes.h"
-#include "protocol/props.h"
 
 #define ATTR_TYPE "message.type"
 
@@ -76,27 +75,15 @@ bool topic_type_from_request(struct broker *b, struct rreq *req, struct topic_co
     return true;
 }
 
-/* True for DELAY > 0 or any timer property. */
-static bool is_delayed(tern_bytes_t props)
-{
-    static const char *const keys[] = {PROP_DELAY, PROP_TIMER_DELIVER_MS, PROP_TIMER_DELAY_SEC,
-                                       PROP_TIMER_DELAY_MS, PROP_START_DELIVER_TIME};
-    tern_bytes_t v[5];
-    unsigned got = props_find(props, keys, 5, v);
-    if (got & ~1u)
-        return true;
-    return (got & 1u) && v[0].len > 0 && v[0].ptr[0] != '-' && v[0].ptr[0] != '0';
-}
-
-bool msgtype_send_allowed(const struct topic_config *tc, int32_t sys_flag, tern_bytes_t props,
+bool msgtype_send_allowed(const struct topic_config *tc, bool is_half, tern_bytes_t props,
                           char *why, size_t whylen)
 {
     if (tc->msg_type == TOPIC_TYPE_UNSET)
         return true;
     int kind = TOPIC_TYPE_NORMAL;
-    if (txn_is_half(sys_flag, props))
+    if (is_half)
         kind = TOPIC_TYPE_TRANSACTION;
-    else if (is_delayed(props))
+    else if (timer_is_delayed(props))
         kind = TOPIC_TYPE_DELAY;
     bool ok;
     switch (kind) {

@@ -25,9 +25,10 @@ struct rreq;
  * value answers INVALID_PARAMETER and returns false. */
 bool topic_type_from_request(struct broker *b, struct rreq *req, struct topic_config *tc);
 
-/* Send check for a typed topic. Returns true when the message may be sent;
- * else writes the MESSAGE_ILLEGAL remark into why. */
-bool msgtype_send_allowed(const struct topic_config *tc, int32_t sys_flag, tern_bytes_t props,
+/* Send check for a typed topic: is_half as txn_is_half says, props the
+ * client's. Returns true when the message may be sent; else writes the
+ * MESSAGE_ILLEGAL remark into why. */
+bool msgtype_send_allowed(const struct topic_config *tc, bool is_half, tern_bytes_t props,
                           char *why, size_t whylen);
 
 #endif

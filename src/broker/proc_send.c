@@ -365,7 +365,7 @@ void proc_send(void *ctx, struct rreq *req)
         return;
     struct send_props sp;
     send_props_find(h.props, &sp);
-    bool is_half = txn_is_half_with(h.sys_flag, send_prop(&sp, SP_TRAN)); /* txn.h */
+    bool is_half = txn_is_half(h.sys_flag, send_prop(&sp, SP_TRAN)); /* txn.h */
     if (atomic_load(&b->stopping)) {
         send_error(b, req, RESP_SERVICE_NOT_AVAILABLE, "service not available now, shutting down");
         return;
@@ -403,7 +403,7 @@ void proc_send(void *ctx, struct rreq *req)
     }
     char why[320]; /* topic message type (msgtype.h) */
     if (tc.msg_type != TOPIC_TYPE_UNSET &&
-        !msgtype_send_allowed(&tc, h.sys_flag, h.props, why, sizeof why)) {
+        !msgtype_send_allowed(&tc, is_half, h.props, why, sizeof why)) {
         send_error(b, req, RESP_MESSAGE_ILLEGAL, "%s", why);
         return;
     }

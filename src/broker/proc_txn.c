@@ -20,20 +20,13 @@
 #include "protocol/props.h"
 #include "store/store.h"
 
-bool txn_is_half_with(int32_t sys_flag, const tern_bytes_t *tran_msg)
+bool txn_is_half(int32_t sys_flag, const tern_bytes_t *tran_msg)
 {
     if ((sys_flag & MSG_SYSFLAG_TXN_MASK) == MSG_SYSFLAG_TXN_PREPARED)
         return true;
     const tern_bytes_t *v = tran_msg;
     return v && v->len == 4 && (v->ptr[0] | 0x20) == 't' && (v->ptr[1] | 0x20) == 'r' &&
            (v->ptr[2] | 0x20) == 'u' && (v->ptr[3] | 0x20) == 'e';
-}
-
-bool txn_is_half(int32_t sys_flag, tern_bytes_t props)
-{
-    tern_bytes_t v;
-    bool has = props.len && props_get(props, PROP_TRAN_MSG, &v);
-    return txn_is_half_with(sys_flag, has ? &v : NULL);
 }
 
 uint8_t *txn_make_half(struct broker *b, struct store_msg *m)

@@ -138,6 +138,9 @@ int64_t timer_level_delay(const struct timer_service *ts, int level);
  * malformed value. Any thread; no locks. */
 int timer_on_send(const struct timer_service *ts, struct store_msg *m, buf_t *scratch, char *err,
                   size_t errlen);
+/* True when props ask for a delay as the topic message types count it: DELAY
+ * > 0 (its first byte neither '-' nor '0') or any other timer property. */
+bool timer_is_delayed(tern_bytes_t props);
 /* Rewrites m (topic/queue/props, props built into scratch) to be delivered to
  * its current topic/queue at due_ms. props must not alias scratch. */
 void timer_wrap(struct store_msg *m, tern_bytes_t props, int64_t due_ms, buf_t *scratch);

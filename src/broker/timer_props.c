@@ -131,6 +131,16 @@ static bool find_timer_keys(tern_bytes_t props, tern_bytes_t vals[K_N])
     return props_find(props, TIMER_KEYS, K_N, vals) != 0;
 }
 
+bool timer_is_delayed(tern_bytes_t props)
+{
+    tern_bytes_t v[K_N];
+    unsigned got = props_find(props, TIMER_KEYS, K_N, v);
+    if (got & ~(1u << K_DELAY))
+        return true;
+    return (got & (1u << K_DELAY)) && v[K_DELAY].len > 0 && v[K_DELAY].ptr[0] != '-' &&
+           v[K_DELAY].ptr[0] != '0';
+}
+
 void timer_wrap(struct store_msg *m, tern_bytes_t props, int64_t due_ms, buf_t *scratch)
 {
     static const char *const SKIP[] = {

@@ -34,10 +34,9 @@ int txn_start(struct broker *b);
 /* Stops the thread, persists progress, frees. NULL b->txn is a no-op. */
 void txn_stop(struct broker *b);
 
-/* True for TRAN_MSG=true or sysFlag transaction type PREPARED. */
-bool txn_is_half(int32_t sys_flag, tern_bytes_t props);
-/* The same from TRAN_MSG's value already looked up (NULL: absent). */
-bool txn_is_half_with(int32_t sys_flag, const tern_bytes_t *tran_msg);
+/* True for sysFlag transaction type PREPARED or TRAN_MSG=true (any case);
+ * tran_msg is the TRAN_MSG property's value, NULL when absent. */
+bool txn_is_half(int32_t sys_flag, const tern_bytes_t *tran_msg);
 /* Send hook: turns m into a half message (topic/queue -> half queue 0,
  * REAL_TOPIC/REAL_QID/__transactionId__ added, transaction bits cleared so it
  * gets a consume-queue entry). Returns the new properties buffer m->props now

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef void (*test_fn)(void);
 struct test_entry {
@@ -78,6 +79,12 @@ extern int g_test_failed;
             TEST_FAIL_("%s == \"%s\": got \"%.*s\"", #v, s_, (int)v_.len,   \
                        v_.ptr ? (const char *)v_.ptr : "");                 \
     } while (0)
+
+static inline void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 /* A repeatable random string for model tests: draws its length from 0..max
  * and each byte from alphabet (n letters) with a linear congruential step on

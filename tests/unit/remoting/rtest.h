@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -116,12 +115,6 @@ static inline bool raw_wait_eof(int fd)
         if (r < 0)
             return errno == ECONNRESET;
     }
-}
-
-static inline void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 #endif

@@ -9,7 +9,6 @@
 #include "store_test_util.h"
 
 #include <dirent.h>
-#include <time.h>
 
 #include "store/commitlog.h"
 #include "store/warm_pool.h"
@@ -44,12 +43,6 @@ static int idle_threads(void)
     if (d)
         closedir(d);
     return n;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
 }
 
 /* Waits up to 10 s for `resident` slots; returns the stats seen last. */
