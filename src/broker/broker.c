@@ -13,6 +13,7 @@
 #include <ifaddrs.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,7 @@ static void persist_acl_table(struct broker *b)
 
 static void *housekeeping_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-hk");
     struct broker *b = arg;
     int64_t next_offsets = clock_mono_ms() + b->cfg.offset_flush_ms;
     int64_t next_expire = clock_mono_ms() + EXPIRE_SCAN_MS;

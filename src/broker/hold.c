@@ -3,6 +3,7 @@
  * Keys are the topic bytes, a NUL, then the queue id as 4 raw bytes. */
 #include "broker/hold.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,6 +60,7 @@ static void timed_wait(struct hold_service *h, int64_t until_mono_ms)
 
 static void *hold_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-hold");
     struct hold_service *h = arg;
     int64_t next_recheck = clock_mono_ms() + RECHECK_MS;
     pthread_mutex_lock(&h->lock);

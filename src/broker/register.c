@@ -5,6 +5,7 @@
  * by it (draining a broker, broker-internals §11). */
 #include "broker/register.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,7 @@ static int unregister_one(struct broker *b, const char *addr, void *arg)
 
 static void *register_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-register");
     struct broker *b = arg;
     pthread_mutex_lock(&b->reg_lock);
     int64_t next = 0;

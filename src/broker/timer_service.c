@@ -10,6 +10,7 @@
  * Thread ownership: see struct timer_service (timer.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -581,6 +582,7 @@ static void save_progress(struct timer_service *ts)
 
 static void *timer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-timer");
     struct timer_service *ts = arg;
     pthread_mutex_lock(&ts->lock);
     while (!ts->stopping) {

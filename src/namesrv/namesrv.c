@@ -8,6 +8,7 @@
 #include "namesrv/namesrv.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,6 +39,7 @@ static void on_close(void *ctx, struct rconn *c)
  * scan_cv so that namesrv_stop wakes it at once. */
 static void *scan_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-ns-scan");
     struct namesrv *ns = arg;
     pthread_mutex_lock(&ns->scan_mu);
     while (!ns->stopping) {

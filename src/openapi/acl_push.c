@@ -292,6 +292,7 @@ static void push_round(struct acl_push *p, bool force)
 
 static void *push_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-acl-push");
     struct acl_push *p = arg;
     int64_t next_full = 0;
     pthread_mutex_lock(&p->lock);

@@ -187,6 +187,7 @@ static void poll_once(struct stats_poller *p)
 
 static void *poller_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-api-stats");
     struct stats_poller *p = arg;
     pthread_mutex_lock(&p->lock);
     while (!p->stopping) {

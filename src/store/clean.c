@@ -9,6 +9,7 @@
  * minimum go. Puts check free space through store_disk_refuses(), which
  * measures (statvfs) at most once per STORE_DISK_CHECK_MS. */
 #include <limits.h>
+#include <pthread.h>
 #include <sys/statvfs.h>
 #include <time.h>
 
@@ -119,6 +120,7 @@ int store_clean_now(struct store *s, bool force)
 
 static void *clean_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-clean");
     struct store *s = arg;
     pthread_mutex_lock(&s->clean_mu);
     while (!s->clean_stop) {

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,7 @@ static void drop_spare(struct commitlog *cl, struct mfile *m)
 
 static void *alloc_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-log-alloc");
     struct commitlog *cl = arg;
     pthread_mutex_lock(&cl->alloc_mu);
     while (!cl->alloc_stop) {

@@ -14,6 +14,7 @@
  * trim, so that the workers never wait behind it. Callbacks run on a flush
  * thread with no lock held. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -287,6 +288,7 @@ static void worker_main(struct store *s)
 
 static void *flush_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-flush");
     struct flush_arg fa = *(struct flush_arg *)arg;
     free(arg);
     if (fa.id == 0)

@@ -6,6 +6,7 @@
  * batches instead, so a put pays one atomic load, not a futex wake. A timed
  * wait bounds any missed wake-up. Recovery simply restarts from the checkpointed
  * progress; the index's replay guard skips records already indexed. */
+#include <pthread.h>
 #include <time.h>
 
 #include "common/clock.h"
@@ -65,6 +66,7 @@ void store_indexer_catch_up(struct store *s)
 
 static void *indexer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-index");
     struct store *s = arg;
     int64_t last_flush = clock_mono_ms();
     bool busy = false;

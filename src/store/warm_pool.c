@@ -61,6 +61,7 @@ static int find(const struct warm_pool *p, enum slot s)
 
 static void *refill_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "tern-warm-pool");
     struct warm_pool *p = arg;
     /* Best effort: without it the refill still runs, at normal priority. */
     struct sched_param sp = {0};
