@@ -72,6 +72,8 @@ autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
 defaultTopicQueueNums=8
 EOF2
+  # Extra KEY=VALUE lines (run_core.sh --set), later keys win.
+  if [ -n "${extra_conf:-}" ]; then printf '%s\n' "$extra_conf" >>"$1/broker.conf"; fi
 }
 
 # start_broker NAME FLUSH: fresh store in $scratch/NAME, waits until both

@@ -10,6 +10,8 @@
 #   --full             the full run: --backlog 5000000
 #   -s SIZE            message body bytes (default 1024)
 #   --keep             keep the scratch directory (stores, logs) afterwards
+#   --set KEY=VALUE    add a broker.conf line to every broker (repeatable),
+#                      e.g. --set commitLogCacheBytes=0 for an A/B in one sitting
 # Environment: NSPORT (default 29876) and BPORT (default 30911) choose the
 # loopback ports, away from a broker you may be running on 9876/10911.
 #
@@ -26,6 +28,7 @@ warm=1
 backlog=200000
 size=1024
 keep=0
+extra_conf=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -d) dur=$2; shift 2 ;;
@@ -34,7 +37,9 @@ while [ $# -gt 0 ]; do
     --full) backlog=5000000; shift ;;
     -s) size=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --set) extra_conf="${extra_conf:+$extra_conf
+}$2"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run_core.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
   esac
@@ -148,7 +153,7 @@ one fresh standalone broker per flush mode. Latency is per request (a batch coun
 µs/msg: the broker's and mqbench's user + system CPU time over the measured seconds, per message.
 RSS includes the mapped store files the broker touched; the anonymous part is heap and stacks.
 Load average (1/5/15 min) before the run: $load_before; after: $load_after. Other load on the
-machine lowers every figure.
+machine lowers every figure.${extra_conf:+ Broker settings added to the defaults: $(tr '\n' ' ' <<<"$extra_conf")}
 
 | Scenario | msgs/s | MiB/s | p50 µs | p99 µs | p99.9 µs | max µs | CPU µs/msg broker / mqbench | failed |
 |---|---:|---:|---:|---:|---:|---:|---:|---|

@@ -258,6 +258,7 @@ static int open_store(struct broker *b)
     else
         sc.write_mode = (enum cl_write_mode)b->cfg.commitlog_write_mode;
     sc.sync_flush_threads = b->cfg.sync_flush_threads;
+    sc.log_cache_bytes = b->cfg.commitlog_cache_bytes;
     sc.max_message_bytes = b->cfg.max_message_size;
     int rc = store_open(&sc, &b->store);
     if (rc == TERN_EBUSY)

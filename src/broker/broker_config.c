@@ -73,6 +73,11 @@ static const struct config_opt BROKER_OPTS[] = {
      "SYNC_FLUSH wait before FLUSH_DISK_TIMEOUT"},
     {"syncFlushThreads", CFG_INT, OFF(sync_flush_threads), "1", 1, 4, NULL,
      "SYNC_FLUSH group commits in flight at once (one thread each)"},
+    {"commitLogCacheBytes", CFG_I64, OFF(commitlog_cache_bytes), "1073741824", 0, (int64_t)1 << 50,
+     NULL,
+     "written-back commit log left in the page cache (bytes back from the flush point); older "
+     "pages are dropped so their memory makes the next ones, and readers of older messages "
+     "read them from disk (with read-ahead); 0 = leave it all to the kernel"},
     {"flushIntervalCommitLog", CFG_INT, OFF(flush_interval_ms), "500", 1, 60000, NULL,
      "ASYNC_FLUSH fsync interval (ms): the log up to its last 2 MiB unit"},
     {"flushCommitLogThoroughInterval", CFG_INT, OFF(flush_thorough_ms), "10000", 0, 3600000, NULL,

@@ -46,6 +46,7 @@ struct broker_config {
     int short_polling_ms;             /* shortPollingTimeMills */
     int sync_flush_timeout_ms;        /* syncFlushTimeout */
     int sync_flush_threads;           /* syncFlushThreads (Tern) */
+    int64_t commitlog_cache_bytes;    /* commitLogCacheBytes (Tern) */
     int flush_interval_ms;            /* flushIntervalCommitLog */
     int flush_thorough_ms;            /* flushCommitLogThoroughInterval */
     int io_threads;                   /* serverSelectorThreads */

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "protocol/message.h"
+#include "store/read_ahead.h"
 #include "store/warm_pool.h"
 
 /* Folio size of the log's mappings (mapped_file.c): large where the
@@ -269,6 +270,8 @@ static void drop_pool(struct commitlog *cl)
     cl->pool = NULL;
 }
 
+static void populate_range(void *arg, int64_t from, int64_t to, const atomic_bool *stop);
+
 int commitlog_start_alloc(struct commitlog *cl)
 {
     /* The segments mapped before the write mode was known. */
@@ -281,9 +284,16 @@ int commitlog_start_alloc(struct commitlog *cl)
         if (prc)
             log_warn("store", "no warm pool for the commit log: %s", tern_strerror(prc));
     }
+    if (cl->cache_keep > 0) {
+        int rrc = read_ahead_new(populate_range, cl, &cl->ra);
+        if (rrc)
+            log_warn("store", "no read-ahead thread for the commit log: %s", tern_strerror(rrc));
+    }
     int rc = pthread_create(&cl->alloc_thr, NULL, alloc_main, cl);
     if (rc) {
         drop_pool(cl);
+        read_ahead_free(cl->ra);
+        cl->ra = NULL;
         return -rc;
     }
     cl->alloc_started = true;
@@ -320,6 +330,7 @@ void commitlog_close(struct commitlog *cl)
         pthread_join(cl->alloc_thr, NULL);
     }
     drop_pool(cl);
+    read_ahead_free(cl->ra);
     /* The spare lies past the end of the log: remove it so a clean store
      * holds only segments with data. */
     drop_spare(cl, cl->spare);
@@ -721,8 +732,16 @@ void commitlog_trim_resident(struct commitlog *cl, int64_t keep)
 {
     /* The whole range below the limit, not only what is new since the last
      * call: readers catching up from a backlog fault old pages back in. An
-     * madvise over unmapped page tables is cheap. */
-    int64_t lim = (atomic_load(&cl->flushed_off) - keep) & ~(int64_t)4095;
+     * madvise over unmapped page tables is cheap, and so is a fadvise over
+     * an uncached file range. The mapping goes first: the kernel does not
+     * drop pages that are mapped. */
+    int64_t flushed = atomic_load(&cl->flushed_off);
+    int64_t lim = (flushed - keep) & ~(int64_t)4095;
+    int64_t clim = 0;
+    if (cl->cache_keep > 0) {
+        int64_t k = cl->cache_keep > keep ? cl->cache_keep : keep;
+        clim = (flushed - k) & ~(int64_t)(CL_FLUSH_UNIT - 1);
+    }
     commitlog_rdlock(cl);
     for (size_t i = 0; i < cl->nsegs; i++) {
         struct mfile *m = cl->segs[i];
@@ -730,8 +749,59 @@ void commitlog_trim_resident(struct commitlog *cl, int64_t keep)
             break;
         int64_t b = lim < m->start + m->size ? lim - m->start : m->size;
         (void)madvise(m->base, (size_t)b, MADV_DONTNEED);
+        if (m->start < clim)
+            (void)posix_fadvise(m->fd, 0, clim < m->start + m->size ? clim - m->start : m->size,
+                                POSIX_FADV_DONTNEED);
     }
     commitlog_unlock(cl);
+    if (clim > atomic_load_explicit(&cl->cache_floor, memory_order_relaxed))
+        atomic_store_explicit(&cl->cache_floor, clim, memory_order_relaxed);
+}
+
+/* read_ahead_fill_fn: populates the mapping over [from, to) in 2 MiB
+ * steps (the reader's own fault would make the same folios), taking the
+ * segment list's lock per step so that a roll or retention waits one step
+ * at most; stops at the end of the log. */
+static void populate_range(void *arg, int64_t from, int64_t to, const atomic_bool *stop)
+{
+    struct commitlog *cl = arg;
+    while (from < to && !atomic_load_explicit(stop, memory_order_relaxed)) {
+        const uint8_t *p;
+        int64_t avail;
+        commitlog_rdlock(cl);
+        if (commitlog_locate(cl, from, &p, &avail) != TERN_OK) {
+            commitlog_unlock(cl);
+            return;
+        }
+        int64_t n = to - from < avail ? to - from : avail;
+        if (n > CL_FLUSH_UNIT)
+            n = CL_FLUSH_UNIT;
+#if defined(MADV_POPULATE_READ)
+        (void)madvise((void *)p, (size_t)n, MADV_POPULATE_READ);
+#endif
+        commitlog_unlock(cl);
+        from += n;
+    }
+}
+
+void commitlog_read_ahead(struct commitlog *cl, int64_t phy)
+{
+    if (phy >= atomic_load_explicit(&cl->cache_floor, memory_order_relaxed))
+        return;
+    /* One shared mark: readers of one backlog move through the log together
+     * (a consumer's queues are interleaved in it). A reader inside the
+     * marked stretch with half a window still ahead of it asks nothing; one
+     * near its end extends it; one elsewhere starts a new stretch (the cost
+     * of two backlogs read at once is a readahead call over cached pages). */
+    int64_t end = atomic_load_explicit(&cl->ra_end, memory_order_relaxed);
+    bool inside = phy < end && phy >= end - 2 * CL_READ_AHEAD;
+    if (inside && phy + CL_READ_AHEAD / 2 <= end)
+        return;
+    int64_t from = inside ? end : phy & ~(int64_t)4095;
+    int64_t to = (phy + CL_READ_AHEAD + CL_FLUSH_UNIT - 1) & ~(int64_t)(CL_FLUSH_UNIT - 1);
+    if (!cl->ra || to <= from || !atomic_compare_exchange_strong(&cl->ra_end, &end, to))
+        return; /* no thread, nothing new, or another reader got there first */
+    read_ahead_ask(cl->ra, from, to);
 }
 
 int commitlog_delete_old(struct commitlog *cl, int64_t older_than_ms, bool force, int64_t limit_off,

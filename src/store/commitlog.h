@@ -34,6 +34,11 @@
 /* ASYNC_FLUSH writes the log back up to unit_mark between thorough flushes:
  * the largest page-cache folio (store flush.c, async_flush_target). */
 #define CL_FLUSH_UNIT MFILE_LARGE_FOLIO_BYTES
+/* Readers below the cached part of the log (cache_floor) have the kernel
+ * read this far ahead of them (commitlog_read_ahead), in steps of half. */
+#define CL_READ_AHEAD (8 * 1024 * 1024)
+
+struct read_ahead;
 
 struct commitlog {
     char *dir; /* owned: <root>/commitlog */
@@ -77,6 +82,15 @@ struct commitlog {
     pthread_t alloc_thr;
     struct warm_pool *pool; /* owned; armed by the appender, given by the alloc thread;
                                NULL unless the log has large folios (warm_pool.h) */
+
+    /* Page-cache window (commitLogCacheBytes): pages more than cache_keep
+     * below flushed_off are dropped from the page cache by
+     * commitlog_trim_resident, so that the memory they free makes the next
+     * ones. 0 = never (the kernel decides). Set before the flush thread runs. */
+    int64_t cache_keep;
+    _Atomic int64_t cache_floor; /* below it pages may be uncached (0 = none dropped) */
+    _Atomic int64_t ra_end;      /* readers: read-ahead asked for up to here */
+    struct read_ahead *ra;       /* owned; started with the alloc thread when cache_keep > 0 */
 };
 
 /* Opens <dir>, maps every segment (sizes must equal seg_bytes, names must be
@@ -141,8 +155,20 @@ void commitlog_mark_flushed(struct commitlog *cl, int64_t off);
 /* Drops this process's mappings of pages wholly below flushed_off - keep
  * (MADV_DONTNEED: the data stays in the page cache and on disk; a reader
  * touching such a page faults it back in). Keeps RSS from growing with the
- * log. Flush thread only. */
+ * log. With cache_keep > 0 it also drops the page cache below
+ * flushed_off - max(keep, cache_keep), rounded down to CL_FLUSH_UNIT
+ * (POSIX_FADV_DONTNEED: written back, so only memory is freed; the data is
+ * read from disk again when asked for), and raises cache_floor there. The
+ * whole range each time: readers of old data fault it back in. Flush
+ * thread only. */
 void commitlog_trim_resident(struct commitlog *cl, int64_t keep);
+/* Reader about to read at phy: when phy is below cache_floor, asks the
+ * read-ahead thread (read_ahead.h) for [phy, phy + CL_READ_AHEAD), in steps
+ * of CL_READ_AHEAD / 2 while a reader goes forward, so the reader's page
+ * faults find the pages read instead of each waiting for the disk. Above
+ * cache_floor: two atomic loads, nothing else. Any thread, lock held or
+ * not. */
+void commitlog_read_ahead(struct commitlog *cl, int64_t phy);
 
 /* Retention: deletes up to max_files oldest segments that are wholly below
  * limit_off (never the current one) and either force or modified before

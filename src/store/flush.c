@@ -234,9 +234,12 @@ static void periodic(struct store *s, bool sync, int64_t *last_full)
          * checkpoint records what they did. */
         if (!failed)
             (void)store_flush_all(s, true, false);
-        commitlog_trim_resident(s->cl, STORE_RESIDENT_KEEP_BYTES);
         *last_full = now;
     }
+    /* Every pass, so that pages dropped from the page cache are reused while
+     * they are still warm (the guest gives free memory back to the host
+     * within seconds: docs/design/store.md#resident-set). */
+    commitlog_trim_resident(s->cl, STORE_RESIDENT_KEEP_BYTES);
 }
 
 struct flush_arg {

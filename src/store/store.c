@@ -45,6 +45,7 @@ void store_config_defaults(struct store_config *cfg)
     cfg->index_entries = 20000000;
     cfg->max_message_bytes = TERN_MAX_BODY_BYTES;
     cfg->sync_flush_threads = 1;
+    cfg->log_cache_bytes = STORE_LOG_CACHE_DEFAULT;
 }
 
 int64_t store_tags_code(tern_bytes_t tags)
@@ -298,6 +299,7 @@ int store_open(const struct store_config *cfg, struct store **out)
         store_disk_refuses(s, true);
         s->cl->write_ahead = cfg->flush_mode == STORE_SYNC_FLUSH;
         s->cl->write_mode = cfg->write_mode;
+        s->cl->cache_keep = cfg->log_cache_bytes;
         rc = commitlog_start_alloc(s->cl);
     }
     if (rc == 0)

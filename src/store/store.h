@@ -54,7 +54,15 @@ struct store_config {
     enum cl_write_mode write_mode;    /* commitLogWriteMode; default mmap */
     int sync_flush_threads;           /* syncFlushThreads (Tern): SYNC_FLUSH group commits
                                          in flight at once, 1..4; default 1 */
+    int64_t log_cache_bytes;          /* commitLogCacheBytes (Tern): written-back log bytes
+                                         left in the page cache below the flush point;
+                                         older pages are dropped so their memory makes
+                                         the next ones (0: never dropped; default
+                                         STORE_LOG_CACHE_DEFAULT) */
 };
+
+/* Default of store_config.log_cache_bytes: 1 GiB. */
+#define STORE_LOG_CACHE_DEFAULT (1024LL * 1024 * 1024)
 
 /* Fills cfg with the defaults above (root_dir NULL). */
 void store_config_defaults(struct store_config *cfg);

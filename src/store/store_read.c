@@ -66,6 +66,11 @@ int store_get(struct store *s, tern_bytes_t topic, int32_t queue_id, int64_t off
         enum store_get_status st = GET_NO_MATCHED_MESSAGE;
         int64_t bytes = 0, skip_below = -1, i;
         commitlog_rdlock(s->cl);
+        if (avail > 0) {
+            struct cq_unit first;
+            cq_unit_load(units, &first);
+            commitlog_read_ahead(s->cl, first.phy_off);
+        }
         for (i = 0; i < avail; i++) {
             struct cq_unit u;
             cq_unit_load(units + i * CQ_UNIT_BYTES, &u);
