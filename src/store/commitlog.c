@@ -112,6 +112,8 @@ int commitlog_open(const char *dir, int64_t seg_bytes, bool preallocate, struct 
  * by whole segments. With check_live, m is touched only while it is the last
  * segment, under the shared segs_lock (retention never deletes the last
  * segment, so it cannot be unmapped meanwhile). Stops early on shutdown. */
+static bool trade_unit(struct commitlog *cl);
+
 static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to, bool check_live)
 {
     /* Populating fresh memory costs the kernel milliseconds per step on a VM
@@ -131,6 +133,15 @@ static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to
         if (atomic_load_explicit(&cl->alloc_stop_flag, memory_order_relaxed))
             return;
         size_t n = (size_t)(to - pos < step ? to - pos : step);
+        /* For each 2 MiB of log this step starts, give the kernel memory it
+         * has just used: a unit of old log below the page-cache window
+         * (trade_unit), else a warm-pool page (warm_pool.c). Windows follow
+         * each other, so a folio the step begins inside was made by the
+         * step before. */
+        const int64_t fb = MFILE_LARGE_FOLIO_BYTES;
+        for (int64_t b = (pos + fb - 1) / fb * fb; b < pos + (int64_t)n; b += fb)
+            if (!trade_unit(cl) && cl->pool)
+                (void)warm_pool_give(cl->pool);
         if (check_live) {
             pthread_rwlock_rdlock(&cl->segs_lock);
             if (cl->nsegs == 0 || cl->segs[cl->nsegs - 1] != m) {
@@ -143,14 +154,6 @@ static void warm(struct commitlog *cl, struct mfile *m, int64_t from, int64_t to
             ok = readahead(m->fd, pos, n) == 0;
         } else {
 #if defined(MADV_POPULATE_WRITE)
-            /* For each 2 MiB folio this step starts, give the kernel a page
-             * it has just used (warm_pool.c). Windows follow each other, so
-             * a folio the step begins inside was made by the step before. */
-            if (cl->pool) {
-                const int64_t fb = MFILE_LARGE_FOLIO_BYTES;
-                for (int64_t b = (pos + fb - 1) / fb * fb; b < pos + (int64_t)n; b += fb)
-                    (void)warm_pool_give(cl->pool);
-            }
             ok = madvise(m->base + pos, n, MADV_POPULATE_WRITE) == 0;
             /* pwrite mode never writes through the mapping: drop the
              * writable entries at once (one TLB flush), or the write-back
@@ -285,6 +288,10 @@ int commitlog_start_alloc(struct commitlog *cl)
             log_warn("store", "no warm pool for the commit log: %s", tern_strerror(prc));
     }
     if (cl->cache_keep > 0) {
+        /* After a restart the window starts where the log ends. */
+        int64_t floor =
+            (atomic_load(&cl->max_off) - cl->cache_keep) & ~(int64_t)(CL_FLUSH_UNIT - 1);
+        atomic_store(&cl->cache_floor, floor > 0 ? floor : 0);
         int rrc = read_ahead_new(populate_range, cl, &cl->ra);
         if (rrc)
             log_warn("store", "no read-ahead thread for the commit log: %s", tern_strerror(rrc));
@@ -330,6 +337,12 @@ void commitlog_close(struct commitlog *cl)
         pthread_join(cl->alloc_thr, NULL);
     }
     drop_pool(cl);
+    if (cl->ra)
+        log_info("store",
+                 "page-cache window: %lld units traded for new folios, %lld without one, "
+                 "%lld read-ahead fills",
+                 (long long)atomic_load(&cl->traded), (long long)atomic_load(&cl->untraded),
+                 (long long)read_ahead_filled(cl->ra));
     read_ahead_free(cl->ra);
     /* The spare lies past the end of the log: remove it so a clean store
      * holds only segments with data. */
@@ -388,6 +401,7 @@ int commitlog_recover(struct commitlog *cl, bool trust, int64_t ckpt_off, int64_
         cl->wpos = 0;
         atomic_store(&cl->max_off, 0);
         atomic_store(&cl->flushed_off, 0);
+        atomic_store(&cl->clean_off, 0);
         atomic_store(&cl->min_off, 0);
         *end = 0;
         return TERN_OK;
@@ -433,6 +447,7 @@ int commitlog_recover(struct commitlog *cl, bool trust, int64_t ckpt_off, int64_
     cl->wpos = e;
     atomic_store(&cl->max_off, e);
     atomic_store(&cl->flushed_off, scan_from < e ? scan_from : e);
+    atomic_store(&cl->clean_off, atomic_load(&cl->flushed_off));
     *end = e;
     return TERN_OK;
 }
@@ -710,22 +725,87 @@ int commitlog_sync_range(struct commitlog *cl, int64_t from, int64_t upto)
     return TERN_OK;
 }
 
+/* Raises *a to v (never lowers it). */
+static void raise_to(_Atomic int64_t *a, int64_t v)
+{
+    int64_t cur = atomic_load(a);
+    while (cur < v && !atomic_compare_exchange_weak(a, &cur, v)) {
+    }
+}
+
 void commitlog_mark_flushed(struct commitlog *cl, int64_t off)
 {
-    int64_t cur = atomic_load(&cl->flushed_off);
-    while (cur < off && !atomic_compare_exchange_weak(&cl->flushed_off, &cur, off)) {
-    }
+    raise_to(&cl->flushed_off, off);
+    raise_to(&cl->clean_off, off);
 }
 
 int commitlog_flush(struct commitlog *cl, int64_t upto)
 {
-    int64_t from = atomic_load(&cl->flushed_off);
-    if (upto <= from)
-        return TERN_OK;
-    int rc = commitlog_sync_range(cl, from, upto);
-    if (rc == TERN_OK)
-        commitlog_mark_flushed(cl, upto);
-    return rc;
+    /* In CL_WRITEBACK_CHUNK pieces, so that clean_off (and with it the
+     * page-cache window) follows the write-back instead of jumping once per
+     * flush: an interval's flush can be most of a GiB and take a second.
+     * flushed_off itself moves only to upto, a record boundary. */
+    for (int64_t pos = atomic_load(&cl->flushed_off); pos < upto;) {
+        int64_t end = upto - pos > CL_WRITEBACK_CHUNK ? pos + CL_WRITEBACK_CHUNK : upto;
+        int rc = commitlog_sync_range(cl, pos, end);
+        if (rc)
+            return rc;
+        raise_to(&cl->clean_off, end);
+        pos = end;
+    }
+    commitlog_mark_flushed(cl, upto);
+    return TERN_OK;
+}
+
+/* The page-cache window's lower edge for a mapping keep of keep bytes:
+ * CL_FLUSH_UNIT-aligned, 0 when the window is off or not yet filled. */
+static int64_t cache_limit(struct commitlog *cl, int64_t keep)
+{
+    if (cl->cache_keep <= 0)
+        return 0;
+    int64_t k = cl->cache_keep > keep ? cl->cache_keep : keep;
+    int64_t lim = (atomic_load(&cl->clean_off) - k) & ~(int64_t)(CL_FLUSH_UNIT - 1);
+    return lim > 0 ? lim : 0;
+}
+
+/* Unmaps and drops from the page cache [at, at + CL_FLUSH_UNIT) of the log,
+ * or the part of it in at's segment (lock held). */
+static void drop_unit_locked(struct commitlog *cl, int64_t at)
+{
+    const uint8_t *p;
+    int64_t avail;
+    if (commitlog_locate(cl, at, &p, &avail) != TERN_OK)
+        return;
+    struct mfile *m = cl->segs[(size_t)((at - cl->segs[0]->start) / cl->seg_bytes)];
+    int64_t n = avail < CL_FLUSH_UNIT ? avail : CL_FLUSH_UNIT;
+    (void)madvise((void *)p, (size_t)n, MADV_DONTNEED);
+    (void)posix_fadvise(m->fd, at - m->start, n, POSIX_FADV_DONTNEED);
+}
+
+/* Alloc thread, just before the prefault makes a new folio: drops the
+ * oldest unit of the log still inside the page cache but below the window,
+ * and moves cache_floor past it. The kernel keeps a freed 2 MiB page on the
+ * freeing CPU's list and hands it to the next 2 MiB allocation there, so
+ * the new folio is memory used a moment ago (warm), not memory the guest
+ * has given back to its host (a host fault per 4 KiB). Freed in bulk by the
+ * flush thread instead, the pages merge into larger free blocks and the
+ * next allocations take cold ones first. False when nothing is below the
+ * window yet. */
+static bool trade_unit(struct commitlog *cl)
+{
+    int64_t lim = cache_limit(cl, 0);
+    int64_t at = atomic_load(&cl->cache_floor);
+    if (at + CL_FLUSH_UNIT > lim ||
+        !atomic_compare_exchange_strong(&cl->cache_floor, &at, at + CL_FLUSH_UNIT)) {
+        if (cl->cache_keep > 0)
+            atomic_fetch_add_explicit(&cl->untraded, 1, memory_order_relaxed);
+        return false;
+    }
+    atomic_fetch_add_explicit(&cl->traded, 1, memory_order_relaxed);
+    commitlog_rdlock(cl);
+    drop_unit_locked(cl, at);
+    commitlog_unlock(cl);
+    return true;
 }
 
 void commitlog_trim_resident(struct commitlog *cl, int64_t keep)
@@ -735,27 +815,30 @@ void commitlog_trim_resident(struct commitlog *cl, int64_t keep)
      * madvise over unmapped page tables is cheap, and so is a fadvise over
      * an uncached file range. The mapping goes first: the kernel does not
      * drop pages that are mapped. */
-    int64_t flushed = atomic_load(&cl->flushed_off);
-    int64_t lim = (flushed - keep) & ~(int64_t)4095;
-    int64_t clim = 0;
-    if (cl->cache_keep > 0) {
-        int64_t k = cl->cache_keep > keep ? cl->cache_keep : keep;
-        clim = (flushed - k) & ~(int64_t)(CL_FLUSH_UNIT - 1);
+    int64_t lim = (atomic_load(&cl->flushed_off) - keep) & ~(int64_t)4095;
+    int64_t clim = cache_limit(cl, keep);
+    if (clim > 0) {
+        int64_t behind = (clim - cl->cache_keep / 2) & ~(int64_t)(CL_FLUSH_UNIT - 1);
+        int64_t cur = atomic_load(&cl->cache_floor);
+        while (cur < behind && !atomic_compare_exchange_weak(&cl->cache_floor, &cur, behind)) {
+        }
+        clim = atomic_load(&cl->cache_floor);
     }
     commitlog_rdlock(cl);
     for (size_t i = 0; i < cl->nsegs; i++) {
         struct mfile *m = cl->segs[i];
-        if (m->start >= lim)
+        if (m->start >= lim && m->start >= clim)
             break;
         int64_t b = lim < m->start + m->size ? lim - m->start : m->size;
-        (void)madvise(m->base, (size_t)b, MADV_DONTNEED);
-        if (m->start < clim)
-            (void)posix_fadvise(m->fd, 0, clim < m->start + m->size ? clim - m->start : m->size,
-                                POSIX_FADV_DONTNEED);
+        if (b > 0)
+            (void)madvise(m->base, (size_t)b, MADV_DONTNEED);
+        if (m->start < clim) {
+            int64_t c = clim < m->start + m->size ? clim - m->start : m->size;
+            (void)madvise(m->base, (size_t)c, MADV_DONTNEED);
+            (void)posix_fadvise(m->fd, 0, c, POSIX_FADV_DONTNEED);
+        }
     }
     commitlog_unlock(cl);
-    if (clim > atomic_load_explicit(&cl->cache_floor, memory_order_relaxed))
-        atomic_store_explicit(&cl->cache_floor, clim, memory_order_relaxed);
 }
 
 /* read_ahead_fill_fn: populates the mapping over [from, to) in 2 MiB

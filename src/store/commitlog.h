@@ -34,6 +34,8 @@
 /* ASYNC_FLUSH writes the log back up to unit_mark between thorough flushes:
  * the largest page-cache folio (store flush.c, async_flush_target). */
 #define CL_FLUSH_UNIT MFILE_LARGE_FOLIO_BYTES
+/* commitlog_flush syncs in pieces of this size (clean_off follows). */
+#define CL_WRITEBACK_CHUNK (32 * 1024 * 1024)
 /* Readers below the cached part of the log (cache_floor) have the kernel
  * read this far ahead of them (commitlog_read_ahead), in steps of half. */
 #define CL_READ_AHEAD (8 * 1024 * 1024)
@@ -56,6 +58,8 @@ struct commitlog {
     _Atomic int64_t unit_mark;   /* a record boundary before max_off's CL_FLUSH_UNIT
                                     (commitlog_publish; 0 until one is crossed) */
     _Atomic int64_t flushed_off; /* durable below this; only grows (commitlog_mark_flushed) */
+    _Atomic int64_t clean_off;   /* written back below this (>= flushed_off; not always a
+                                    record boundary): commitlog_flush's chunks */
     _Atomic int64_t sync_floor;  /* lowest offset a flush worker is syncing, or INT64_MAX */
     int64_t repaired_start;      /* lowest segment found short at open, or -1 */
     /* First sync error, sticky (0 = none): a failed fsync may have dropped the
@@ -84,11 +88,16 @@ struct commitlog {
                                NULL unless the log has large folios (warm_pool.h) */
 
     /* Page-cache window (commitLogCacheBytes): pages more than cache_keep
-     * below flushed_off are dropped from the page cache by
-     * commitlog_trim_resident, so that the memory they free makes the next
-     * ones. 0 = never (the kernel decides). Set before the flush thread runs. */
+     * below flushed_off leave the page cache, so that the memory they free
+     * makes the next ones. 0 = never (the kernel decides). Set before the
+     * alloc thread starts. The alloc thread trades one CL_FLUSH_UNIT at
+     * cache_floor for each new folio (see trade_unit); the flush thread's
+     * trim drops everything below cache_floor again and moves it up when
+     * the trades fall behind. */
     int64_t cache_keep;
-    _Atomic int64_t cache_floor; /* below it pages may be uncached (0 = none dropped) */
+    _Atomic int64_t cache_floor; /* CL_FLUSH_UNIT-aligned; below it pages are dropped */
+    _Atomic int64_t traded;      /* units trade_unit dropped (logged at close) */
+    _Atomic int64_t untraded;    /* 2 MiB steps of prefault with nothing to trade */
     _Atomic int64_t ra_end;      /* readers: read-ahead asked for up to here */
     struct read_ahead *ra;       /* owned; started with the alloc thread when cache_keep > 0 */
 };
@@ -141,26 +150,28 @@ int commitlog_peek(struct commitlog *cl, int64_t pos, const uint8_t **p, int32_t
 /* Copies the one record at phy (size checked if size > 0) to out. */
 int commitlog_read_record(struct commitlog *cl, int64_t phy, int32_t size, buf_t *out);
 
-/* Syncs [flushed_off, upto) to disk and advances flushed_off. Flush thread or
- * close only (segments at or above flushed_off are never deleted). */
+/* Syncs [flushed_off, upto) to disk, in CL_WRITEBACK_CHUNK pieces (clean_off
+ * follows each), and advances flushed_off to upto. Flush thread or close
+ * only (segments at or above flushed_off are never deleted). */
 int commitlog_flush(struct commitlog *cl, int64_t upto);
 /* Syncs [from, upto) (msync MS_SYNC of the dirty pages of that range only:
  * data-only fdatasync semantics) without touching flushed_off. The caller
  * keeps the range from being deleted: from >= flushed_off, or sync_floor set
  * at or below from. Several threads may sync disjoint ranges at once. */
 int commitlog_sync_range(struct commitlog *cl, int64_t from, int64_t upto);
-/* Raises flushed_off to off (never lowers it). Every byte below off must be
- * durable. */
+/* Raises flushed_off (and clean_off) to off (never lowers them). Every byte
+ * below off must be durable. */
 void commitlog_mark_flushed(struct commitlog *cl, int64_t off);
 /* Drops this process's mappings of pages wholly below flushed_off - keep
  * (MADV_DONTNEED: the data stays in the page cache and on disk; a reader
  * touching such a page faults it back in). Keeps RSS from growing with the
- * log. With cache_keep > 0 it also drops the page cache below
- * flushed_off - max(keep, cache_keep), rounded down to CL_FLUSH_UNIT
+ * log. With cache_keep > 0 it also drops the page cache below cache_floor
  * (POSIX_FADV_DONTNEED: written back, so only memory is freed; the data is
- * read from disk again when asked for), and raises cache_floor there. The
- * whole range each time: readers of old data fault it back in. Flush
- * thread only. */
+ * read from disk again when asked for), the whole range each time since
+ * readers of old messages fault pages back in; first it raises cache_floor
+ * to the window's edge (flushed_off - max(keep, cache_keep), rounded down
+ * to CL_FLUSH_UNIT) less half the window, when the alloc thread's trades
+ * have fallen that far behind. Flush thread only. */
 void commitlog_trim_resident(struct commitlog *cl, int64_t keep);
 /* Reader about to read at phy: when phy is below cache_floor, asks the
  * read-ahead thread (read_ahead.h) for [phy, phy + CL_READ_AHEAD), in steps
